@@ -1,0 +1,56 @@
+"""A short tour of helpdesk_core on the in-memory store: open, answer, pause, resolve.
+
+Run: python examples/demo.py
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from helpdesk_core import Actor, Helpdesk
+from helpdesk_core.testing import FixedClock
+
+
+def main() -> None:
+    clock = FixedClock("2026-11-02T09:00:00+08:00")  # a Monday morning in Shanghai
+    desk = Helpdesk(
+        config={"desk": {"name": "demo", "timezone": "Asia/Shanghai"}},
+        clock=clock,
+        load_entrypoints=False,
+    )
+    agent = Actor(id="a-17", roles={"agent"}, team="after-sales", department="service")
+    customers = [Actor(id=f"C2026110200{i}", roles={"customer"}) for i in range(1, 4)]
+    subjects = ["Parcel arrived broken", "Invoice needs a tax number", "App crashes on login"]
+    types = ["complaint", "consultation", "technical_support"]
+
+    opened = []
+    for customer, subject, kind in zip(customers, subjects, types, strict=True):
+        opened.append(desk.open_ticket(customer, subject=subject, channel="email", type=kind))
+        clock.advance(minutes=3)
+
+    for ticket in opened:
+        desk.assign(agent, ticket.id, agent.id, team="after-sales")
+        clock.advance(minutes=4)
+        desk.reply(agent, ticket.id, "We are on it.", status="pending_customer")
+    clock.advance(hours=1)
+    desk.reply(customers[0], opened[0].id, "Photos attached.")  # resumes the ticket
+    clock.advance(minutes=20)
+    desk.set_status(agent, opened[0].id, "resolved")
+    desk.set_status(agent, opened[1].id, "resolved")
+
+    print(f"{'number':<18} {'status':<18} {'type':<18} {'age':>8}  subject")
+    for ticket in desk.tickets(agent, limit=None):
+        age = clock.now() - ticket.created_at
+        print(
+            f"{ticket.number:<18} {ticket.status:<18} {ticket.type:<18} "
+            f"{age // timedelta(minutes=1):>5} min  {ticket.subject}"
+        )
+    print()
+    print(f"history of {opened[0].number}:")
+    for event in desk.history(agent, opened[0].id):
+        print(f"  #{event.seq} {event.at:%H:%M} {event.actor:<14} {event.kind}")
+    desk.dispatch_outbox()
+
+
+if __name__ == "__main__":
+    main()

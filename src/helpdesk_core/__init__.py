@@ -1,0 +1,62 @@
+"""helpdesk_core: a whole customer-service desk as a pure-domain library.
+
+The public names most hosts need; everything else lives in its module.
+"""
+
+from helpdesk_core.access import AccessPolicy, AllowAllPolicy, Decision
+from helpdesk_core.clock import Clock, SystemClock
+from helpdesk_core.conditions import Condition, compile_condition
+from helpdesk_core.config import HelpdeskConfig, load_config
+from helpdesk_core.desk import Helpdesk
+from helpdesk_core.errors import (
+    CalendarError,
+    ConcurrencyConflict,
+    ConfigError,
+    HelpdeskError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    PluginError,
+    StorageError,
+    ValidationError,
+)
+from helpdesk_core.hookspecs import hookimpl
+from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
+from helpdesk_core.model.events import Event, Message
+from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
+from helpdesk_core.model.tickets import Ticket
+
+__all__ = [
+    "DEFAULT_WORKFLOW",
+    "SYSTEM",
+    "AccessPolicy",
+    "Actor",
+    "Agent",
+    "AllowAllPolicy",
+    "CalendarError",
+    "Clock",
+    "ConcurrencyConflict",
+    "Condition",
+    "ConfigError",
+    "Decision",
+    "Department",
+    "Event",
+    "Helpdesk",
+    "HelpdeskConfig",
+    "HelpdeskError",
+    "InvalidTransition",
+    "Message",
+    "NotFound",
+    "PermissionDenied",
+    "PluginError",
+    "StorageError",
+    "SystemClock",
+    "Team",
+    "Ticket",
+    "ValidationError",
+    "Workflow",
+    "compile_condition",
+    "hookimpl",
+    "load_config",
+]
+__version__ = "0.1.0"

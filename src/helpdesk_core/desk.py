@@ -1,0 +1,982 @@
+"""The :class:`Helpdesk` application service: commands and queries on behalf of an actor.
+
+Every command follows one path (DESIGN "data flow of one command"): authorise, load the ticket in
+a storage transaction, let the domain decide the events, fold them into the new state, save state,
+events and outbox rows together, commit; then tell observers (``helpdesk_event_committed``).
+A denied attempt is refused with :class:`~helpdesk_core.errors.PermissionDenied` and written to
+the audit log; an actor who may not view a ticket gets :class:`~helpdesk_core.errors.NotFound`,
+exactly as for a ticket that does not exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from helpdesk_core.access import AccessPolicy, AllowAllPolicy, Decision
+from helpdesk_core.clock import Clock, SystemClock
+from helpdesk_core.conditions import Condition, all_of, compile_condition, field_is
+from helpdesk_core.config import HelpdeskConfig, load_config
+from helpdesk_core.errors import (
+    ConcurrencyConflict,
+    HelpdeskError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    PluginError,
+    ValidationError,
+)
+from helpdesk_core.lifecycle import Workflow
+from helpdesk_core.model.events import (
+    TICKET_EDITABLE_FIELDS,
+    Assigned,
+    CustomerMessaged,
+    Event,
+    FieldsChanged,
+    Linked,
+    Merged,
+    MergeReceived,
+    NoteAdded,
+    PriorityChanged,
+    Replied,
+    SplitOff,
+    StatusChanged,
+    TicketCreated,
+    event_to_dict,
+    to_utc,
+)
+from helpdesk_core.model.people import SYSTEM, Actor
+from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.plugins import PluginManager
+from helpdesk_core.ports import Notification, Notifier, SortKey, Storage, TicketQuery, UnitOfWork
+
+log = logging.getLogger("helpdesk")
+
+INVERSE_RELATIONS = {
+    "related": "related",
+    "duplicate_of": "has_duplicate",
+    "has_duplicate": "duplicate_of",
+    "parent_of": "child_of",
+    "child_of": "parent_of",
+    "caused_by": "causes",
+    "causes": "caused_by",
+}
+
+_UNSET: Any = object()
+MAX_RETRIES = 3
+OUTBOX_MAX_ATTEMPTS = 8
+
+
+@attrs.define
+class _Change:
+    """The events one command decided for one ticket, folded as they are added."""
+
+    ticket: Ticket
+    events: list[Event] = attrs.field(factory=list)
+
+    def add(self, make: Callable[[int], Event]) -> Event:
+        event = make(self.ticket.version + 1)
+        self.ticket = self.ticket.apply(event)
+        self.events.append(event)
+        return event
+
+
+class Helpdesk:
+    """One desk: configuration, storage, plugins, access policy and clock.
+
+    :param config: a :class:`HelpdeskConfig`, a dict, a TOML path, or ``None`` for defaults.
+    :param storage_url: opened through the ``helpdesk_storage_open`` hook.
+    :param plugins: host plugins (modules or instances), registered after the built-ins and
+        entry-point plugins; their ``firstresult`` hooks win over the built-ins.
+    :param policy: the access policy; :class:`AllowAllPolicy` until a permission matrix is given.
+    :param clock: where ``now`` comes from when a command is not given one.
+    :param load_entrypoints: load plugins from the ``helpdesk`` entry-point group (default: yes,
+        unless ``HELPDESK_DISABLE_PLUGIN_AUTOLOAD`` is set).
+    """
+
+    def __init__(
+        self,
+        config: HelpdeskConfig | Mapping[str, Any] | str | None = None,
+        storage_url: str = "memory://",
+        plugins: Iterable[object] = (),
+        *,
+        policy: AccessPolicy | None = None,
+        clock: Clock | None = None,
+        load_entrypoints: bool | None = None,
+        id_factory: Callable[[], str] | None = None,
+    ) -> None:
+        self.config = config if isinstance(config, HelpdeskConfig) else load_config(config)
+        self.plugins = PluginManager(plugins, load_entrypoints=load_entrypoints)
+        self.clock: Clock = clock or SystemClock()
+        self.policy: AccessPolicy = policy or AllowAllPolicy()
+        self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+        self._tz = ZoneInfo(self.config.desk.timezone)
+        storage = self.plugins.hook.helpdesk_storage_open(url=storage_url, config=self.config)
+        if storage is None:
+            raise PluginError(
+                f"no storage plugin serves {storage_url!r}; built-in schemes: memory://, "
+                "sqlite:///path.db, postgresql+psycopg://... (install the 'sql' extra)"
+            )
+        self.storage: Storage = storage
+        self.notifiers: list[Notifier] = [
+            n
+            for group in self.plugins.hook.helpdesk_register_notifiers(config=self.config)
+            if group
+            for n in group
+        ]
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.config.workflow
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def __enter__(self) -> Helpdesk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def _now(self, now: datetime | None) -> datetime:
+        return to_utc(now if now is not None else self.clock.now())
+
+    def _audit(
+        self, actor: Actor, action: str, target: str | None, decision: Decision, at: datetime
+    ) -> AuditRecord:
+        return AuditRecord(
+            id=self._new_id(),
+            at=at,
+            actor=actor.id,
+            action=action,
+            target=target,
+            allowed=decision.allowed,
+            rule=decision.rule,
+            detail=decision.reason,
+        )
+
+    def _deny(
+        self, actor: Actor, action: str, target: str | None, decision: Decision, at: datetime
+    ) -> None:
+        """Record a refused attempt in its own transaction (the command itself writes nothing)."""
+        with self.storage.transaction() as uow:
+            uow.add_audit(self._audit(actor, action, target, decision, at))
+
+    def _authorise(
+        self, uow: UnitOfWork, actor: Actor, action: str, ticket: Ticket | None, at: datetime
+    ) -> Decision:
+        decision = self.policy.check(actor, action, ticket)
+        if not decision.allowed:
+            raise _Refused(action, ticket.id if ticket else None, decision)
+        return decision
+
+    def _load_visible(
+        self, uow: UnitOfWork, actor: Actor, ticket_id: str, action: str, at: datetime
+    ) -> Ticket:
+        """The ticket if ``actor`` may view it and take ``action``; NotFound if it may not view."""
+        ticket = uow.get_ticket(ticket_id)
+        if ticket is None:
+            raise NotFound("ticket", ticket_id)
+        view = self.policy.check(actor, "ticket.view", ticket)
+        if not view.allowed:
+            raise _Refused("ticket.view", ticket_id, view, hide=True)
+        if action != "ticket.view":
+            self._authorise(uow, actor, action, ticket, at)
+        return ticket
+
+    def _run(
+        self,
+        actor: Actor,
+        action: str,
+        target: str | None,
+        now: datetime,
+        body: Callable[[UnitOfWork], list[_Change]],
+    ) -> list[_Change]:
+        """Run a command body in a transaction, retrying lost optimistic races."""
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                with self.storage.transaction() as uow:
+                    changes = body(uow)
+                    for change in changes:
+                        if change.events:
+                            uow.save_ticket(change.ticket, change.events)
+                            for event in change.events:
+                                uow.add_outbox(self._event_message(event, now))
+                break
+            except _Refused as refused:
+                self._deny(actor, refused.action, refused.target, refused.decision, now)
+                if refused.hide:
+                    raise NotFound("ticket", refused.target or "") from None
+                raise PermissionDenied(
+                    actor.id, refused.action, refused.decision.rule, refused.decision.reason
+                ) from None
+            except ConcurrencyConflict:
+                if attempt == MAX_RETRIES:
+                    raise
+        for change in changes:
+            for event in change.events:
+                self._committed(event, change.ticket)
+        return changes
+
+    def _committed(self, event: Event, ticket: Ticket) -> None:
+        try:
+            self.plugins.hook.helpdesk_event_committed(event=event, ticket=ticket)
+        except Exception:  # an observer must not undo or fail a committed command
+            log.exception("helpdesk_event_committed observer failed for %s", event.kind)
+
+    def _event_message(self, event: Event, now: datetime) -> OutboxMessage:
+        return OutboxMessage(
+            id=self._new_id(),
+            topic="event",
+            key=f"event:{event.ticket_id}:{event.seq}",
+            payload=event_to_dict(event),
+            created_at=now,
+            available_at=now,
+        )
+
+    def _ticket_number(self, uow: UnitOfWork, now: datetime) -> str:
+        day = now.astimezone(self._tz).strftime("%Y%m%d")
+        serial = uow.next_number(f"ticket:{day}")
+        return f"{self.config.desk.ticket_prefix}{day}{serial:06d}"
+
+    def _check_choice(self, field: str, value: str, allowed: Sequence[str]) -> str:
+        if value not in allowed:
+            raise ValidationError(field, f"must be one of {list(allowed)}, got {value!r}")
+        return value
+
+    def _custom(self, values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        specs = self.config.custom_fields
+        for name in values:
+            if name not in specs:
+                raise ValidationError(
+                    f"custom.{name}", f"unknown custom field; declared: {sorted(specs)}"
+                )
+        result = {name: specs[name].normalise(value) for name, value in values.items()}
+        if creating:
+            for name, spec in specs.items():
+                if spec.required and result.get(name) is None:
+                    raise ValidationError(f"custom.{name}", "is required")
+        return {k: v for k, v in result.items() if v is not None or not creating}
+
+    def _single(self, changes: list[_Change]) -> Ticket:
+        return changes[0].ticket
+
+    # ------------------------------------------------------------------ commands
+    def open_ticket(
+        self,
+        actor: Actor,
+        *,
+        subject: str,
+        channel: str,
+        customer_id: str | None = None,
+        type: str | None = None,
+        priority: str | None = None,
+        description: str = "",
+        sub_category: str | None = None,
+        urgency: str | None = None,
+        team: str | None = None,
+        department: str | None = None,
+        organisation: str | None = None,
+        tags: Iterable[str] = (),
+        custom: Mapping[str, Any] | None = None,
+        expected_resolution_at: datetime | None = None,
+        now: datetime | None = None,
+    ) -> Ticket:
+        """Open a ticket (R-TKT-1, R-TKT-2). A customer opens for themself; staff name the
+        ``customer_id``. Returns the new ticket with its number."""
+        at = self._now(now)
+        if not isinstance(subject, str) or not subject.strip():
+            raise ValidationError("subject", "must be a non-empty string")
+        cfg = self.config
+        ticket_type = self._check_choice("type", type or cfg.desk.default_type, cfg.ticket_types)
+        prio = self._check_choice("priority", priority or cfg.desk.default_priority, cfg.priorities)
+        self._check_choice("channel", channel, cfg.channels)
+        if isinstance(tags, str):
+            raise ValidationError("tags", "must be a list of strings, not one string")
+        custom_values = self._custom(custom or {}, creating=True)
+        requester = actor.id if actor.is_customer else customer_id
+        if actor.is_customer and customer_id not in (None, actor.id):
+            raise ValidationError("customer_id", "a customer opens tickets only for themself")
+        org = (
+            organisation
+            if organisation is not None
+            else (actor.organisation if actor.is_customer else None)
+        )
+        ticket_id = self._new_id()
+        workflow = self.workflow
+
+        def body(uow: UnitOfWork) -> list[_Change]:
+            self._authorise(uow, actor, "ticket.create", None, at)
+            created = TicketCreated(
+                ticket_id=ticket_id,
+                seq=1,
+                at=at,
+                actor=actor.id,
+                number=self._ticket_number(uow, at),
+                subject=subject.strip(),
+                description=description,
+                type=ticket_type,
+                sub_category=sub_category,
+                priority=prio,
+                urgency=urgency,
+                channel=channel,
+                status=workflow.initial,
+                status_category=workflow.category(workflow.initial),
+                requester=requester,
+                organisation=org,
+                team=team,
+                department=department,
+                tags=frozenset(tags),
+                custom=custom_values,
+                expected_resolution_at=expected_resolution_at,
+            )
+            ticket = Ticket.created(created)
+            scope_ok = self.policy.check(actor, "ticket.create", ticket)
+            if not scope_ok.allowed:
+                raise _Refused("ticket.create", ticket_id, scope_ok)
+            return [_Change(ticket, [created])]
+
+        return self._single(self._run(actor, "ticket.create", None, at, body))
+
+    def _command(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        action: str,
+        now: datetime | None,
+        decide: Callable[[_Change, datetime], None],
+        expected_version: int | None = None,
+    ) -> Ticket:
+        at = self._now(now)
+
+        def body(uow: UnitOfWork) -> list[_Change]:
+            ticket = self._load_visible(uow, actor, ticket_id, action, at)
+            if expected_version is not None and ticket.version != expected_version:
+                raise ConcurrencyConflict(ticket_id, expected_version, ticket.version)
+            change = _Change(ticket)
+            decide(change, at)
+            return [change]
+
+        return self._single(self._run(actor, action, ticket_id, at, body))
+
+    def _status_event(
+        self, change: _Change, actor: Actor, target: str, at: datetime, reason: str | None
+    ) -> None:
+        transition = self.workflow.check(change.ticket, target, actor)
+        source = change.ticket.status
+        change.add(
+            lambda seq: StatusChanged(
+                ticket_id=change.ticket.id,
+                seq=seq,
+                at=at,
+                actor=actor.id,
+                from_status=source,
+                to_status=target,
+                to_category=self.workflow.category(target),
+                reason=reason,
+                reopen=transition.reopen,
+            )
+        )
+
+    def reply(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        body: str,
+        *,
+        public: bool = True,
+        channel: str | None = None,
+        status: str | None = None,
+        now: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Add a message. A staff member's public reply is visible to the customer; with
+        ``public=False`` it is an internal note (same as :meth:`add_note`). A customer's message
+        on a ticket in a pause status moves it back to ``in_progress`` (a system status change),
+        which resumes the resolution clock. ``status`` changes the status in the same command
+        (reply and set pending, say)."""
+        if not isinstance(body, str) or not body.strip():
+            raise ValidationError("body", "must be a non-empty string")
+        if actor.is_customer and not public:
+            raise ValidationError("public", "customers cannot write internal notes")
+        if not public:
+            return self.add_note(actor, ticket_id, body, now=now, expected_version=expected_version)
+        action = "ticket.reply"
+        via = channel
+
+        def decide(change: _Change, at: datetime) -> None:
+            ticket = change.ticket
+            use_channel = via or ticket.channel
+            message_id = self._new_id()
+            kind = CustomerMessaged if actor.is_customer else Replied
+            change.add(
+                lambda seq: kind(
+                    ticket_id=ticket.id,
+                    seq=seq,
+                    at=at,
+                    actor=actor.id,
+                    message_id=message_id,
+                    body=body,
+                    channel=use_channel,
+                )
+            )
+            if actor.is_customer and change.ticket.status in self.workflow.pause_statuses:
+                resume = self._resume_status()
+                if resume is not None:
+                    self._status_event(change, SYSTEM, resume, at, "customer replied")
+            if status is not None and status != change.ticket.status:
+                decision = self.policy.check(actor, "ticket.set_status", change.ticket)
+                if not decision.allowed:
+                    raise _Refused("ticket.set_status", ticket.id, decision)
+                self._status_event(change, actor, status, at, None)
+
+        return self._command(actor, ticket_id, action, now, decide, expected_version)
+
+    def _resume_status(self) -> str | None:
+        """Where a customer message moves a paused ticket: ``in_progress`` if it exists, else the
+        first open-category status reachable from every pause status."""
+        statuses = self.workflow.statuses
+        if "in_progress" in statuses:
+            return "in_progress"
+        return next((s for s, st in statuses.items() if st.category == "open"), None)
+
+    def add_note(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        body: str,
+        *,
+        now: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """An internal note in the processing log (R-TKT-4); never shown to the customer and
+        never an SLA response."""
+        if not isinstance(body, str) or not body.strip():
+            raise ValidationError("body", "must be a non-empty string")
+        if actor.is_customer:
+            raise ValidationError("actor", "customers cannot write internal notes")
+
+        def decide(change: _Change, at: datetime) -> None:
+            message_id = self._new_id()
+            change.add(
+                lambda seq: NoteAdded(
+                    ticket_id=change.ticket.id,
+                    seq=seq,
+                    at=at,
+                    actor=actor.id,
+                    message_id=message_id,
+                    body=body,
+                    channel="internal",
+                )
+            )
+
+        return self._command(actor, ticket_id, "ticket.note", now, decide, expected_version)
+
+    def assign(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        assignee: str | None,
+        *,
+        team: str | None = _UNSET,
+        reason: str | None = None,
+        now: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Assign to an agent (and optionally a team; ``None`` unassigns). A ``new`` ticket moves
+        to ``assigned`` in the same command when the workflow has that transition."""
+
+        def decide(change: _Change, at: datetime) -> None:
+            before = change.ticket
+            new_team = before.team if team is _UNSET else team
+            if before.assignee == assignee and before.team == new_team:
+                return
+            change.add(
+                lambda seq: Assigned(
+                    ticket_id=before.id,
+                    seq=seq,
+                    at=at,
+                    actor=actor.id,
+                    assignee=assignee,
+                    team=new_team,
+                    previous_assignee=before.assignee,
+                    previous_team=before.team,
+                    reason=reason,
+                )
+            )
+            ticket = change.ticket
+            if (
+                assignee is not None
+                and self.workflow.category(ticket.status) == "new"
+                and self.workflow.transition(ticket.status, "assigned") is not None
+            ):
+                self._status_event(change, SYSTEM, "assigned", at, "assigned")
+
+        return self._command(actor, ticket_id, "ticket.assign", now, decide, expected_version)
+
+    def set_status(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        status: str,
+        *,
+        reason: str | None = None,
+        now: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Move the ticket along the workflow; :class:`InvalidTransition` names the legal moves.
+        A transition marked ``reopen`` (customer not satisfied) starts a new resolution cycle."""
+
+        def decide(change: _Change, at: datetime) -> None:
+            if change.ticket.status == status:
+                raise InvalidTransition(
+                    status, status, self.workflow.targets(status), "already in that status"
+                )
+            self._status_event(change, actor, status, at, reason)
+
+        return self._command(actor, ticket_id, "ticket.set_status", now, decide, expected_version)
+
+    def set_priority(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        priority: str,
+        *,
+        reason: str | None = None,
+        now: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Change the priority; SLA targets re-target from the original start."""
+        self._check_choice("priority", priority, self.config.priorities)
+
+        def decide(change: _Change, at: datetime) -> None:
+            before = change.ticket.priority
+            if before == priority:
+                return
+            change.add(
+                lambda seq: PriorityChanged(
+                    ticket_id=change.ticket.id,
+                    seq=seq,
+                    at=at,
+                    actor=actor.id,
+                    from_priority=before,
+                    to_priority=priority,
+                    reason=reason,
+                )
+            )
+
+        return self._command(actor, ticket_id, "ticket.set_priority", now, decide, expected_version)
+
+    def update_ticket(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        custom: Mapping[str, Any] | None = None,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        now: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Edit plain fields (``subject``, ``type``, ``sub_category``, ``urgency``,
+        ``expected_resolution_at``, ``workaround``...), custom fields and tags."""
+        changes = dict(fields or {})
+        for name in changes:
+            if name not in TICKET_EDITABLE_FIELDS:
+                raise ValidationError(
+                    f"fields.{name}", f"not editable here; editable: {list(TICKET_EDITABLE_FIELDS)}"
+                )
+        if "type" in changes:
+            self._check_choice("fields.type", changes["type"], self.config.ticket_types)
+        if "subject" in changes and not str(changes["subject"]).strip():
+            raise ValidationError("fields.subject", "must be a non-empty string")
+        if changes.get("expected_resolution_at") is not None:
+            changes["expected_resolution_at"] = to_utc(
+                changes["expected_resolution_at"]
+            ).isoformat()
+        custom_values = self._custom(custom or {}, creating=False)
+        added, removed = frozenset(add_tags), frozenset(remove_tags)
+
+        def decide(change: _Change, at: datetime) -> None:
+            t = change.ticket
+            plain = {k: v for k, v in changes.items() if _stored(getattr(t, k)) != v}
+            new_custom = {k: v for k, v in custom_values.items() if t.custom.get(k) != v}
+            add, drop = added - t.tags, removed & t.tags
+            if not (plain or new_custom or add or drop):
+                return
+            change.add(
+                lambda seq: FieldsChanged(
+                    ticket_id=t.id,
+                    seq=seq,
+                    at=at,
+                    actor=actor.id,
+                    changes=plain,
+                    custom=new_custom,
+                    tags_added=add,
+                    tags_removed=drop,
+                )
+            )
+
+        return self._command(actor, ticket_id, "ticket.edit", now, decide, expected_version)
+
+    def merge(
+        self, actor: Actor, source_id: str, into_id: str, *, now: datetime | None = None
+    ) -> Ticket:
+        """Merge ``source_id`` into ``into_id``: the source closes as ``merged`` (its history kept)
+        and its conversation is copied into the target. Returns the target."""
+        if source_id == into_id:
+            raise ValidationError("into_id", "cannot merge a ticket into itself")
+        at = self._now(now)
+        merged_status = self._merged_status()
+
+        def body(uow: UnitOfWork) -> list[_Change]:
+            source = self._load_visible(uow, actor, source_id, "ticket.merge", at)
+            target = self._load_visible(uow, actor, into_id, "ticket.merge", at)
+            for ticket, name in ((source, "source_id"), (target, "into_id")):
+                if ticket.merged_into is not None:
+                    raise ValidationError(name, f"{ticket.number} was already merged")
+            src, dst = _Change(source), _Change(target)
+            src.add(
+                lambda seq: Merged(
+                    ticket_id=source.id,
+                    seq=seq,
+                    at=at,
+                    actor=actor.id,
+                    into=target.id,
+                    from_status=source.status,
+                    to_status=merged_status,
+                    to_category=self.workflow.category(merged_status),
+                )
+            )
+            dst.add(
+                lambda seq: MergeReceived(
+                    ticket_id=target.id,
+                    seq=seq,
+                    at=at,
+                    actor=actor.id,
+                    source=source.id,
+                    source_number=source.number,
+                    messages=source.messages,
+                )
+            )
+            return [dst, src]
+
+        return self._single(self._run(actor, "ticket.merge", into_id, at, body))
+
+    def _merged_status(self) -> str:
+        statuses = self.workflow.statuses
+        if "merged" in statuses:
+            return "merged"
+        return next(s for s, st in statuses.items() if st.category == "closed")
+
+    def split(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        message_ids: Sequence[str],
+        *,
+        subject: str,
+        now: datetime | None = None,
+    ) -> Ticket:
+        """Move a part of a conversation into a new ticket (same requester, type and priority);
+        both tickets keep their history and are linked. Returns the new ticket."""
+        if not message_ids:
+            raise ValidationError("message_ids", "name at least one message to split off")
+        if not subject.strip():
+            raise ValidationError("subject", "must be a non-empty string")
+        at = self._now(now)
+        new_id = self._new_id()
+
+        def body(uow: UnitOfWork) -> list[_Change]:
+            source = self._load_visible(uow, actor, ticket_id, "ticket.split", at)
+            picked = []
+            for mid in message_ids:
+                message = source.message(mid)
+                if message is None:
+                    raise ValidationError(
+                        "message_ids", f"{mid!r} is not a message of {source.number}"
+                    )
+                picked.append(message)
+            workflow = self.workflow
+            created = TicketCreated(
+                ticket_id=new_id,
+                seq=1,
+                at=at,
+                actor=actor.id,
+                number=self._ticket_number(uow, at),
+                subject=subject.strip(),
+                type=source.type,
+                sub_category=source.sub_category,
+                priority=source.priority,
+                urgency=source.urgency,
+                channel=source.channel,
+                status=workflow.initial,
+                status_category=workflow.category(workflow.initial),
+                requester=source.requester,
+                organisation=source.organisation,
+                team=source.team,
+                department=source.department,
+                split_from=source.id,
+                messages=tuple(picked),
+            )
+            new = _Change(Ticket.created(created), [created])
+            old = _Change(source)
+            old.add(
+                lambda seq: SplitOff(
+                    ticket_id=source.id,
+                    seq=seq,
+                    at=at,
+                    actor=actor.id,
+                    new_ticket=new_id,
+                    message_ids=tuple(message_ids),
+                )
+            )
+            return [new, old]
+
+        return self._single(self._run(actor, "ticket.split", ticket_id, at, body))
+
+    def link(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        other_id: str,
+        *,
+        relation: str = "related",
+        now: datetime | None = None,
+    ) -> Ticket:
+        """Link two tickets; the other side records the inverse relation."""
+        if relation not in INVERSE_RELATIONS:
+            raise ValidationError("relation", f"must be one of {sorted(INVERSE_RELATIONS)}")
+        if ticket_id == other_id:
+            raise ValidationError("other_id", "cannot link a ticket to itself")
+        at = self._now(now)
+
+        def body(uow: UnitOfWork) -> list[_Change]:
+            one = self._load_visible(uow, actor, ticket_id, "ticket.link", at)
+            two = self._load_visible(uow, actor, other_id, "ticket.link", at)
+            changes = []
+            for ticket, other, rel in (
+                (one, two, relation),
+                (two, one, INVERSE_RELATIONS[relation]),
+            ):
+                change = _Change(ticket)
+                if (rel, other.id) not in ticket.links:
+                    change.add(_linked(ticket.id, other.id, rel, at, actor.id))
+                changes.append(change)
+            return changes
+
+        return self._single(self._run(actor, "ticket.link", ticket_id, at, body))
+
+    # ------------------------------------------------------------------ queries
+    def get_ticket(self, actor: Actor, ticket_id: str, *, now: datetime | None = None) -> Ticket:
+        """The ticket, or :class:`NotFound` (also when the actor may not view it)."""
+        at = self._now(now)
+
+        def body(uow: UnitOfWork) -> list[_Change]:
+            return [_Change(self._load_visible(uow, actor, ticket_id, "ticket.view", at))]
+
+        return self._single(self._run(actor, "ticket.view", ticket_id, at, body))
+
+    def get_ticket_by_number(
+        self, actor: Actor, number: str, *, now: datetime | None = None
+    ) -> Ticket:
+        at = self._now(now)
+        with self.storage.transaction() as uow:
+            ticket = uow.get_ticket_by_number(number)
+        if ticket is None:
+            raise NotFound("ticket", number)
+        return self.get_ticket(actor, ticket.id, now=at)
+
+    def tickets(
+        self,
+        actor: Actor,
+        *,
+        where: Condition | Mapping[str, Any] | None = None,
+        status: str | Iterable[str] | None = None,
+        status_category: str | Iterable[str] | None = None,
+        assignee: str | None = None,
+        team: str | None = None,
+        requester: str | None = None,
+        priority: str | Iterable[str] | None = None,
+        type: str | Iterable[str] | None = None,
+        tag: str | None = None,
+        order_by: SortKey = "created_at",
+        descending: bool = False,
+        after: tuple[Any, str] | None = None,
+        limit: int | None = 100,
+    ) -> list[Ticket]:
+        """Tickets the actor may view that match the filters, in keyset pages.
+
+        The actor's scope is pushed into the storage query, so tickets outside it are never
+        loaded. ``after`` is ``(order value, id)`` of the last ticket of the previous page.
+        """
+        query = TicketQuery(
+            where=self._where(
+                actor,
+                where,
+                status=status,
+                status_category=status_category,
+                assignee=assignee,
+                team=team,
+                requester=requester,
+                priority=priority,
+                type=type,
+                tag=tag,
+            ),
+            order_by=order_by,
+            descending=descending,
+            after=after,
+            limit=limit,
+        )
+        with self.storage.transaction() as uow:
+            return uow.query_tickets(query)
+
+    def count_tickets(
+        self, actor: Actor, *, where: Condition | Mapping[str, Any] | None = None, **filters: Any
+    ) -> int:
+        """How many tickets the actor may view match the filters (same filters as tickets())."""
+        condition = self._where(actor, where, **filters)
+        with self.storage.transaction() as uow:
+            return uow.count_tickets(condition)
+
+    def _where(
+        self, actor: Actor, where: Condition | Mapping[str, Any] | None, **filters: Any
+    ) -> Condition:
+        parts = [self.policy.scope(actor, "ticket.view")]
+        if where is not None:
+            parts.append(compile_condition(where, "where"))
+        for name, value in filters.items():
+            if value is None:
+                continue
+            if name == "tag":
+                parts.append(field_is("tags", "contains", value))
+            elif isinstance(value, str):
+                parts.append(field_is(name, "eq", value))
+            else:
+                parts.append(field_is(name, "in", list(value)))
+        return all_of(parts)
+
+    def history(self, actor: Actor, ticket_id: str, *, now: datetime | None = None) -> list[Event]:
+        """The ticket's events, oldest first: its processing log and audit trail."""
+        self.get_ticket(actor, ticket_id, now=now)
+        with self.storage.transaction() as uow:
+            return uow.ticket_events(ticket_id)
+
+    def audit_log(
+        self, actor: Actor, *, target: str | None = None, limit: int = 1000
+    ) -> list[AuditRecord]:
+        """Audit records (every denied attempt, plus what plugins record); needs ``audit.view``."""
+        at = self._now(None)
+        decision = self.policy.check(actor, "audit.view", None)
+        if not decision.allowed:
+            self._deny(actor, "audit.view", target, decision, at)
+            raise PermissionDenied(actor.id, "audit.view", decision.rule, decision.reason)
+        with self.storage.transaction() as uow:
+            return uow.audit_log(target=target, limit=limit)
+
+    # ------------------------------------------------------------------ outbox delivery
+    def dispatch_outbox(
+        self,
+        *,
+        now: datetime | None = None,
+        worker: str = "desk",
+        limit: int = 100,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> int:
+        """Deliver pending outbox messages to the notifiers, at least once. A failed delivery is
+        retried with exponential back-off and marked dead after 8 attempts. Returns how many
+        messages were handled."""
+        at = self._now(now)
+        with self.storage.transaction() as uow:
+            claimed = uow.claim_outbox(at, limit, worker, lease)
+        for message in claimed:
+            error: str | None = None
+            try:
+                for notification in self._notifications(message):
+                    for notifier in self.notifiers:
+                        notifier.send(notification)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("outbox delivery of %s failed: %s", message.key, error)
+            with self.storage.transaction() as uow:
+                if error is None:
+                    uow.finish_outbox(message.id, delivered=True)
+                elif message.attempts + 1 >= OUTBOX_MAX_ATTEMPTS:
+                    uow.finish_outbox(message.id, delivered=False, error=error)
+                else:
+                    backoff = timedelta(seconds=30 * 2**message.attempts)
+                    uow.finish_outbox(
+                        message.id, delivered=False, error=error, retry_at=at + backoff
+                    )
+        return len(claimed)
+
+    def _notifications(self, message: OutboxMessage) -> list[Notification]:
+        """Who hears of a committed event: the requester of public replies and status changes,
+        the assignee of customer messages and of assignments."""
+        if message.topic != "event":
+            return []
+        data = message.payload
+        kind = data["kind"]
+        with self.storage.transaction() as uow:
+            ticket = uow.get_ticket(data["ticket_id"])
+        if ticket is None:
+            return []
+        recipients: list[str] = []
+        if kind in ("replied", "status_changed", "ticket_created") and ticket.requester:
+            recipients.append(ticket.requester)
+        if kind in ("customer_messaged", "assigned") and ticket.assignee:
+            recipients.append(ticket.assignee)
+        subject = f"[{ticket.number}] {ticket.subject}"
+        body = data.get("body") or (
+            f"Status: {data.get('to_status')}" if kind == "status_changed" else kind
+        )
+        return [
+            Notification(
+                key=f"{message.key}:{recipient}",
+                recipient=recipient,
+                subject=subject,
+                body=str(body),
+                event_kind=kind,
+                ticket_id=ticket.id,
+            )
+            for recipient in recipients
+            if recipient != data.get("actor")
+        ]
+
+
+def _linked(
+    ticket_id: str, other_id: str, relation: str, at: datetime, actor_id: str
+) -> Callable[[int], Event]:
+    def make(seq: int) -> Event:
+        return Linked(
+            ticket_id=ticket_id, seq=seq, at=at, actor=actor_id, other=other_id, relation=relation
+        )
+
+    return make
+
+
+def _stored(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+class _Refused(HelpdeskError):
+    """Internal: a policy refusal unwinding the transaction (turned into PermissionDenied or,
+    when ``hide``, NotFound, after the audit record is written)."""
+
+    def __init__(
+        self, action: str, target: str | None, decision: Decision, hide: bool = False
+    ) -> None:
+        super().__init__(decision.reason)
+        self.action = action
+        self.target = target
+        self.decision = decision
+        self.hide = hide

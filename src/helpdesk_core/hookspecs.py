@@ -1,0 +1,129 @@
+"""Every hook of the ``helpdesk`` plugin project.
+
+A plugin is any object (usually a module) with functions marked ``@helpdesk_core.hookimpl`` whose
+names are the hooks below. Built-in plugins in ``helpdesk_plugins`` use the same hooks and are
+registered with ``trylast=True`` implementations, so a host's plugin wins whatever the order.
+Third-party plugins are found through the entry-point group ``helpdesk``.
+
+Hooks evolve only by adding optional arguments (pluggy passes just the arguments an
+implementation names), never by removing or renaming one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from helpdesk_core.conditions import ConditionRegistry
+    from helpdesk_core.config import HelpdeskConfig
+    from helpdesk_core.model.events import Event
+    from helpdesk_core.model.people import Agent
+    from helpdesk_core.model.tickets import Ticket
+    from helpdesk_core.ports import Channel, Notifier, Storage
+
+PROJECT_NAME = "helpdesk"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec(firstresult=True)
+def helpdesk_storage_open(url: str, config: HelpdeskConfig) -> Storage | None:
+    """Open a storage for ``url`` if this plugin serves its scheme.
+
+    Called once when a :class:`~helpdesk_core.desk.Helpdesk` is built. Return ``None`` for a URL
+    scheme this plugin does not serve.
+
+    :param url: the storage URL given to ``Helpdesk`` (``memory://``, ``sqlite:///desk.db``).
+    :param config: the desk's validated configuration.
+    :returns: an object implementing :class:`~helpdesk_core.ports.Storage`, or ``None``.
+
+    Stops at the first non-None result.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_register_notifiers(config: HelpdeskConfig) -> Iterable[Notifier] | None:
+    """Provide notifiers (email, SMS, webhook...) that deliver outbox notifications.
+
+    Called once when a desk is built; every plugin's notifiers are used.
+
+    :param config: the desk's validated configuration.
+    :returns: notifier objects implementing :class:`~helpdesk_core.ports.Notifier`, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_register_channels(config: HelpdeskConfig) -> Iterable[Channel] | None:
+    """Provide intake channels (email, web form, SMS...).
+
+    Called once when a desk is built. Channel names must be unique across plugins.
+
+    :param config: the desk's validated configuration.
+    :returns: channel objects implementing :class:`~helpdesk_core.ports.Channel`, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_event_committed(event: Event, ticket: Ticket) -> None:
+    """Observe an event after the transaction that recorded it has committed.
+
+    Called once per event, in order, after commit; never for a rolled-back command. An
+    exception raised here is logged and does not undo the committed change.
+
+    :param event: the committed event.
+    :param ticket: the ticket's state after the command.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def helpdesk_route_ticket(ticket: Ticket, candidates: Sequence[Agent]) -> str | None:
+    """Choose the assignee of a ticket that routing is about to assign.
+
+    Called by the router before its own strategies, with the agents the matching rule allows.
+
+    :param ticket: the ticket to route.
+    :param candidates: the agents eligible under the matching routing rule.
+    :returns: the id of the chosen agent, or ``None`` to let the configured strategy decide.
+
+    Stops at the first non-None result.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_register_permissions(matrix: Any) -> None:
+    """Add actions, roles and rules to the permission matrix.
+
+    Called once when a desk is built, before any command is checked.
+
+    :param matrix: the desk's permission policy; call its ``add_action`` / ``add_role`` /
+        ``add_rule`` methods.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_register_conditions(registry: ConditionRegistry) -> None:
+    """Add fields and operators to the condition language.
+
+    Called once when a desk is built, before the configuration's conditions are compiled.
+
+    :param registry: call ``registry.add_field("customer.region")`` or
+        ``registry.add_operator("starts_with", func)``.
+
+    .. versionadded:: 0.1
+    """

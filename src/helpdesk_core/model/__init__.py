@@ -1,0 +1,1 @@
+"""The domain's data: attrs classes for people, tickets, messages and events."""

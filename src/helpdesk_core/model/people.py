@@ -1,0 +1,82 @@
+"""People and organisation: actors, agents, teams, departments (R-ORG-1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from helpdesk_core.errors import ValidationError
+
+
+def _roles(value: Iterable[str] | str) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset({value})
+    return frozenset(value)
+
+
+def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(attribute.name, f"must be a non-empty string, got {value!r}")
+
+
+@attrs.frozen
+class Actor:
+    """Whoever performs a command: an agent, a supervisor, a customer, a system process.
+
+    ``roles`` are names in the permission matrix. ``team`` and ``department`` give agents their
+    data scope; ``organisation`` is a customer's company (for shared organisation tickets);
+    ``tenant`` separates desks that share one store.
+    """
+
+    id: str = attrs.field(validator=_non_empty)
+    roles: frozenset[str] = attrs.field(converter=_roles, factory=frozenset)
+    team: str | None = None
+    department: str | None = None
+    tenant: str | None = None
+    organisation: str | None = None
+    name: str | None = None
+
+    def has_role(self, *names: str) -> bool:
+        return not self.roles.isdisjoint(names)
+
+    @property
+    def is_customer(self) -> bool:
+        return "customer" in self.roles
+
+
+SYSTEM = Actor(id="system", roles=frozenset({"system"}))
+"""The actor of changes the desk makes by itself (timers, automatic status moves)."""
+
+
+@attrs.frozen
+class Team:
+    id: str = attrs.field(validator=_non_empty)
+    name: str
+    department: str | None = None
+    calendar: str | None = None
+
+
+@attrs.frozen
+class Department:
+    id: str = attrs.field(validator=_non_empty)
+    name: str
+
+
+@attrs.frozen
+class Agent:
+    """An agent's profile: what routing reads (skills, capacity, tier)."""
+
+    id: str = attrs.field(validator=_non_empty)
+    name: str
+    team: str | None = None
+    department: str | None = None
+    roles: frozenset[str] = attrs.field(converter=_roles, factory=lambda: frozenset({"agent"}))
+    skills: frozenset[str] = attrs.field(converter=frozenset, factory=frozenset)
+    tier: int = 1
+    capacity: int | None = None
+
+    def as_actor(self) -> Actor:
+        return Actor(
+            id=self.id, roles=self.roles, team=self.team, department=self.department, name=self.name
+        )

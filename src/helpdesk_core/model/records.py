@@ -1,0 +1,49 @@
+"""Records kept beside ticket events: the transactional outbox and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from helpdesk_core.model.events import to_utc
+
+OUTBOX_STATES: Final = ("pending", "delivered", "dead")
+
+
+@attrs.frozen
+class OutboxMessage:
+    """Something to deliver after a commit, written in the same transaction (DESIGN 7).
+
+    ``key`` is the idempotency key receivers use to drop redeliveries: delivery is at least once.
+    ``topic`` says who handles it (``event`` for notifiers of committed events).
+    """
+
+    id: str
+    topic: str
+    key: str
+    payload: dict[str, Any]
+    created_at: datetime = attrs.field(converter=to_utc)
+    available_at: datetime = attrs.field(converter=to_utc)
+    state: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    claimed_by: str | None = None
+    lease_until: datetime | None = attrs.field(
+        default=None, converter=attrs.converters.optional(to_utc)
+    )
+
+
+@attrs.frozen
+class AuditRecord:
+    """One user operation, allowed or denied (R-SEC-1). Ticket changes are also events."""
+
+    id: str
+    at: datetime = attrs.field(converter=to_utc)
+    actor: str
+    action: str
+    target: str | None
+    allowed: bool
+    rule: str | None = None
+    detail: str | None = None

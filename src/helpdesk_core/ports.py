@@ -1,0 +1,160 @@
+"""The ports plugins implement: Storage (with its unit of work), Notifier and Channel.
+
+These are ``typing.Protocol`` classes: a plugin needs no base class, only the methods. The
+contract tests in :mod:`helpdesk_core.testing` say what each method must do; a storage that passes
+them can back a :class:`~helpdesk_core.desk.Helpdesk`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import attrs
+
+from helpdesk_core.conditions import TRUE, Condition
+from helpdesk_core.model.events import Event
+from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.tickets import Ticket
+
+SortKey = Literal["created_at", "updated_at", "number"]
+
+
+@attrs.frozen
+class TicketQuery:
+    """A storage-neutral ticket query.
+
+    ``where`` is a condition (the caller's filters AND the actor's permission scope) over the
+    fields of :func:`~helpdesk_core.model.tickets.ticket_subject`. Results are ordered by
+    ``(order_by, id)``, ascending unless ``descending``; ``after`` is the keyset cursor: the
+    ``(order value, id)`` of the last row of the previous page.
+    """
+
+    where: Condition = TRUE
+    order_by: SortKey = "created_at"
+    descending: bool = False
+    after: tuple[Any, str] | None = None
+    limit: int | None = 100
+
+
+class UnitOfWork(Protocol):
+    """One storage transaction. Everything written through it commits together or not at all.
+
+    Reads see committed data plus this unit's own writes.
+    """
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        """The ticket's current state, or None."""
+
+    def get_ticket_by_number(self, number: str) -> Ticket | None:
+        """The ticket with this human-facing number, or None."""
+
+    def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]:
+        """The ticket's events with ``seq > after_seq``, oldest first."""
+
+    def save_ticket(self, ticket: Ticket, new_events: Sequence[Event]) -> None:
+        """Append ``new_events`` (consecutive seqs) and store ``ticket`` (their fold).
+
+        The stored version must equal ``new_events[0].seq - 1`` (0 for a new ticket), checked at
+        write time and again at commit; otherwise raise
+        :class:`~helpdesk_core.errors.ConcurrencyConflict` with the stored version.
+        """
+
+    def query_tickets(self, query: TicketQuery) -> list[Ticket]:
+        """Tickets matching ``query.where``, ordered and paged as the query says."""
+
+    def count_tickets(self, where: Condition) -> int:
+        """How many tickets match ``where``."""
+
+    def next_number(self, sequence: str) -> int:
+        """The next value (1, 2, ...) of a named counter; unique even under concurrency."""
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        """Queue a message for delivery after commit; a duplicate ``key`` is ignored."""
+
+    def claim_outbox(
+        self, now: datetime, limit: int, worker: str, lease: timedelta
+    ) -> list[OutboxMessage]:
+        """Lease up to ``limit`` pending messages available at ``now`` whose lease is free or
+        expired, oldest first, to ``worker`` until ``now + lease``."""
+
+    def finish_outbox(
+        self,
+        message_id: str,
+        *,
+        delivered: bool,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record a delivery attempt: delivered, retried at ``retry_at``, or dead (no retry)."""
+
+    def outbox(self, state: str | None = None) -> list[OutboxMessage]:
+        """Outbox messages, optionally in one state, oldest first."""
+
+    def add_audit(self, record: AuditRecord) -> None:
+        """Append to the audit log."""
+
+    def audit_log(
+        self, *, actor: str | None = None, target: str | None = None, limit: int = 1000
+    ) -> list[AuditRecord]:
+        """Audit records, oldest first, optionally for one actor or target."""
+
+
+class Storage(Protocol):
+    """A store for tickets, events, outbox and audit records."""
+
+    url: str
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work that commits when the block exits normally and rolls back on error."""
+
+    def close(self) -> None:
+        """Release connections; the storage is unusable afterwards."""
+
+
+@attrs.frozen
+class Notification:
+    """What a notifier delivers: rendered for a recipient, with an idempotency key."""
+
+    key: str
+    recipient: str
+    subject: str
+    body: str
+    event_kind: str
+    ticket_id: str | None = None
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Delivers notifications (email, SMS, webhook...). Must tolerate redelivery of a ``key``."""
+
+    name: str
+
+    def send(self, notification: Notification) -> None:
+        """Deliver or raise; raising makes the outbox retry later."""
+
+
+@attrs.frozen
+class InboundMessage:
+    """A message a channel received, normalised for the desk."""
+
+    channel: str
+    sender: str
+    subject: str
+    body: str
+    received_at: datetime
+    thread_key: str | None = None
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """An intake/outbound channel (email, web form, SMS...)."""
+
+    name: str
+
+    def parse(self, raw: bytes, now: datetime) -> InboundMessage | None:
+        """Turn raw input into a message, or None when it must be ignored (loops, bounces)."""

@@ -1,0 +1,376 @@
+"""Contract tests every Storage must pass.
+
+A storage plugin proves itself by subclassing :class:`StorageContract` in its own test suite and
+providing a ``storage`` fixture that yields a fresh, empty store::
+
+    import pytest
+    from helpdesk_core.testing import StorageContract
+
+    class TestMyStorage(StorageContract):
+        @pytest.fixture
+        def storage(self):
+            store = MyStorage("mystore://...")
+            yield store
+            store.close()
+
+The memory store and the SQL store run the same class.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from helpdesk_core.conditions import TRUE, compile_condition
+from helpdesk_core.errors import ConcurrencyConflict
+from helpdesk_core.model.events import (
+    Assigned,
+    Event,
+    Replied,
+    TicketCreated,
+    event_to_dict,
+)
+from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.tickets import Ticket, ticket_subject
+from helpdesk_core.ports import Storage, TicketQuery
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def make_created(ticket_id: str, n: int, *, at: datetime = T0, **fields: Any) -> TicketCreated:
+    base: dict[str, Any] = {
+        "ticket_id": ticket_id,
+        "seq": 1,
+        "at": at,
+        "actor": "agent-1",
+        "number": f"T{n:08d}",
+        "subject": f"Ticket {n}",
+        "type": "complaint",
+        "priority": "normal",
+        "channel": "email",
+        "status": "new",
+        "status_category": "new",
+        "requester": f"C{n % 5}",
+    }
+    base.update(fields)
+    return TicketCreated(**base)
+
+
+def new_ticket(ticket_id: str, n: int, **fields: Any) -> tuple[Ticket, list[Event]]:
+    created = make_created(ticket_id, n, **fields)
+    return Ticket.created(created), [created]
+
+
+def assign_event(ticket: Ticket, assignee: str, at: datetime | None = None) -> Assigned:
+    return Assigned(
+        ticket_id=ticket.id,
+        seq=ticket.version + 1,
+        at=at or ticket.updated_at + timedelta(minutes=1),
+        actor="sup-1",
+        assignee=assignee,
+        team="after-sales",
+        previous_assignee=ticket.assignee,
+        previous_team=ticket.team,
+    )
+
+
+class StorageContract:
+    """The behaviour the desk relies on. Subclasses provide the ``storage`` fixture."""
+
+    @pytest.fixture
+    def storage(self) -> Iterator[Storage]:  # pragma: no cover - overridden
+        raise NotImplementedError("provide a 'storage' fixture yielding an empty store")
+
+    # -- tickets and events -------------------------------------------------------------
+    def test_new_ticket_round_trips(self, storage: Storage) -> None:
+        ticket, events = new_ticket("t1", 1, tags=frozenset({"vip"}), custom={"order": "A1"})
+        with storage.transaction() as uow:
+            uow.save_ticket(ticket, events)
+        with storage.transaction() as uow:
+            assert uow.get_ticket("t1") == ticket
+            assert uow.get_ticket_by_number(ticket.number) == ticket
+            assert [event_to_dict(e) for e in uow.ticket_events("t1")] == [
+                event_to_dict(e) for e in events
+            ]
+            assert uow.get_ticket("missing") is None
+
+    def test_events_append_in_order_and_fold_to_state(self, storage: Storage) -> None:
+        ticket, events = new_ticket("t1", 1)
+        with storage.transaction() as uow:
+            uow.save_ticket(ticket, events)
+        more: list[Event] = []
+        for i in range(3):
+            event = Replied(
+                ticket_id="t1",
+                seq=ticket.version + 1,
+                at=T0 + timedelta(minutes=i + 1),
+                actor="agent-1",
+                message_id=f"m{i}",
+                body=f"reply {i}",
+                channel="email",
+            )
+            ticket = ticket.apply(event)
+            more.append(event)
+        with storage.transaction() as uow:
+            uow.save_ticket(ticket, more)
+        with storage.transaction() as uow:
+            stored = uow.ticket_events("t1")
+            assert [e.seq for e in stored] == [1, 2, 3, 4]
+            assert Ticket.from_events(stored) == uow.get_ticket("t1") == ticket
+            assert [e.seq for e in uow.ticket_events("t1", after_seq=2)] == [3, 4]
+
+    def test_stale_version_raises_conflict_with_current_version(self, storage: Storage) -> None:
+        ticket, events = new_ticket("t1", 1)
+        with storage.transaction() as uow:
+            uow.save_ticket(ticket, events)
+        first = assign_event(ticket, "a1")
+        with storage.transaction() as uow:
+            uow.save_ticket(ticket.apply(first), [first])
+        stale = assign_event(ticket, "a2")  # built on version 1 again
+        with pytest.raises(ConcurrencyConflict) as info, storage.transaction() as uow:
+            uow.save_ticket(ticket.apply(stale), [stale])
+        assert info.value.current_version == 2
+        with storage.transaction() as uow:
+            assert uow.get_ticket("t1") is not None
+            assert uow.get_ticket("t1").assignee == "a1"  # type: ignore[union-attr]
+
+    def test_duplicate_ticket_id_is_a_conflict(self, storage: Storage) -> None:
+        ticket, events = new_ticket("t1", 1)
+        with storage.transaction() as uow:
+            uow.save_ticket(ticket, events)
+        again, again_events = new_ticket("t1", 2)
+        with pytest.raises(ConcurrencyConflict), storage.transaction() as uow:
+            uow.save_ticket(again, again_events)
+
+    def test_concurrent_transactions_one_wins(self, storage: Storage) -> None:
+        ticket, events = new_ticket("t1", 1)
+        with storage.transaction() as uow:
+            uow.save_ticket(ticket, events)
+        results: list[str] = []
+        barrier = threading.Barrier(2)
+
+        def edit(assignee: str) -> None:
+            event = assign_event(ticket, assignee)
+            try:
+                with storage.transaction() as uow:
+                    current = uow.get_ticket("t1")
+                    assert current is not None
+                    barrier.wait(timeout=10)
+                    uow.save_ticket(current.apply(event), [event])
+                results.append(assignee)
+            except ConcurrencyConflict:
+                results.append("conflict")
+
+        threads = [threading.Thread(target=edit, args=(name,)) for name in ("a1", "a2")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(results).count("conflict") == 1
+        winner = next(r for r in results if r != "conflict")
+        with storage.transaction() as uow:
+            stored = uow.get_ticket("t1")
+            assert stored is not None and stored.assignee == winner and stored.version == 2
+            assert len(uow.ticket_events("t1")) == 2
+
+    def test_error_inside_transaction_writes_nothing(self, storage: Storage) -> None:
+        ticket, events = new_ticket("t1", 1)
+        message = OutboxMessage(
+            id="o1", topic="event", key="k1", payload={"a": 1}, created_at=T0, available_at=T0
+        )
+        with pytest.raises(RuntimeError), storage.transaction() as uow:
+            uow.save_ticket(ticket, events)
+            uow.add_outbox(message)
+            uow.add_audit(
+                AuditRecord(id="r1", at=T0, actor="a", action="x", target="t1", allowed=True)
+            )
+            raise RuntimeError("boom")
+        with storage.transaction() as uow:
+            assert uow.get_ticket("t1") is None
+            assert uow.ticket_events("t1") == []
+            assert uow.outbox() == []
+            assert uow.audit_log() == []
+
+    def test_reads_see_own_writes(self, storage: Storage) -> None:
+        ticket, events = new_ticket("t1", 1)
+        with storage.transaction() as uow:
+            uow.save_ticket(ticket, events)
+            assert uow.get_ticket("t1") == ticket
+            assert len(uow.query_tickets(TicketQuery())) == 1
+            assert uow.count_tickets(TRUE) == 1
+
+    # -- queries --------------------------------------------------------------------------
+    def _population(self, storage: Storage, n: int = 30) -> list[Ticket]:
+        tickets = []
+        with storage.transaction() as uow:
+            for i in range(n):
+                ticket, events = new_ticket(
+                    f"t{i:03d}",
+                    i,
+                    at=T0 + timedelta(minutes=i % 7),
+                    priority=("urgent", "high", "normal", "low")[i % 4],
+                    team=("after-sales", "tech", None)[i % 3],
+                    tags=frozenset({"vip"} if i % 5 == 0 else set()),
+                    custom={"complexity": i % 10},
+                )
+                uow.save_ticket(ticket, events)
+                tickets.append(ticket)
+        return tickets
+
+    @pytest.mark.parametrize(
+        "condition",
+        [
+            {},
+            {"priority": "high"},
+            {"priority": {"in": ["urgent", "high"]}, "team": "tech"},
+            {"any": [{"team": "tech"}, {"tags": {"contains": "vip"}}]},
+            {"not": {"team": {"exists": True}}},
+            {"custom.complexity": {"gte": 8}},
+            {"requester": {"ne": "C1"}, "subject": {"matches": "^Ticket 1"}},
+            {"team": {"not_in": ["tech"]}},
+        ],
+    )
+    def test_query_matches_condition_semantics(
+        self, storage: Storage, condition: dict[str, Any]
+    ) -> None:
+        tickets = self._population(storage)
+        where = compile_condition(condition)
+        expected = sorted((t.created_at, t.id) for t in tickets if where.matches(ticket_subject(t)))
+        with storage.transaction() as uow:
+            got = uow.query_tickets(TicketQuery(where=where, limit=None))
+            assert [(t.created_at, t.id) for t in got] == expected
+            assert uow.count_tickets(where) == len(expected)
+
+    @pytest.mark.parametrize("descending", [False, True])
+    @pytest.mark.parametrize("order_by", ["created_at", "number", "updated_at"])
+    def test_keyset_pages_cover_everything_once(
+        self, storage: Storage, order_by: Any, descending: bool
+    ) -> None:
+        tickets = self._population(storage)
+        seen: list[str] = []
+        after = None
+        while True:
+            with storage.transaction() as uow:
+                page = uow.query_tickets(
+                    TicketQuery(order_by=order_by, descending=descending, after=after, limit=7)
+                )
+            if not page:
+                break
+            seen.extend(t.id for t in page)
+            last = page[-1]
+            after = (getattr(last, order_by), last.id)
+        expected = sorted(tickets, key=lambda t: (getattr(t, order_by), t.id), reverse=descending)
+        assert seen == [t.id for t in expected]
+
+    # -- sequences ------------------------------------------------------------------------
+    def test_next_number_is_unique_under_threads(self, storage: Storage) -> None:
+        numbers: list[int] = []
+        lock = threading.Lock()
+
+        def take() -> None:
+            for _ in range(20):
+                with storage.transaction() as uow:
+                    value = uow.next_number("ticket:20261102")
+                with lock:
+                    numbers.append(value)
+
+        threads = [threading.Thread(target=take) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(numbers) == 80 and len(set(numbers)) == 80
+        with storage.transaction() as uow:
+            assert uow.next_number("other") == 1
+
+    # -- outbox ---------------------------------------------------------------------------
+    def _outbox_message(self, i: int, at: datetime = T0) -> OutboxMessage:
+        return OutboxMessage(
+            id=f"o{i}", topic="event", key=f"k{i}", payload={"i": i}, created_at=at, available_at=at
+        )
+
+    def test_outbox_duplicate_keys_are_ignored(self, storage: Storage) -> None:
+        with storage.transaction() as uow:
+            uow.add_outbox(self._outbox_message(1))
+        with storage.transaction() as uow:
+            uow.add_outbox(attrs_evolve_id(self._outbox_message(1), "o1-again"))
+            uow.add_outbox(self._outbox_message(2))
+        with storage.transaction() as uow:
+            assert sorted(m.key for m in uow.outbox("pending")) == ["k1", "k2"]
+
+    def test_outbox_claim_lease_retry_and_dead(self, storage: Storage) -> None:
+        with storage.transaction() as uow:
+            for i in range(3):
+                uow.add_outbox(self._outbox_message(i))
+        lease = timedelta(minutes=5)
+        with storage.transaction() as uow:
+            first = uow.claim_outbox(T0, 2, "w1", lease)
+        assert [m.key for m in first] == ["k0", "k1"]
+        with storage.transaction() as uow:
+            second = uow.claim_outbox(T0 + timedelta(minutes=1), 10, "w2", lease)
+        assert [m.key for m in second] == ["k2"]  # leased ones are skipped
+        with storage.transaction() as uow:
+            uow.finish_outbox("o0", delivered=True)
+            uow.finish_outbox("o1", delivered=False, error="smtp down", retry_at=T0 + lease * 4)
+            uow.finish_outbox("o2", delivered=False, error="bad address")
+        with storage.transaction() as uow:
+            states = {m.key: (m.state, m.attempts, m.last_error) for m in uow.outbox()}
+        assert states == {
+            "k0": ("delivered", 1, None),
+            "k1": ("pending", 1, "smtp down"),
+            "k2": ("dead", 1, "bad address"),
+        }
+        with storage.transaction() as uow:
+            assert uow.claim_outbox(T0 + lease * 2, 10, "w3", lease) == []
+            again = uow.claim_outbox(T0 + lease * 4, 10, "w3", lease)
+        assert [m.key for m in again] == ["k1"]
+
+    def test_expired_lease_is_claimed_again(self, storage: Storage) -> None:
+        with storage.transaction() as uow:
+            uow.add_outbox(self._outbox_message(1))
+        lease = timedelta(minutes=5)
+        with storage.transaction() as uow:
+            assert len(uow.claim_outbox(T0, 10, "killed-worker", lease)) == 1
+        with storage.transaction() as uow:
+            assert uow.claim_outbox(T0 + timedelta(minutes=4), 10, "w2", lease) == []
+            retaken = uow.claim_outbox(T0 + timedelta(minutes=6), 10, "w2", lease)
+        assert [m.claimed_by for m in retaken] == ["w2"]
+
+    # -- audit ----------------------------------------------------------------------------
+    def test_audit_log_appends_and_filters(self, storage: Storage) -> None:
+        with storage.transaction() as uow:
+            for i in range(4):
+                uow.add_audit(
+                    AuditRecord(
+                        id=f"r{i}",
+                        at=T0 + timedelta(seconds=i),
+                        actor=f"u{i % 2}",
+                        action="ticket.view",
+                        target=f"t{i % 3}",
+                        allowed=i != 3,
+                        rule="r",
+                        detail="d",
+                    )
+                )
+        with storage.transaction() as uow:
+            assert [r.id for r in uow.audit_log()] == ["r0", "r1", "r2", "r3"]
+            assert [r.id for r in uow.audit_log(actor="u1")] == ["r1", "r3"]
+            assert [r.id for r in uow.audit_log(target="t0")] == ["r0", "r3"]
+            assert uow.audit_log()[3].allowed is False
+
+
+def attrs_evolve_id(message: OutboxMessage, new_id: str) -> OutboxMessage:
+    return attrs.evolve(message, id=new_id)
+
+
+__all__ = [
+    "StorageContract",
+    "assign_event",
+    "make_created",
+    "new_ticket",
+]

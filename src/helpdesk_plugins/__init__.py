@@ -1,0 +1,1 @@
+"""The standard plugins of helpdesk_core: storages, notifiers and channels."""

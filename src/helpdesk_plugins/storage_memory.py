@@ -1,0 +1,261 @@
+"""The in-memory Storage: the reference implementation of the storage port (``memory://``).
+
+Thread-safe. A unit of work stages its writes and applies them at commit under one lock after
+re-checking every ticket's version, so a transaction is all-or-nothing and a lost race raises
+:class:`~helpdesk_core.errors.ConcurrencyConflict`. Like database sequences, ``next_number`` is not
+rolled back (gaps are possible, duplicates never). Outbox claims take effect at once, as a
+``SELECT ... FOR UPDATE SKIP LOCKED`` with a lease would; their lease makes them safe to lose.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from helpdesk_core.conditions import Condition
+from helpdesk_core.config import HelpdeskConfig
+from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
+from helpdesk_core.hookspecs import hookimpl
+from helpdesk_core.model.events import Event
+from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.tickets import Ticket, ticket_subject
+from helpdesk_core.ports import TicketQuery
+
+
+def sort_value(ticket: Ticket, key: str) -> Any:
+    return getattr(ticket, key)
+
+
+def matching_page(tickets: Sequence[Ticket], query: TicketQuery) -> list[Ticket]:
+    """Filter, order and page tickets in memory exactly as the port specifies."""
+    key = query.order_by
+    rows = [t for t in tickets if query.where.matches(ticket_subject(t))]
+    rows.sort(key=lambda t: (sort_value(t, key), t.id), reverse=query.descending)
+    if query.after is not None:
+        cursor = (query.after[0], query.after[1])
+        if query.descending:
+            rows = [t for t in rows if (sort_value(t, key), t.id) < cursor]
+        else:
+            rows = [t for t in rows if (sort_value(t, key), t.id) > cursor]
+    return rows if query.limit is None else rows[: query.limit]
+
+
+class MemoryStorage:
+    """All data in process memory; lost when the process ends."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._closed = False
+        self.tickets: dict[str, Ticket] = {}
+        self.numbers: dict[str, str] = {}
+        self.events: dict[str, list[Event]] = {}
+        self.sequences: dict[str, int] = {}
+        self.outbox_rows: dict[str, OutboxMessage] = {}
+        self.outbox_keys: set[str] = set()
+        self.audit_rows: list[AuditRecord] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryUnitOfWork]:
+        if self._closed:
+            raise StorageError(f"storage {self.url} is closed")
+        uow = MemoryUnitOfWork(self)
+        yield uow
+        uow.commit()
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _next(self, sequence: str) -> int:
+        with self._lock:
+            value = self.sequences.get(sequence, 0) + 1
+            self.sequences[sequence] = value
+            return value
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStorage) -> None:
+        self._store = store
+        self._tickets: dict[str, Ticket] = {}
+        self._base_versions: dict[str, int] = {}
+        self._events: dict[str, list[Event]] = {}
+        self._outbox: dict[str, OutboxMessage] = {}
+        self._outbox_done: dict[str, OutboxMessage] = {}
+        self._audit: list[AuditRecord] = []
+        self._done = False
+
+    # -- tickets --------------------------------------------------------------------------
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        if ticket_id in self._tickets:
+            return self._tickets[ticket_id]
+        with self._store._lock:
+            return self._store.tickets.get(ticket_id)
+
+    def get_ticket_by_number(self, number: str) -> Ticket | None:
+        for ticket in self._tickets.values():
+            if ticket.number == number:
+                return ticket
+        with self._store._lock:
+            ticket_id = self._store.numbers.get(number)
+            return None if ticket_id is None else self._store.tickets.get(ticket_id)
+
+    def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]:
+        with self._store._lock:
+            committed = list(self._store.events.get(ticket_id, ()))
+        events = committed + self._events.get(ticket_id, [])
+        return [e for e in events if e.seq > after_seq]
+
+    def save_ticket(self, ticket: Ticket, new_events: Sequence[Event]) -> None:
+        if not new_events:
+            raise ValidationError("new_events", "saving a ticket needs at least one new event")
+        seqs = [e.seq for e in new_events]
+        if seqs != list(range(seqs[0], seqs[0] + len(seqs))) or seqs[-1] != ticket.version:
+            raise ValidationError(
+                "new_events", f"seqs {seqs} are not consecutive up to version {ticket.version}"
+            )
+        if any(e.ticket_id != ticket.id for e in new_events):
+            raise ValidationError("new_events", f"an event does not belong to {ticket.id}")
+        expected = seqs[0] - 1
+        current = self._current_version(ticket.id)
+        if current != expected:
+            raise ConcurrencyConflict(ticket.id, expected, current)
+        if expected == 0:
+            other = self.get_ticket_by_number(ticket.number)
+            if other is not None and other.id != ticket.id:
+                raise ValidationError("number", f"ticket number {ticket.number} is taken")
+        self._base_versions.setdefault(ticket.id, expected)
+        self._tickets[ticket.id] = ticket
+        self._events.setdefault(ticket.id, []).extend(new_events)
+
+    def _current_version(self, ticket_id: str) -> int:
+        ticket = self.get_ticket(ticket_id)
+        return 0 if ticket is None else ticket.version
+
+    def _all_tickets(self) -> list[Ticket]:
+        with self._store._lock:
+            merged = dict(self._store.tickets)
+        merged.update(self._tickets)
+        return list(merged.values())
+
+    def query_tickets(self, query: TicketQuery) -> list[Ticket]:
+        return matching_page(self._all_tickets(), query)
+
+    def count_tickets(self, where: Condition) -> int:
+        return sum(1 for t in self._all_tickets() if where.matches(ticket_subject(t)))
+
+    def next_number(self, sequence: str) -> int:
+        return self._store._next(sequence)
+
+    # -- outbox ---------------------------------------------------------------------------
+    def add_outbox(self, message: OutboxMessage) -> None:
+        with self._store._lock:
+            if message.key in self._store.outbox_keys:
+                return
+        if any(m.key == message.key for m in self._outbox.values()):
+            return
+        self._outbox[message.id] = message
+
+    def claim_outbox(
+        self, now: datetime, limit: int, worker: str, lease: timedelta
+    ) -> list[OutboxMessage]:
+        claimed: list[OutboxMessage] = []
+        with self._store._lock:
+            for message in self._store.outbox_rows.values():
+                if len(claimed) >= limit:
+                    break
+                if message.state != "pending" or message.available_at > now:
+                    continue
+                if message.lease_until is not None and message.lease_until > now:
+                    continue
+                taken = attrs.evolve(message, claimed_by=worker, lease_until=now + lease)
+                self._store.outbox_rows[message.id] = taken
+                claimed.append(taken)
+        return claimed
+
+    def finish_outbox(
+        self,
+        message_id: str,
+        *,
+        delivered: bool,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        current = self._outbox_done.get(message_id) or self._outbox.get(message_id)
+        if current is None:
+            with self._store._lock:
+                current = self._store.outbox_rows.get(message_id)
+        if current is None:
+            raise ValidationError("message_id", f"no outbox message {message_id!r}")
+        if delivered:
+            state, available = "delivered", current.available_at
+        elif retry_at is not None:
+            state, available = "pending", retry_at
+        else:
+            state, available = "dead", current.available_at
+        self._outbox_done[message_id] = attrs.evolve(
+            current,
+            state=state,
+            attempts=current.attempts + 1,
+            last_error=error,
+            available_at=available,
+            claimed_by=None,
+            lease_until=None,
+        )
+
+    def outbox(self, state: str | None = None) -> list[OutboxMessage]:
+        with self._store._lock:
+            rows = dict(self._store.outbox_rows)
+        rows.update(self._outbox)
+        rows.update(self._outbox_done)
+        return [m for m in rows.values() if state is None or m.state == state]
+
+    # -- audit ----------------------------------------------------------------------------
+    def add_audit(self, record: AuditRecord) -> None:
+        self._audit.append(record)
+
+    def audit_log(
+        self, *, actor: str | None = None, target: str | None = None, limit: int = 1000
+    ) -> list[AuditRecord]:
+        with self._store._lock:
+            rows = [*self._store.audit_rows, *self._audit]
+        rows = [
+            r
+            for r in rows
+            if (actor is None or r.actor == actor) and (target is None or r.target == target)
+        ]
+        return rows[:limit]
+
+    # -- commit ---------------------------------------------------------------------------
+    def commit(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        store = self._store
+        with store._lock:
+            for ticket_id, base in self._base_versions.items():
+                stored = store.tickets.get(ticket_id)
+                current = 0 if stored is None else stored.version
+                if current != base:
+                    raise ConcurrencyConflict(ticket_id, base, current)
+            for ticket_id, ticket in self._tickets.items():
+                store.tickets[ticket_id] = ticket
+                store.numbers[ticket.number] = ticket_id
+                store.events.setdefault(ticket_id, []).extend(self._events[ticket_id])
+            for message in self._outbox.values():
+                if message.key not in store.outbox_keys:
+                    store.outbox_keys.add(message.key)
+                    store.outbox_rows[message.id] = message
+            store.outbox_rows.update(self._outbox_done)
+            store.audit_rows.extend(self._audit)
+
+
+@hookimpl(trylast=True)
+def helpdesk_storage_open(url: str, config: HelpdeskConfig) -> MemoryStorage | None:
+    if url == "memory://" or url.startswith("memory://"):
+        return MemoryStorage(url)
+    return None

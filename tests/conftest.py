@@ -1,0 +1,74 @@
+"""Shared fixtures. PostgreSQL tests skip without HELPDESK_TEST_POSTGRES_URL, but when
+HELPDESK_REQUIRE_POSTGRES is set (CI) such a skip becomes a failure."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from helpdesk_core import Actor, Helpdesk, hookimpl
+from helpdesk_core.testing import FixedClock, RecordingNotifier
+
+POSTGRES_SKIP_REASON = "needs PostgreSQL: set HELPDESK_TEST_POSTGRES_URL"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (
+        report.skipped
+        and os.environ.get("HELPDESK_REQUIRE_POSTGRES")
+        and POSTGRES_SKIP_REASON in str(report.longrepr)
+    ):
+        report.outcome = "failed"
+        report.longrepr = (
+            "HELPDESK_REQUIRE_POSTGRES is set but this test was skipped for lack of PostgreSQL: "
+            + str(report.longrepr)
+        )
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock("2026-11-02T09:00:00+08:00")
+
+
+@pytest.fixture
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+class _NotifierPlugin:
+    def __init__(self, notifier: RecordingNotifier) -> None:
+        self.notifier = notifier
+
+    @hookimpl
+    def helpdesk_register_notifiers(self, config: object) -> list[RecordingNotifier]:
+        return [self.notifier]
+
+
+@pytest.fixture
+def desk(clock: FixedClock, notifier: RecordingNotifier) -> Iterator[Helpdesk]:
+    with Helpdesk(clock=clock, plugins=[_NotifierPlugin(notifier)], load_entrypoints=False) as d:
+        yield d
+
+
+@pytest.fixture
+def agent() -> Actor:
+    return Actor(id="a-17", roles={"agent"}, team="after-sales", department="service")
+
+
+@pytest.fixture
+def supervisor() -> Actor:
+    return Actor(id="s-1", roles={"supervisor"}, team="after-sales", department="service")
+
+
+@pytest.fixture
+def customer() -> Actor:
+    return Actor(id="C20261102001", roles={"customer"}, organisation="acme")
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("HELPDESK_TEST_POSTGRES_URL") or None
