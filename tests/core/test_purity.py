@@ -56,7 +56,9 @@ def test_importing_every_core_module_loads_no_io_library() -> None:
 
 def test_domain_never_reads_the_wall_clock() -> None:
     root = Path(helpdesk_core.__file__).parent
-    pattern = re.compile(r"datetime\.now\(|datetime\.utcnow\(|time\.time\(|pendulum\.now\(|date\.today\(")
+    pattern = re.compile(
+        r"datetime\.now\(|datetime\.utcnow\(|time\.time\(|pendulum\.now\(|date\.today\("
+    )
     offenders = []
     for path in root.rglob("*.py"):
         if path.name == "clock.py" or "testing" in path.parts:
