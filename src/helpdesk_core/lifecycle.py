@@ -85,14 +85,15 @@ class Workflow:
         ]
 
     def check(self, ticket: Ticket, target: str, actor: Actor) -> Transition:
-        """The transition to take, or :class:`InvalidTransition` naming the allowed targets."""
+        """The transition to take, or :class:`InvalidTransition` naming the targets this actor
+        may move this ticket to now (guards applied)."""
         if target not in self.statuses:
             raise InvalidTransition(
-                ticket.status, target, self.targets(ticket.status), "unknown status"
+                ticket.status, target, self.allowed_targets(ticket, actor), "unknown status"
             )
         transition = self.transition(ticket.status, target)
         if transition is None:
-            raise InvalidTransition(ticket.status, target, self.targets(ticket.status))
+            raise InvalidTransition(ticket.status, target, self.allowed_targets(ticket, actor))
         failure = self._guard_failure(transition, ticket, actor)
         if failure is not None:
             raise InvalidTransition(
