@@ -45,7 +45,7 @@ def tests_postgres(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over the sources, tests, benchmarks and examples."""
     session.install(*_group("lint"))
-    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "docs", "noxfile.py")
 
 
 @nox.session
