@@ -51,7 +51,12 @@ class _NotifierPlugin:
 
 @pytest.fixture
 def desk(clock: FixedClock, notifier: RecordingNotifier) -> Iterator[Helpdesk]:
-    with Helpdesk(clock=clock, plugins=[_NotifierPlugin(notifier)], load_entrypoints=False) as d:
+    with Helpdesk(
+        config={"desk": {"default_team": "after-sales"}},
+        clock=clock,
+        plugins=[_NotifierPlugin(notifier)],
+        load_entrypoints=False,
+    ) as d:
         yield d
 
 

@@ -3,21 +3,28 @@
 A policy answers two questions from the same data, so a list and a single-object check cannot
 disagree: :meth:`AccessPolicy.check` (may this actor do this to this resource?) and
 :meth:`AccessPolicy.scope` (which tickets may this actor list for this action?, as a condition
-the storage evaluates, so nothing outside it is loaded).
+the storage evaluates, so nothing outside it is loaded). :meth:`AccessPolicy.present` shapes what
+the actor may see of a ticket (masking, hidden fields, internal notes).
 
-:class:`AllowAllPolicy` is the documented placeholder policy until the permission matrix
-(:mod:`helpdesk_core.permissions`) replaces it: it allows everything and says so in every decision.
+The desk's default policy is the permission matrix (:mod:`helpdesk_core.permissions`).
+:class:`AllowAllPolicy` allows everything and says so in every decision: only for hosts that
+authorise in their own layer.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from helpdesk_core.conditions import TRUE, Condition
+from helpdesk_core.model.events import Event
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket
+
+if TYPE_CHECKING:
+    from helpdesk_core.permissions import Grant
 
 
 @attrs.frozen
@@ -33,20 +40,66 @@ class Decision:
 
 
 class AccessPolicy(Protocol):
-    def check(self, actor: Actor, action: str, resource: Ticket | None = None) -> Decision:
+    def check(
+        self,
+        actor: Actor,
+        action: str,
+        resource: Ticket | None = None,
+        grants: Iterable[Grant] = (),
+    ) -> Decision:
         """Decide one action on one resource (``None`` for actions on no particular object)."""
 
-    def scope(self, actor: Actor, action: str) -> Condition:
+    def scope(self, actor: Actor, action: str, grants: Iterable[Grant] = ()) -> Condition:
         """The tickets ``actor`` may ``action``, as a condition for the storage to apply."""
+
+    def present(self, actor: Actor, ticket: Ticket, grants: Iterable[Grant] = ()) -> Ticket:
+        """The ticket as the actor may see it."""
+
+    def present_history(
+        self, actor: Actor, ticket: Ticket, events: Sequence[Event], grants: Iterable[Grant] = ()
+    ) -> list[Event]:
+        """The ticket's events as the actor may see them."""
+
+    def explain(
+        self,
+        actor: Actor,
+        action: str,
+        resource: Ticket | None = None,
+        grants: Iterable[Grant] = (),
+    ) -> list[str]:
+        """Lines saying why ``check`` decides as it does."""
 
 
 class AllowAllPolicy:
-    """Allows every action on everything: only for embedding before permissions are set up."""
+    """Allows every action on everything: only for hosts that authorise in their own layer."""
 
     RULE = "allow-all"
 
-    def check(self, actor: Actor, action: str, resource: Ticket | None = None) -> Decision:
+    def check(
+        self,
+        actor: Actor,
+        action: str,
+        resource: Ticket | None = None,
+        grants: Iterable[Any] = (),
+    ) -> Decision:
         return Decision(True, self.RULE, "the desk runs with AllowAllPolicy (no permission matrix)")
 
-    def scope(self, actor: Actor, action: str) -> Condition:
+    def scope(self, actor: Actor, action: str, grants: Iterable[Any] = ()) -> Condition:
         return TRUE
+
+    def present(self, actor: Actor, ticket: Ticket, grants: Iterable[Any] = ()) -> Ticket:
+        return ticket
+
+    def present_history(
+        self, actor: Actor, ticket: Ticket, events: Sequence[Event], grants: Iterable[Any] = ()
+    ) -> list[Event]:
+        return list(events)
+
+    def explain(
+        self,
+        actor: Actor,
+        action: str,
+        resource: Ticket | None = None,
+        grants: Iterable[Any] = (),
+    ) -> list[str]:
+        return [f"{actor.id} may {action}: the desk runs with AllowAllPolicy"]

@@ -46,8 +46,6 @@ OPERATORS: Final = (
     "exists",
 )
 
-_MISSING: Final = object()
-
 
 class Condition:
     """A compiled condition: ``matches(subject)`` and ``to_data()`` (its canonical dict form)."""
@@ -290,6 +288,7 @@ TICKET_FIELDS: Final = (
     "requester",
     "organisation",
     "assignee",
+    "created_by",
     "team",
     "department",
     "tags",

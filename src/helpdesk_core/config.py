@@ -23,6 +23,8 @@ from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
 
 CUSTOM_FIELD_TYPES: Final = ("text", "int", "float", "bool", "date", "datetime", "choice", "tags")
 
+PII_KINDS: Final = ("mobile", "email", "secret")
+
 DEFAULT_PRIORITIES: Final = ("urgent", "high", "normal", "low")
 DEFAULT_TICKET_TYPES: Final = ("consultation", "complaint", "after_sales", "technical_support")
 DEFAULT_CHANNELS: Final = ("phone", "web_chat", "email", "social", "web_form", "api", "sms")
@@ -41,6 +43,8 @@ class CustomFieldSpec:
     required: bool = False
     choices: tuple[str, ...] = ()
     label: str | None = None
+    pii: str | None = None
+    """Contact data to mask (R-CUS-2): ``mobile``, ``email`` or ``secret``."""
 
     def normalise(self, value: Any, field: str | None = None) -> Any:
         """The stored form of ``value``, or :class:`ValidationError` naming the field."""
@@ -106,6 +110,8 @@ class DeskSettings:
     ticket_prefix: str = "T"
     default_priority: str = "normal"
     default_type: str = "consultation"
+    default_team: str | None = None
+    """Team of tickets opened without one (until routing assigns them), so that team sees them."""
 
 
 @attrs.frozen
@@ -184,7 +190,7 @@ def _custom_fields(value: Any, path: str) -> dict[str, CustomFieldSpec]:
             raise ConfigError(fpath, "field names are lowercase like 'order_id'", name)
         if not isinstance(raw, Mapping):
             raise ConfigError(fpath, "must be a table with a 'type'", raw)
-        extra = set(raw) - {"type", "required", "choices", "label"}
+        extra = set(raw) - {"type", "required", "choices", "label", "pii"}
         if extra:
             raise ConfigError(f"{fpath}.{sorted(extra)[0]}", "unknown key")
         kind = raw.get("type")
@@ -203,7 +209,10 @@ def _custom_fields(value: Any, path: str) -> dict[str, CustomFieldSpec]:
         label = raw.get("label")
         if label is not None and not isinstance(label, str):
             raise ConfigError(f"{fpath}.label", "must be a string", label)
-        specs[str(name)] = CustomFieldSpec(str(name), kind, required, tuple(choices), label)
+        pii = raw.get("pii")
+        if pii is not None and pii not in PII_KINDS:
+            raise ConfigError(f"{fpath}.pii", f"must be one of {PII_KINDS}", pii)
+        specs[str(name)] = CustomFieldSpec(str(name), kind, required, tuple(choices), label, pii)
     return specs
 
 
@@ -291,5 +300,5 @@ def _ensure_sections_registered() -> None:
         importlib.import_module(module)
 
 
-SECTION_MODULES: list[str] = []
+SECTION_MODULES: list[str] = ["helpdesk_core.permissions"]
 """Core modules that register a config section when imported."""

@@ -10,6 +10,8 @@ exactly as for a ticket that does not exist.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from helpdesk_core.access import AccessPolicy, AllowAllPolicy, Decision
+from helpdesk_core.access import AccessPolicy, Decision
 from helpdesk_core.clock import Clock, SystemClock
-from helpdesk_core.conditions import Condition, all_of, compile_condition, field_is
+from helpdesk_core.conditions import FALSE, Condition, all_of, compile_condition, field_is
 from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.errors import (
     ConcurrencyConflict,
@@ -54,6 +56,7 @@ from helpdesk_core.model.events import (
 from helpdesk_core.model.people import SYSTEM, Actor
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.permissions import Grant, PermissionMatrix, PermissionsConfig
 from helpdesk_core.plugins import PluginManager
 from helpdesk_core.ports import Notification, Notifier, SortKey, Storage, TicketQuery, UnitOfWork
 
@@ -68,6 +71,21 @@ INVERSE_RELATIONS = {
     "caused_by": "causes",
     "causes": "caused_by",
 }
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "number",
+    "subject",
+    "type",
+    "priority",
+    "status",
+    "channel",
+    "requester",
+    "assignee",
+    "team",
+    "created_at",
+    "updated_at",
+)
+
 
 _UNSET: Any = object()
 MAX_RETRIES = 3
@@ -86,6 +104,22 @@ class _Change:
         self.ticket = self.ticket.apply(event)
         self.events.append(event)
         return event
+
+
+@attrs.frozen
+class _Call:
+    """One command's transaction, actor, instant and the actor's active grants."""
+
+    uow: UnitOfWork
+    actor: Actor
+    at: datetime
+    grants: tuple[Grant, ...]
+
+
+@attrs.frozen
+class _Result:
+    changes: list[_Change]
+    grants: tuple[Grant, ...]
 
 
 class Helpdesk:
@@ -115,7 +149,7 @@ class Helpdesk:
         self.config = config if isinstance(config, HelpdeskConfig) else load_config(config)
         self.plugins = PluginManager(plugins, load_entrypoints=load_entrypoints)
         self.clock: Clock = clock or SystemClock()
-        self.policy: AccessPolicy = policy or AllowAllPolicy()
+        self.policy: AccessPolicy = policy if policy is not None else self._matrix()
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self._tz = ZoneInfo(self.config.desk.timezone)
         storage = self.plugins.hook.helpdesk_storage_open(url=storage_url, config=self.config)
@@ -131,6 +165,21 @@ class Helpdesk:
             if group
             for n in group
         ]
+
+    def _matrix(self) -> PermissionMatrix:
+        """The default policy: the guides' matrix preset (or none), extended by plugins, then by
+        the config's ``[permissions]`` (so config may name roles and actions plugins added)."""
+        section = self.config.sections.get("permissions")
+        settings = section if isinstance(section, PermissionsConfig) else PermissionsConfig()
+        share = settings.share_organisation_tickets
+        matrix = (
+            PermissionMatrix.default(share_organisation_tickets=share)
+            if settings.preset == "default"
+            else PermissionMatrix(share_organisation_tickets=share)
+        )
+        self.plugins.hook.helpdesk_register_permissions(matrix=matrix)
+        matrix.apply_config(settings, self.config.custom_fields)
+        return matrix
 
     @property
     def workflow(self) -> Workflow:
@@ -170,27 +219,28 @@ class Helpdesk:
         with self.storage.transaction() as uow:
             uow.add_audit(self._audit(actor, action, target, decision, at))
 
-    def _authorise(
-        self, uow: UnitOfWork, actor: Actor, action: str, ticket: Ticket | None, at: datetime
-    ) -> Decision:
-        decision = self.policy.check(actor, action, ticket)
+    def _authorise(self, call: _Call, action: str, ticket: Ticket | None) -> Decision:
+        decision = self.policy.check(call.actor, action, ticket, call.grants)
         if not decision.allowed:
             raise _Refused(action, ticket.id if ticket else None, decision)
         return decision
 
-    def _load_visible(
-        self, uow: UnitOfWork, actor: Actor, ticket_id: str, action: str, at: datetime
-    ) -> Ticket:
-        """The ticket if ``actor`` may view it and take ``action``; NotFound if it may not view."""
-        ticket = uow.get_ticket(ticket_id)
+    def _load_visible(self, call: _Call, ticket_id: str, action: str) -> Ticket:
+        """The ticket if the actor may view it and take ``action``; NotFound if it may not
+        view it (the same answer as for a ticket that does not exist)."""
+        ticket = call.uow.get_ticket(ticket_id)
         if ticket is None:
             raise NotFound("ticket", ticket_id)
-        view = self.policy.check(actor, "ticket.view", ticket)
+        view = self.policy.check(call.actor, "ticket.view", ticket, call.grants)
         if not view.allowed:
             raise _Refused("ticket.view", ticket_id, view, hide=True)
         if action != "ticket.view":
-            self._authorise(uow, actor, action, ticket, at)
+            self._authorise(call, action, ticket)
         return ticket
+
+    def _active_grants(self, uow: UnitOfWork, actor: Actor, at: datetime) -> tuple[Grant, ...]:
+        """Read on every call, so an approval or revocation applies to the very next call."""
+        return tuple(g for g in uow.grants("approved") if g.applies_to(actor) and g.active(at))
 
     def _run(
         self,
@@ -198,13 +248,14 @@ class Helpdesk:
         action: str,
         target: str | None,
         now: datetime,
-        body: Callable[[UnitOfWork], list[_Change]],
-    ) -> list[_Change]:
+        body: Callable[[_Call], list[_Change]],
+    ) -> _Result:
         """Run a command body in a transaction, retrying lost optimistic races."""
         for attempt in range(MAX_RETRIES + 1):
             try:
                 with self.storage.transaction() as uow:
-                    changes = body(uow)
+                    call = _Call(uow, actor, now, self._active_grants(uow, actor, now))
+                    changes = body(call)
                     for change in changes:
                         if change.events:
                             uow.save_ticket(change.ticket, change.events)
@@ -224,7 +275,7 @@ class Helpdesk:
         for change in changes:
             for event in change.events:
                 self._committed(event, change.ticket)
-        return changes
+        return _Result(changes, call.grants)
 
     def _committed(self, event: Event, ticket: Ticket) -> None:
         try:
@@ -266,8 +317,9 @@ class Helpdesk:
                     raise ValidationError(f"custom.{name}", "is required")
         return {k: v for k, v in result.items() if v is not None or not creating}
 
-    def _single(self, changes: list[_Change]) -> Ticket:
-        return changes[0].ticket
+    def _single(self, actor: Actor, result: _Result) -> Ticket:
+        """The first changed ticket, as the actor may see it."""
+        return self.policy.present(actor, result.changes[0].ticket, result.grants)
 
     # ------------------------------------------------------------------ commands
     def open_ticket(
@@ -313,14 +365,14 @@ class Helpdesk:
         ticket_id = self._new_id()
         workflow = self.workflow
 
-        def body(uow: UnitOfWork) -> list[_Change]:
-            self._authorise(uow, actor, "ticket.create", None, at)
+        def body(call: _Call) -> list[_Change]:
+            self._authorise(call, "ticket.create", None)
             created = TicketCreated(
                 ticket_id=ticket_id,
                 seq=1,
                 at=at,
                 actor=actor.id,
-                number=self._ticket_number(uow, at),
+                number=self._ticket_number(call.uow, at),
                 subject=subject.strip(),
                 description=description,
                 type=ticket_type,
@@ -332,19 +384,17 @@ class Helpdesk:
                 status_category=workflow.category(workflow.initial),
                 requester=requester,
                 organisation=org,
-                team=team,
+                team=team if team is not None else cfg.desk.default_team,
                 department=department,
                 tags=frozenset(tags),
                 custom=custom_values,
                 expected_resolution_at=expected_resolution_at,
             )
             ticket = Ticket.created(created)
-            scope_ok = self.policy.check(actor, "ticket.create", ticket)
-            if not scope_ok.allowed:
-                raise _Refused("ticket.create", ticket_id, scope_ok)
+            self._authorise(call, "ticket.create", ticket)
             return [_Change(ticket, [created])]
 
-        return self._single(self._run(actor, "ticket.create", None, at, body))
+        return self._single(actor, self._run(actor, "ticket.create", None, at, body))
 
     def _command(
         self,
@@ -352,20 +402,20 @@ class Helpdesk:
         ticket_id: str,
         action: str,
         now: datetime | None,
-        decide: Callable[[_Change, datetime], None],
+        decide: Callable[[_Change, _Call], None],
         expected_version: int | None = None,
     ) -> Ticket:
         at = self._now(now)
 
-        def body(uow: UnitOfWork) -> list[_Change]:
-            ticket = self._load_visible(uow, actor, ticket_id, action, at)
+        def body(call: _Call) -> list[_Change]:
+            ticket = self._load_visible(call, ticket_id, action)
             if expected_version is not None and ticket.version != expected_version:
                 raise ConcurrencyConflict(ticket_id, expected_version, ticket.version)
             change = _Change(ticket)
-            decide(change, at)
+            decide(change, call)
             return [change]
 
-        return self._single(self._run(actor, action, ticket_id, at, body))
+        return self._single(actor, self._run(actor, action, ticket_id, at, body))
 
     def _status_event(
         self, change: _Change, actor: Actor, target: str, at: datetime, reason: str | None
@@ -412,7 +462,8 @@ class Helpdesk:
         action = "ticket.reply"
         via = channel
 
-        def decide(change: _Change, at: datetime) -> None:
+        def decide(change: _Change, call: _Call) -> None:
+            at = call.at
             ticket = change.ticket
             use_channel = via or ticket.channel
             message_id = self._new_id()
@@ -433,9 +484,7 @@ class Helpdesk:
                 if resume is not None:
                     self._status_event(change, SYSTEM, resume, at, "customer replied")
             if status is not None and status != change.ticket.status:
-                decision = self.policy.check(actor, "ticket.set_status", change.ticket)
-                if not decision.allowed:
-                    raise _Refused("ticket.set_status", ticket.id, decision)
+                self._authorise(call, "ticket.set_status", change.ticket)
                 self._status_event(change, actor, status, at, None)
 
         return self._command(actor, ticket_id, action, now, decide, expected_version)
@@ -464,7 +513,8 @@ class Helpdesk:
         if actor.is_customer:
             raise ValidationError("actor", "customers cannot write internal notes")
 
-        def decide(change: _Change, at: datetime) -> None:
+        def decide(change: _Change, call: _Call) -> None:
+            at = call.at
             message_id = self._new_id()
             change.add(
                 lambda seq: NoteAdded(
@@ -494,7 +544,8 @@ class Helpdesk:
         """Assign to an agent (and optionally a team; ``None`` unassigns). A ``new`` ticket moves
         to ``assigned`` in the same command when the workflow has that transition."""
 
-        def decide(change: _Change, at: datetime) -> None:
+        def decide(change: _Change, call: _Call) -> None:
+            at = call.at
             before = change.ticket
             new_team = before.team if team is _UNSET else team
             if before.assignee == assignee and before.team == new_team:
@@ -535,7 +586,8 @@ class Helpdesk:
         """Move the ticket along the workflow; :class:`InvalidTransition` names the legal moves.
         A transition marked ``reopen`` (customer not satisfied) starts a new resolution cycle."""
 
-        def decide(change: _Change, at: datetime) -> None:
+        def decide(change: _Change, call: _Call) -> None:
+            at = call.at
             if change.ticket.status == status:
                 raise InvalidTransition(
                     status, status, self.workflow.targets(status), "already in that status"
@@ -557,7 +609,8 @@ class Helpdesk:
         """Change the priority; SLA targets re-target from the original start."""
         self._check_choice("priority", priority, self.config.priorities)
 
-        def decide(change: _Change, at: datetime) -> None:
+        def decide(change: _Change, call: _Call) -> None:
+            at = call.at
             before = change.ticket.priority
             if before == priority:
                 return
@@ -606,7 +659,8 @@ class Helpdesk:
         custom_values = self._custom(custom or {}, creating=False)
         added, removed = frozenset(add_tags), frozenset(remove_tags)
 
-        def decide(change: _Change, at: datetime) -> None:
+        def decide(change: _Change, call: _Call) -> None:
+            at = call.at
             t = change.ticket
             plain = {k: v for k, v in changes.items() if _stored(getattr(t, k)) != v}
             new_custom = {k: v for k, v in custom_values.items() if t.custom.get(k) != v}
@@ -638,9 +692,9 @@ class Helpdesk:
         at = self._now(now)
         merged_status = self._merged_status()
 
-        def body(uow: UnitOfWork) -> list[_Change]:
-            source = self._load_visible(uow, actor, source_id, "ticket.merge", at)
-            target = self._load_visible(uow, actor, into_id, "ticket.merge", at)
+        def body(call: _Call) -> list[_Change]:
+            source = self._load_visible(call, source_id, "ticket.merge")
+            target = self._load_visible(call, into_id, "ticket.merge")
             for ticket, name in ((source, "source_id"), (target, "into_id")):
                 if ticket.merged_into is not None:
                     raise ValidationError(name, f"{ticket.number} was already merged")
@@ -670,7 +724,7 @@ class Helpdesk:
             )
             return [dst, src]
 
-        return self._single(self._run(actor, "ticket.merge", into_id, at, body))
+        return self._single(actor, self._run(actor, "ticket.merge", into_id, at, body))
 
     def _merged_status(self) -> str:
         statuses = self.workflow.statuses
@@ -696,8 +750,8 @@ class Helpdesk:
         at = self._now(now)
         new_id = self._new_id()
 
-        def body(uow: UnitOfWork) -> list[_Change]:
-            source = self._load_visible(uow, actor, ticket_id, "ticket.split", at)
+        def body(call: _Call) -> list[_Change]:
+            source = self._load_visible(call, ticket_id, "ticket.split")
             picked = []
             for mid in message_ids:
                 message = source.message(mid)
@@ -712,7 +766,7 @@ class Helpdesk:
                 seq=1,
                 at=at,
                 actor=actor.id,
-                number=self._ticket_number(uow, at),
+                number=self._ticket_number(call.uow, at),
                 subject=subject.strip(),
                 type=source.type,
                 sub_category=source.sub_category,
@@ -742,7 +796,7 @@ class Helpdesk:
             )
             return [new, old]
 
-        return self._single(self._run(actor, "ticket.split", ticket_id, at, body))
+        return self._single(actor, self._run(actor, "ticket.split", ticket_id, at, body))
 
     def link(
         self,
@@ -760,9 +814,9 @@ class Helpdesk:
             raise ValidationError("other_id", "cannot link a ticket to itself")
         at = self._now(now)
 
-        def body(uow: UnitOfWork) -> list[_Change]:
-            one = self._load_visible(uow, actor, ticket_id, "ticket.link", at)
-            two = self._load_visible(uow, actor, other_id, "ticket.link", at)
+        def body(call: _Call) -> list[_Change]:
+            one = self._load_visible(call, ticket_id, "ticket.link")
+            two = self._load_visible(call, other_id, "ticket.link")
             changes = []
             for ticket, other, rel in (
                 (one, two, relation),
@@ -774,27 +828,27 @@ class Helpdesk:
                 changes.append(change)
             return changes
 
-        return self._single(self._run(actor, "ticket.link", ticket_id, at, body))
+        return self._single(actor, self._run(actor, "ticket.link", ticket_id, at, body))
 
     # ------------------------------------------------------------------ queries
     def get_ticket(self, actor: Actor, ticket_id: str, *, now: datetime | None = None) -> Ticket:
         """The ticket, or :class:`NotFound` (also when the actor may not view it)."""
         at = self._now(now)
 
-        def body(uow: UnitOfWork) -> list[_Change]:
-            return [_Change(self._load_visible(uow, actor, ticket_id, "ticket.view", at))]
+        def body(call: _Call) -> list[_Change]:
+            return [_Change(self._load_visible(call, ticket_id, "ticket.view"))]
 
-        return self._single(self._run(actor, "ticket.view", ticket_id, at, body))
+        return self._single(actor, self._run(actor, "ticket.view", ticket_id, at, body))
 
     def get_ticket_by_number(
         self, actor: Actor, number: str, *, now: datetime | None = None
     ) -> Ticket:
-        at = self._now(now)
+        """The ticket with this number, or :class:`NotFound` (also when not visible)."""
         with self.storage.transaction() as uow:
             ticket = uow.get_ticket_by_number(number)
         if ticket is None:
             raise NotFound("ticket", number)
-        return self.get_ticket(actor, ticket.id, now=at)
+        return self.get_ticket(actor, ticket.id, now=now)
 
     def tickets(
         self,
@@ -813,45 +867,62 @@ class Helpdesk:
         descending: bool = False,
         after: tuple[Any, str] | None = None,
         limit: int | None = 100,
+        now: datetime | None = None,
+        action: str = "ticket.view",
     ) -> list[Ticket]:
-        """Tickets the actor may view that match the filters, in keyset pages.
+        """Tickets the actor may view that match the filters, in keyset pages, as the actor may
+        see them.
 
-        The actor's scope is pushed into the storage query, so tickets outside it are never
-        loaded. ``after`` is ``(order value, id)`` of the last ticket of the previous page.
+        The actor's scope (rules and active grants) is pushed into the storage query, so tickets
+        outside it are never loaded. ``after`` is ``(order value, id)`` of the last ticket of the
+        previous page.
         """
-        query = TicketQuery(
-            where=self._where(
-                actor,
-                where,
-                status=status,
-                status_category=status_category,
-                assignee=assignee,
-                team=team,
-                requester=requester,
-                priority=priority,
-                type=type,
-                tag=tag,
-            ),
-            order_by=order_by,
-            descending=descending,
-            after=after,
-            limit=limit,
-        )
+        filters = {
+            "status": status,
+            "status_category": status_category,
+            "assignee": assignee,
+            "team": team,
+            "requester": requester,
+            "priority": priority,
+            "type": type,
+            "tag": tag,
+        }
+        at = self._now(now)
         with self.storage.transaction() as uow:
-            return uow.query_tickets(query)
+            grants = self._active_grants(uow, actor, at)
+            query = TicketQuery(
+                where=self._where(actor, action, grants, where, filters),
+                order_by=order_by,
+                descending=descending,
+                after=after,
+                limit=limit,
+            )
+            found = uow.query_tickets(query)
+        return [self.policy.present(actor, t, grants) for t in found]
 
     def count_tickets(
-        self, actor: Actor, *, where: Condition | Mapping[str, Any] | None = None, **filters: Any
+        self,
+        actor: Actor,
+        *,
+        where: Condition | Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+        **filters: Any,
     ) -> int:
         """How many tickets the actor may view match the filters (same filters as tickets())."""
-        condition = self._where(actor, where, **filters)
+        at = self._now(now)
         with self.storage.transaction() as uow:
-            return uow.count_tickets(condition)
+            grants = self._active_grants(uow, actor, at)
+            return uow.count_tickets(self._where(actor, "ticket.view", grants, where, filters))
 
     def _where(
-        self, actor: Actor, where: Condition | Mapping[str, Any] | None, **filters: Any
+        self,
+        actor: Actor,
+        action: str,
+        grants: Sequence[Grant],
+        where: Condition | Mapping[str, Any] | None,
+        filters: Mapping[str, Any],
     ) -> Condition:
-        parts = [self.policy.scope(actor, "ticket.view")]
+        parts = [self.policy.scope(actor, action, grants)]
         if where is not None:
             parts.append(compile_condition(where, "where"))
         for name, value in filters.items():
@@ -865,23 +936,245 @@ class Helpdesk:
                 parts.append(field_is(name, "in", list(value)))
         return all_of(parts)
 
-    def history(self, actor: Actor, ticket_id: str, *, now: datetime | None = None) -> list[Event]:
-        """The ticket's events, oldest first: its processing log and audit trail."""
-        self.get_ticket(actor, ticket_id, now=now)
+    def export_tickets(
+        self,
+        actor: Actor,
+        *,
+        where: Condition | Mapping[str, Any] | None = None,
+        columns: Sequence[str] = EXPORT_COLUMNS,
+        now: datetime | None = None,
+    ) -> str:
+        """CSV of the tickets the actor may export (``ticket.export`` scope), masked as the actor
+        may see them; custom fields as ``custom.<name>`` columns."""
+        at = self._now(now)
         with self.storage.transaction() as uow:
-            return uow.ticket_events(ticket_id)
+            grants = self._active_grants(uow, actor, at)
+        if self.policy.scope(actor, "ticket.export", grants) == FALSE:
+            decision = self.policy.check(actor, "ticket.export", None, grants)
+            self._deny(actor, "ticket.export", None, decision, at)
+            raise PermissionDenied(actor.id, "ticket.export", decision.rule, decision.reason)
+        tickets = self.tickets(actor, where=where, limit=None, now=at, action="ticket.export")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for ticket in tickets:
+            writer.writerow([_export_value(ticket, column) for column in columns])
+        return out.getvalue()
+
+    def history(self, actor: Actor, ticket_id: str, *, now: datetime | None = None) -> list[Event]:
+        """The ticket's events, oldest first, as the actor may see them (internal notes and
+        contact data only for those allowed): its processing log and audit trail."""
+        at = self._now(now)
+
+        def body(call: _Call) -> list[_Change]:
+            return [_Change(self._load_visible(call, ticket_id, "ticket.view"))]
+
+        result = self._run(actor, "ticket.view", ticket_id, at, body)
+        ticket = result.changes[0].ticket
+        with self.storage.transaction() as uow:
+            events = uow.ticket_events(ticket_id)
+        return self.policy.present_history(actor, ticket, events, result.grants)
+
+    def explain(
+        self,
+        actor: Actor,
+        action: str,
+        resource_id: str | None = None,
+        *,
+        asked_by: Actor | None = None,
+        now: datetime | None = None,
+    ) -> str:
+        """Why ``actor`` may or may not take ``action`` (on ticket ``resource_id``), in words.
+
+        Without ``asked_by`` the explanation is for the actor themself, and says nothing about a
+        ticket they may not view (no existence leak). ``asked_by`` (an administrator or a
+        supervisor investigating) needs ``audit.view`` and sees the full reasoning.
+        """
+        at = self._now(now)
+        with self.storage.transaction() as uow:
+            ticket = uow.get_ticket(resource_id) if resource_id is not None else None
+            grants = self._active_grants(uow, actor, at)
+            asker_grants = self._active_grants(uow, asked_by, at) if asked_by else ()
+        if asked_by is not None:
+            decision = self.policy.check(asked_by, "audit.view", None, asker_grants)
+            if not decision.allowed:
+                self._deny(asked_by, "audit.view", resource_id, decision, at)
+                raise PermissionDenied(asked_by.id, "audit.view", decision.rule, decision.reason)
+        if resource_id is not None and ticket is None:
+            return f"{actor.id} may NOT {action}: ticket {resource_id} not found"
+        if (
+            asked_by is None
+            and ticket is not None
+            and not self.policy.check(actor, "ticket.view", ticket, grants).allowed
+        ):
+            return f"{actor.id} may NOT {action}: ticket {resource_id} not found"
+        return "\n".join(self.policy.explain(actor, action, ticket, grants))
 
     def audit_log(
-        self, actor: Actor, *, target: str | None = None, limit: int = 1000
+        self,
+        actor: Actor,
+        *,
+        target: str | None = None,
+        limit: int = 1000,
+        now: datetime | None = None,
     ) -> list[AuditRecord]:
-        """Audit records (every denied attempt, plus what plugins record); needs ``audit.view``."""
-        at = self._now(None)
-        decision = self.policy.check(actor, "audit.view", None)
+        """Audit records (denied attempts, grant changes); needs ``audit.view``."""
+        at = self._now(now)
+        with self.storage.transaction() as uow:
+            grants = self._active_grants(uow, actor, at)
+        decision = self.policy.check(actor, "audit.view", None, grants)
         if not decision.allowed:
             self._deny(actor, "audit.view", target, decision, at)
             raise PermissionDenied(actor.id, "audit.view", decision.rule, decision.reason)
         with self.storage.transaction() as uow:
             return uow.audit_log(target=target, limit=limit)
+
+    # ------------------------------------------------------------------ grants (R-PRM-3)
+    def request_grant(
+        self,
+        actor: Actor,
+        *,
+        actions: Sequence[str],
+        where: Mapping[str, Any],
+        valid_until: datetime,
+        reason: str,
+        grantee: str | None = None,
+        role: str | None = None,
+        now: datetime | None = None,
+    ) -> Grant:
+        """Ask for extra access (e.g. a sales rep to read one customer's service history,
+        ``where={"requester": "C123"}``); it takes effect once approved and until
+        ``valid_until``."""
+        at = self._now(now)
+        if (grantee is None) == (role is None):
+            raise ValidationError("grantee", "name exactly one of grantee (a person) or role")
+        if not actions or isinstance(actions, str):
+            raise ValidationError("actions", "must be a non-empty list of actions")
+        if isinstance(self.policy, PermissionMatrix):
+            for action in actions:
+                if action not in self.policy.actions:
+                    raise ValidationError("actions", f"unknown action {action!r}")
+            if role is not None and role not in self.policy.roles:
+                raise ValidationError("role", f"unknown role {role!r}")
+        compile_condition(where, "where")
+        if not reason.strip():
+            raise ValidationError("reason", "say why the access is needed")
+        if to_utc(valid_until) <= at:
+            raise ValidationError("valid_until", "must be in the future")
+        grant = Grant(
+            id=self._new_id(),
+            actions=tuple(actions),
+            where=dict(where),
+            valid_until=valid_until,
+            reason=reason,
+            requested_by=actor.id,
+            grantee=grantee,
+            role=role,
+        ).change("requested", at, actor.id, reason)
+        self._grant_command(actor, "grant.request", grant, at)
+        return grant
+
+    def approve_grant(
+        self, actor: Actor, grant_id: str, *, note: str | None = None, now: datetime | None = None
+    ) -> Grant:
+        """Approve a requested grant (``grant.approve``; not by the person who asked)."""
+        return self._decide_grant(actor, grant_id, "approved", note, now)
+
+    def reject_grant(
+        self, actor: Actor, grant_id: str, *, note: str | None = None, now: datetime | None = None
+    ) -> Grant:
+        return self._decide_grant(actor, grant_id, "rejected", note, now)
+
+    def revoke_grant(
+        self, actor: Actor, grant_id: str, *, note: str | None = None, now: datetime | None = None
+    ) -> Grant:
+        """Revoke a grant; it stops working on the very next call."""
+        return self._decide_grant(actor, grant_id, "revoked", note, now)
+
+    def expire_grants(self, *, now: datetime | None = None) -> list[Grant]:
+        """Mark approved grants past ``valid_until`` as expired (a system command; expired
+        grants already stopped working at ``valid_until``)."""
+        at = self._now(now)
+        with self.storage.transaction() as uow:
+            expired = [
+                g.change("expired", at, SYSTEM.id)
+                for g in uow.grants("approved")
+                if not g.active(at)
+            ]
+            for grant in expired:
+                uow.save_grant(grant)
+                uow.add_audit(self._grant_audit(SYSTEM, "grant.expire", grant, at))
+        return expired
+
+    def grants(self, actor: Actor, *, state: str | None = None) -> list[Grant]:
+        """Grants (``grant.approve`` or ``audit.view`` sees all; others their own)."""
+        with self.storage.transaction() as uow:
+            rows = uow.grants(state)
+        if (
+            self.policy.check(actor, "grant.approve").allowed
+            or self.policy.check(actor, "audit.view").allowed
+        ):
+            return rows
+        return [g for g in rows if actor.id in (g.requested_by, g.grantee)]
+
+    def _decide_grant(
+        self, actor: Actor, grant_id: str, state: str, note: str | None, now: datetime | None
+    ) -> Grant:
+        at = self._now(now)
+        with self.storage.transaction() as uow:
+            grant = uow.get_grant(grant_id)
+        if grant is None:
+            raise NotFound("grant", grant_id)
+        if state == "revoked" and actor.id == grant.requested_by:
+            action = "grant.request"  # whoever asked may give the access back
+        else:
+            action = "grant.approve"
+        if state in ("approved", "rejected"):
+            if grant.state != "requested":
+                raise ValidationError("grant", f"grant {grant_id} is {grant.state}, not requested")
+            if actor.id == grant.requested_by:
+                raise ValidationError(
+                    "actor", "a grant is approved by someone other than its requester"
+                )
+        elif grant.state not in ("requested", "approved"):
+            raise ValidationError("grant", f"grant {grant_id} is already {grant.state}")
+        changed = grant.change(state, at, actor.id, note)
+        self._grant_command(actor, action, changed, at)
+        return changed
+
+    def _grant_command(self, actor: Actor, action: str, grant: Grant, at: datetime) -> None:
+        with self.storage.transaction() as uow:
+            grants = self._active_grants(uow, actor, at)
+            decision = self.policy.check(actor, action, None, grants)
+            if decision.allowed:
+                uow.save_grant(grant)
+                uow.add_audit(self._grant_audit(actor, action, grant, at, decision))
+        if not decision.allowed:
+            self._deny(actor, action, f"grant:{grant.id}", decision, at)
+            raise PermissionDenied(actor.id, action, decision.rule, decision.reason)
+
+    def _grant_audit(
+        self,
+        actor: Actor,
+        action: str,
+        grant: Grant,
+        at: datetime,
+        decision: Decision | None = None,
+    ) -> AuditRecord:
+        return AuditRecord(
+            id=self._new_id(),
+            at=at,
+            actor=actor.id,
+            action=action,
+            target=f"grant:{grant.id}",
+            allowed=True,
+            rule=decision.rule if decision else "system",
+            detail=(
+                f"{grant.state}: {', '.join(grant.actions)} where {dict(grant.where)} for "
+                f"{grant.grantee or 'role ' + str(grant.role)} "
+                f"until {grant.valid_until.isoformat()}"
+            ),
+        )
 
     # ------------------------------------------------------------------ outbox delivery
     def dispatch_outbox(
@@ -962,6 +1255,20 @@ def _linked(
         )
 
     return make
+
+
+def _export_value(ticket: Ticket, column: str) -> str:
+    if column.startswith("custom."):
+        value = ticket.custom.get(column[len("custom.") :])
+    else:
+        value = getattr(ticket, column)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, frozenset):
+        return ",".join(sorted(value))
+    return str(value)
 
 
 def _stored(value: Any) -> Any:

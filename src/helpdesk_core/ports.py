@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
@@ -18,6 +18,9 @@ from helpdesk_core.conditions import TRUE, Condition
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
+
+if TYPE_CHECKING:
+    from helpdesk_core.permissions import Grant
 
 SortKey = Literal["created_at", "updated_at", "number"]
 
@@ -92,6 +95,15 @@ class UnitOfWork(Protocol):
 
     def outbox(self, state: str | None = None) -> list[OutboxMessage]:
         """Outbox messages, optionally in one state, oldest first."""
+
+    def save_grant(self, grant: Grant) -> None:
+        """Insert or replace a permission grant (its ``history`` records every change)."""
+
+    def get_grant(self, grant_id: str) -> Grant | None:
+        """The grant, or None."""
+
+    def grants(self, state: str | None = None) -> list[Grant]:
+        """All grants, optionally in one state, in insertion order."""
 
     def add_audit(self, record: AuditRecord) -> None:
         """Append to the audit log."""

@@ -24,6 +24,7 @@ from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
+from helpdesk_core.permissions import Grant
 from helpdesk_core.ports import TicketQuery
 
 
@@ -59,6 +60,7 @@ class MemoryStorage:
         self.outbox_rows: dict[str, OutboxMessage] = {}
         self.outbox_keys: set[str] = set()
         self.audit_rows: list[AuditRecord] = []
+        self.grant_rows: dict[str, Grant] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryUnitOfWork]:
@@ -87,6 +89,7 @@ class MemoryUnitOfWork:
         self._outbox: dict[str, OutboxMessage] = {}
         self._outbox_done: dict[str, OutboxMessage] = {}
         self._audit: list[AuditRecord] = []
+        self._grants: dict[str, Grant] = {}
         self._done = False
 
     # -- tickets --------------------------------------------------------------------------
@@ -214,6 +217,22 @@ class MemoryUnitOfWork:
         rows.update(self._outbox_done)
         return [m for m in rows.values() if state is None or m.state == state]
 
+    # -- grants ---------------------------------------------------------------------------
+    def save_grant(self, grant: Grant) -> None:
+        self._grants[grant.id] = grant
+
+    def get_grant(self, grant_id: str) -> Grant | None:
+        if grant_id in self._grants:
+            return self._grants[grant_id]
+        with self._store._lock:
+            return self._store.grant_rows.get(grant_id)
+
+    def grants(self, state: str | None = None) -> list[Grant]:
+        with self._store._lock:
+            rows = dict(self._store.grant_rows)
+        rows.update(self._grants)
+        return [g for g in rows.values() if state is None or g.state == state]
+
     # -- audit ----------------------------------------------------------------------------
     def add_audit(self, record: AuditRecord) -> None:
         self._audit.append(record)
@@ -252,6 +271,7 @@ class MemoryUnitOfWork:
                     store.outbox_rows[message.id] = message
             store.outbox_rows.update(self._outbox_done)
             store.audit_rows.extend(self._audit)
+            store.grant_rows.update(self._grants)
 
 
 @hookimpl(trylast=True)

@@ -120,7 +120,7 @@ def test_bad_input_names_the_field_and_stores_nothing(
             desk.open_ticket(agent, customer_id="C1", **kwargs)  # type: ignore[arg-type]
         assert info.value.field == field
     assert desk.tickets(agent) == []
-    t = _open(desk, customer)
+    t = desk.get_ticket(agent, _open(desk, customer).id)
     with pytest.raises(ValidationError, match="body"):
         desk.reply(agent, t.id, "")
     with pytest.raises(ValidationError, match=r"fields\.status"):

@@ -136,6 +136,7 @@ def ticket_subject(ticket: Ticket, customer: Mapping[str, Any] | None = None) ->
         "team": ticket.team,
         "department": ticket.department,
         "tags": ticket.tags,
+        "created_by": ticket.created_by,
         "version": ticket.version,
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,

@@ -1,0 +1,847 @@
+"""The permission matrix: roles x actions x data scope, field masking, grants, explain
+(R-PRM-1..3, R-CUS-2, R-CUS-5, R-SEC-1, R-RPT-3).
+
+One matrix, as data, produces both answers the desk needs, from the same rules:
+
+* :meth:`PermissionMatrix.check` decides one action on one ticket;
+* :meth:`PermissionMatrix.scope` gives the condition a storage applies to list tickets.
+
+A rule grants ``actions`` to ``roles`` within a ``scope`` (own, requester, organisation, team,
+department, all) narrowed by an optional ``where`` condition. For an actor the scope becomes a
+condition with the actor's own values filled in, so ``check(actor, a, t).allowed`` is exactly
+``scope(actor, a).matches(t)``: a list and a single-object check cannot disagree. Deny rules win
+over allow rules; an action no rule grants is denied. A scope that needs an attribute the actor
+lacks (an agent with no team, a customer with no organisation) matches nothing, never the tickets
+whose attribute is also empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from helpdesk_core.access import Decision
+from helpdesk_core.conditions import (
+    FALSE,
+    TRUE,
+    Condition,
+    all_of,
+    any_of,
+    compile_condition,
+    field_is,
+    negate,
+)
+from helpdesk_core.config import CustomFieldSpec, register_section
+from helpdesk_core.errors import ConfigError, ValidationError
+from helpdesk_core.model.events import (
+    Assigned,
+    Event,
+    FieldsChanged,
+    MergeReceived,
+    NoteAdded,
+    TicketCreated,
+    to_utc,
+)
+from helpdesk_core.model.people import Actor
+from helpdesk_core.model.tickets import Ticket, ticket_subject
+
+SCOPES: Final = ("own", "requester", "organisation", "team", "department", "all")
+
+ACTIONS: Final = (
+    "ticket.view",
+    "ticket.view_notes",
+    "ticket.create",
+    "ticket.reply",
+    "ticket.note",
+    "ticket.edit",
+    "ticket.assign",
+    "ticket.transfer",
+    "ticket.approve_transfer",
+    "ticket.set_status",
+    "ticket.set_priority",
+    "ticket.merge",
+    "ticket.split",
+    "ticket.link",
+    "ticket.flag_quality",
+    "ticket.export",
+    "customer.view",
+    "customer.edit",
+    "customer.view_contact",
+    "kb.read",
+    "kb.write",
+    "kb.review",
+    "report.view",
+    "config.edit",
+    "audit.view",
+    "grant.request",
+    "grant.approve",
+)
+"""The built-in actions; plugins add more through ``helpdesk_register_permissions``."""
+
+ROLES: Final = (
+    "admin",
+    "supervisor",
+    "agent",
+    "qa_inspector",
+    "sales",
+    "marketing",
+    "logistics",
+    "tech",
+    "customer",
+    "system",
+)
+
+
+@attrs.frozen
+class Rule:
+    """Allow (or deny) ``actions`` to ``roles`` within ``scope``, where ``where`` holds.
+
+    ``actions`` may use shell wildcards (``ticket.*``). ``scope`` is one of :data:`SCOPES` or a
+    ``+``-joined union (``team+own``).
+    """
+
+    id: str
+    roles: frozenset[str]
+    actions: tuple[str, ...]
+    scope: str = "all"
+    where: Condition = TRUE
+    effect: str = "allow"
+    description: str = ""
+
+    def covers(self, action: str) -> bool:
+        return any(fnmatch.fnmatchcase(action, pattern) for pattern in self.actions)
+
+    def applies_to(self, actor: Actor) -> bool:
+        return not self.roles.isdisjoint(actor.roles)
+
+
+@attrs.frozen
+class FieldRule:
+    """For a role: ticket fields hidden from it, and fields shown masked."""
+
+    hidden: frozenset[str] = frozenset()
+    masked: frozenset[str] = frozenset()
+
+
+GRANT_STATES: Final = ("requested", "approved", "rejected", "revoked", "expired")
+
+
+@attrs.frozen
+class GrantChange:
+    """One step in a grant's history: requested, approved, rejected, revoked, expired."""
+
+    state: str
+    at: datetime = attrs.field(converter=to_utc)
+    actor: str
+    note: str | None = None
+
+
+@attrs.frozen
+class Grant:
+    """A time-limited, approved grant of extra actions to a person or a role (R-PRM-3).
+
+    Example: sales rep ``s-7`` may ``ticket.view`` the tickets ``where requester == C123`` until
+    Friday, once a supervisor approved it. Only an approved grant whose ``valid_until`` is still
+    in the future takes effect; revocation takes effect on the very next call.
+    """
+
+    id: str
+    actions: tuple[str, ...]
+    where: Mapping[str, Any]
+    valid_until: datetime = attrs.field(converter=to_utc)
+    reason: str
+    requested_by: str
+    grantee: str | None = None
+    role: str | None = None
+    state: str = "requested"
+    history: tuple[GrantChange, ...] = ()
+
+    def active(self, now: datetime) -> bool:
+        return self.state == "approved" and to_utc(now) < self.valid_until
+
+    def applies_to(self, actor: Actor) -> bool:
+        return (self.grantee is not None and self.grantee == actor.id) or (
+            self.role is not None and self.role in actor.roles
+        )
+
+    def change(self, state: str, at: datetime, actor: str, note: str | None = None) -> Grant:
+        return attrs.evolve(
+            self, state=state, history=(*self.history, GrantChange(state, at, actor, note))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "actions": list(self.actions),
+            "where": dict(self.where),
+            "valid_until": self.valid_until.isoformat(),
+            "reason": self.reason,
+            "requested_by": self.requested_by,
+            "grantee": self.grantee,
+            "role": self.role,
+            "state": self.state,
+            "history": [
+                {"state": c.state, "at": c.at.isoformat(), "actor": c.actor, "note": c.note}
+                for c in self.history
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Grant:
+        return cls(
+            id=data["id"],
+            actions=tuple(data["actions"]),
+            where=dict(data["where"]),
+            valid_until=data["valid_until"],
+            reason=data["reason"],
+            requested_by=data["requested_by"],
+            grantee=data.get("grantee"),
+            role=data.get("role"),
+            state=data["state"],
+            history=tuple(GrantChange(**c) for c in data.get("history", ())),
+        )
+
+
+# -- masking (R-CUS-2) -----------------------------------------------------------------------
+def mask_mobile(value: str) -> str:
+    """Hide the middle four digits of a mobile number: ``13812345678`` -> ``138****5678``.
+
+    Separators and a country prefix are kept (``+86 138-1234-5678`` -> ``+86 138-****-5678``);
+    the four hidden digits are those before the last four of the national number.
+    """
+    positions = [i for i, ch in enumerate(value) if ch.isdigit()]
+    if len(positions) < 8:
+        hide = positions[:-2] if len(positions) > 2 else positions
+    else:
+        hide = positions[-8:-4]
+    chars = list(value)
+    for i in hide:
+        chars[i] = "*"
+    return "".join(chars)
+
+
+def mask_email(value: str) -> str:
+    """Keep the first three characters and the domain: ``example@domain.com`` ->
+    ``exa***@domain.com``."""
+    local, at, domain = value.partition("@")
+    if not at:
+        return value[:3] + "***"
+    return f"{local[:3]}***@{domain}"
+
+
+def mask_text(value: str) -> str:
+    """Hide a secret entirely, keeping only its length class."""
+    return "***"
+
+
+MASKERS: Final = {"mobile": mask_mobile, "email": mask_email, "secret": mask_text}
+
+
+def mask_value(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    return MASKERS[kind](str(value))
+
+
+# -- the matrix ---------------------------------------------------------------------------------
+@attrs.define
+class PermissionMatrix:
+    """Roles, actions, rules, field rules and the organisation-sharing switch.
+
+    Build it with :meth:`default` (the guides' preset) or :meth:`from_config`; plugins extend it
+    with :meth:`add_action`, :meth:`add_role` and :meth:`add_rule`.
+    """
+
+    roles: set[str] = attrs.field(factory=lambda: set(ROLES))
+    actions: set[str] = attrs.field(factory=lambda: set(ACTIONS))
+    rules: list[Rule] = attrs.field(factory=list)
+    fields: dict[str, FieldRule] = attrs.field(factory=dict)
+    share_organisation_tickets: bool = False
+    teams: dict[str, str | None] = attrs.field(factory=dict)
+    pii_fields: dict[str, str] = attrs.field(factory=dict)
+
+    # -- building ---------------------------------------------------------------------------
+    def add_action(self, name: str) -> None:
+        if not re.fullmatch(r"[a-z_]+\.[a-z_]+", name):
+            raise ValidationError("action", f"actions are named '<object>.<verb>', got {name!r}")
+        self.actions.add(name)
+
+    def add_role(self, name: str) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValidationError("role", f"roles are lowercase names, got {name!r}")
+        self.roles.add(name)
+
+    def add_rule(self, rule: Rule, path: str = "permissions.rules") -> None:
+        self.validate_rule(rule, path)
+        self.rules.append(rule)
+
+    def validate_rule(self, rule: Rule, path: str) -> None:
+        for role in sorted(rule.roles):
+            if role not in self.roles:
+                raise ConfigError(
+                    f"{path}.roles", f"unknown role; known: {sorted(self.roles)}", role
+                )
+        for pattern in rule.actions:
+            if not any(fnmatch.fnmatchcase(a, pattern) for a in self.actions):
+                raise ConfigError(
+                    f"{path}.actions",
+                    f"matches no known action; known: {sorted(self.actions)}",
+                    pattern,
+                )
+        for part in rule.scope.split("+"):
+            if part not in SCOPES:
+                raise ConfigError(
+                    f"{path}.scope", f"unknown scope; use one of {SCOPES}", rule.scope
+                )
+        if rule.effect not in ("allow", "deny"):
+            raise ConfigError(f"{path}.effect", "must be 'allow' or 'deny'", rule.effect)
+
+    def declare_pii(self, specs: Mapping[str, CustomFieldSpec]) -> None:
+        """Mask the custom fields whose spec has a ``pii`` kind."""
+        for name, spec in specs.items():
+            if spec.pii:
+                self.pii_fields[f"custom.{name}"] = spec.pii
+
+    # -- scope conditions -------------------------------------------------------------------
+    def _scope_condition(self, scope: str, actor: Actor) -> Condition:
+        parts: list[Condition] = []
+        for name in scope.split("+"):
+            if name == "all":
+                return TRUE
+            if name == "own":
+                parts.append(field_is("assignee", "eq", actor.id))
+                parts.append(field_is("created_by", "eq", actor.id))
+            elif name == "requester":
+                parts.append(field_is("requester", "eq", actor.id))
+            elif name == "organisation":
+                if actor.organisation and self.share_organisation_tickets:
+                    parts.append(field_is("organisation", "eq", actor.organisation))
+            elif name == "team":
+                if actor.team:
+                    parts.append(field_is("team", "eq", actor.team))
+            elif name == "department" and actor.department:
+                teams = sorted(t for t, d in self.teams.items() if d == actor.department)
+                parts.append(field_is("department", "eq", actor.department))
+                if teams:
+                    parts.append(field_is("team", "in", teams))
+        return any_of(parts) if parts else FALSE
+
+    def _rule_condition(self, rule: Rule, actor: Actor) -> Condition:
+        return all_of([self._scope_condition(rule.scope, actor), rule.where])
+
+    def _grant_condition(self, grant: Grant) -> Condition:
+        return compile_condition(grant.where, f"grant {grant.id}.where")
+
+    def _grants_for(self, actor: Actor, action: str, grants: Iterable[Grant]) -> list[Grant]:
+        return [
+            g
+            for g in grants
+            if g.state == "approved"
+            and g.applies_to(actor)
+            and any(fnmatch.fnmatchcase(action, p) for p in g.actions)
+        ]
+
+    def scope(self, actor: Actor, action: str, grants: Iterable[Grant] = ()) -> Condition:
+        """The tickets ``actor`` may ``action``: (any allow rule or grant) and no deny rule."""
+        allows: list[Condition] = []
+        denies: list[Condition] = []
+        for rule in self.rules:
+            if rule.covers(action) and rule.applies_to(actor):
+                target = allows if rule.effect == "allow" else denies
+                target.append(self._rule_condition(rule, actor))
+        allows.extend(self._grant_condition(g) for g in self._grants_for(actor, action, grants))
+        return all_of([any_of(allows), negate(any_of(denies))])
+
+    def check(
+        self,
+        actor: Actor,
+        action: str,
+        resource: Ticket | None = None,
+        grants: Iterable[Grant] = (),
+    ) -> Decision:
+        """Decide; the decision names the rule (or grant) that decided and why.
+
+        With ``resource=None`` (actions on no ticket: kb.read, report.view...) a rule counts only
+        if its scope is ``all`` and it has no ``where``.
+        """
+        if action not in self.actions:
+            return Decision(False, "unknown-action", f"{action!r} is not a known action")
+        subject = ticket_subject(resource) if resource is not None else None
+        grants = list(grants)
+        candidates = [r for r in self.rules if r.covers(action) and r.applies_to(actor)]
+        for rule in candidates:
+            if rule.effect == "deny" and self._rule_matches(rule, actor, subject):
+                return Decision(False, rule.id, f"denied by rule {rule.id}: {rule.description}")
+        for rule in candidates:
+            if rule.effect == "allow" and self._rule_matches(rule, actor, subject):
+                where = "" if rule.scope == "all" else f" within scope {rule.scope}"
+                return Decision(True, rule.id, f"allowed by rule {rule.id}{where}")
+        for grant in self._grants_for(actor, action, grants):
+            if subject is not None and self._grant_condition(grant).matches(subject):
+                return Decision(
+                    True,
+                    f"grant:{grant.id}",
+                    f"allowed by grant {grant.id} until {grant.valid_until.isoformat()}",
+                )
+        roles = ", ".join(sorted(actor.roles)) or "no role"
+        return Decision(
+            False, "default-deny", f"no rule grants {action} to {roles} on this resource"
+        )
+
+    def _rule_matches(self, rule: Rule, actor: Actor, subject: Mapping[str, Any] | None) -> bool:
+        if subject is None:
+            return rule.scope == "all" and rule.where == TRUE
+        return self._rule_condition(rule, actor).matches(subject)
+
+    # -- explain ----------------------------------------------------------------------------
+    def explain(
+        self,
+        actor: Actor,
+        action: str,
+        resource: Ticket | None = None,
+        grants: Iterable[Grant] = (),
+    ) -> list[str]:
+        """Why ``check`` decides as it does, one line per rule and grant considered."""
+        grants = list(grants)
+        decision = self.check(actor, action, resource, grants)
+        roles = ", ".join(sorted(actor.roles)) or "no role"
+        lines = [
+            f"{actor.id} ({roles}) {'MAY' if decision.allowed else 'may NOT'} {action}"
+            + (f" on ticket {resource.number}" if resource is not None else ""),
+            f"deciding rule: {decision.rule} ({decision.reason})",
+        ]
+        subject = ticket_subject(resource) if resource is not None else None
+        considered = [r for r in self.rules if r.covers(action)]
+        for rule in considered:
+            if not rule.applies_to(actor):
+                lines.append(f"- {rule.id}: not for these roles (for {sorted(rule.roles)})")
+                continue
+            ok = self._rule_matches(rule, actor, subject)
+            lines.append(
+                f"- {rule.id} ({rule.effect}, scope {rule.scope}): "
+                + ("matches" if ok else "does not match: " + self._why_not(rule, actor, subject))
+            )
+        for grant in self._grants_for(actor, action, grants):
+            lines.append(f"- grant {grant.id}: active until {grant.valid_until.isoformat()}")
+        if not considered:
+            lines.append(f"- no rule mentions {action}")
+        return lines
+
+    def _why_not(self, rule: Rule, actor: Actor, subject: Mapping[str, Any] | None) -> str:
+        if subject is None:
+            return "needs a ticket (the rule has a scope or condition)"
+        scope = self._scope_condition(rule.scope, actor)
+        if not scope.matches(subject):
+            needs = {
+                "own": f"assignee or author == {actor.id}",
+                "requester": f"requester == {actor.id}",
+                "organisation": f"organisation == {actor.organisation}"
+                + ("" if self.share_organisation_tickets else " (organisation sharing is off)"),
+                "team": f"team == {actor.team}",
+                "department": f"department == {actor.department}",
+            }
+            wanted = " or ".join(needs.get(p, p) for p in rule.scope.split("+"))
+            fields = ("assignee", "created_by", "requester", "organisation", "team", "department")
+            has = ", ".join(f"{f}={subject.get(f)!r}" for f in fields)
+            return f"scope needs {wanted}; ticket has {has}"
+        return f"condition {rule.where.to_data()} is false for this ticket"
+
+    # -- field rules and presentation ---------------------------------------------------------
+    def field_rule(self, actor: Actor) -> FieldRule:
+        """Hidden/masked fields for the actor: a field is shown only if some role shows it."""
+        rules = [self.fields[r] for r in actor.roles if r in self.fields]
+        if not rules or len(rules) < len(actor.roles):
+            # a role without field rules sees everything; that role wins (most permissive)
+            return FieldRule()
+        hidden = frozenset.intersection(*(r.hidden for r in rules))
+        masked = frozenset.intersection(*(r.masked | r.hidden for r in rules)) - hidden
+        return FieldRule(hidden, masked)
+
+    def present(self, actor: Actor, ticket: Ticket, grants: Iterable[Grant] = ()) -> Ticket:
+        """The ticket as ``actor`` may see it: internal notes removed without
+        ``ticket.view_notes``, contact (PII) fields masked without ``customer.view_contact``,
+        and the role's hidden/masked fields applied."""
+        grants = list(grants)
+        rule = self.field_rule(actor)
+        changes: dict[str, Any] = {}
+        if not self.check(actor, "ticket.view_notes", ticket, grants).allowed:
+            visible = tuple(m for m in ticket.messages if m.public)
+            if len(visible) != len(ticket.messages):
+                changes["messages"] = visible
+        custom = self._present_custom(actor, ticket, ticket.custom, rule, grants)
+        if custom != dict(ticket.custom):
+            changes["custom"] = custom
+        for name in ("tags", "assignee", "team", "department", "organisation", "description"):
+            if name in rule.hidden:
+                changes[name] = frozenset() if name == "tags" else None
+            elif name in rule.masked and getattr(ticket, name):
+                changes[name] = frozenset() if name == "tags" else "***"
+        return attrs.evolve(ticket, **changes) if changes else ticket
+
+    def _present_custom(
+        self,
+        actor: Actor,
+        ticket: Ticket,
+        values: Mapping[str, Any],
+        rule: FieldRule,
+        grants: Sequence[Grant],
+    ) -> dict[str, Any]:
+        custom = dict(values)
+        see_contact: bool | None = None
+        for name in list(custom):
+            key = f"custom.{name}"
+            if key in rule.hidden:
+                del custom[name]
+                continue
+            if key in self.pii_fields:
+                if see_contact is None:
+                    see_contact = self.check(actor, "customer.view_contact", ticket, grants).allowed
+                if not see_contact:
+                    custom[name] = mask_value(self.pii_fields[key], custom[name])
+                    continue
+            if key in rule.masked:
+                custom[name] = mask_value(self.pii_fields.get(key, "secret"), custom[name])
+        return custom
+
+    def present_history(
+        self, actor: Actor, ticket: Ticket, events: Sequence[Event], grants: Iterable[Grant] = ()
+    ) -> list[Event]:
+        """The events as ``actor`` may see them: the same rules as :meth:`present` (notes,
+        contact masking, hidden fields) applied to every event that carries such data."""
+        grants = list(grants)
+        rule = self.field_rule(actor)
+        notes = self.check(actor, "ticket.view_notes", ticket, grants).allowed
+        hide_people = {"assignee", "team"} & rule.hidden
+        shown: list[Event] = []
+        for event in events:
+            if isinstance(event, NoteAdded) and not notes:
+                continue
+            changes: dict[str, Any] = {}
+            if isinstance(event, TicketCreated | FieldsChanged):
+                custom = self._present_custom(actor, ticket, event.custom, rule, grants)
+                if custom != event.custom:
+                    changes["custom"] = custom
+            if isinstance(event, TicketCreated | MergeReceived) and not notes:
+                public = tuple(m for m in event.messages if m.public)
+                if len(public) != len(event.messages):
+                    changes["messages"] = public
+            if isinstance(event, Assigned) and hide_people:
+                for name in hide_people:
+                    changes[name] = None
+                    changes[f"previous_{name}"] = None
+            shown.append(attrs.evolve(event, **changes) if changes else event)
+        return shown
+
+    # -- export for auditors ------------------------------------------------------------------
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """Rows of (action, cell per role): the scope each role gets, ``-`` for denied."""
+        roles = sorted(self.roles - {"system"})
+        rows = []
+        for action in sorted(self.actions):
+            row = [action]
+            for role in roles:
+                cells = []
+                for rule in self.rules:
+                    if role in rule.roles and rule.covers(action):
+                        text = (
+                            rule.scope
+                            if rule.where == TRUE
+                            else f"{rule.scope} if {_brief(rule.where)}"
+                        )
+                        cells.append(("deny " if rule.effect == "deny" else "") + text)
+                row.append("; ".join(cells) or "-")
+            rows.append(row)
+        return ["action", *roles], rows
+
+    def to_markdown(self) -> str:
+        header, rows = self.table()
+        lines = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" for _ in header) + "|",
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        header, rows = self.table()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return out.getvalue()
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def default(cls, *, share_organisation_tickets: bool = False) -> PermissionMatrix:
+        """The preset from the guides (R-PRM-1, R-PRM-2, R-ORG-1)."""
+        matrix = cls(share_organisation_tickets=share_organisation_tickets)
+        for rule in DEFAULT_RULES:
+            matrix.add_rule(rule, f"preset rule {rule.id}")
+        matrix.fields = dict(DEFAULT_FIELD_RULES)
+        return matrix
+
+    @classmethod
+    def from_config(
+        cls, data: PermissionsConfig, custom_fields: Mapping[str, CustomFieldSpec] | None = None
+    ) -> PermissionMatrix:
+        matrix = (
+            cls.default(share_organisation_tickets=data.share_organisation_tickets)
+            if data.preset == "default"
+            else cls(share_organisation_tickets=data.share_organisation_tickets)
+        )
+        matrix.apply_config(data, custom_fields or {})
+        return matrix
+
+    def apply_config(
+        self, data: PermissionsConfig, custom_fields: Mapping[str, CustomFieldSpec]
+    ) -> None:
+        """Add the config's roles, actions, teams, rules and field rules (names validated)."""
+        for role in data.roles:
+            self.add_role(role)
+        for action in data.actions:
+            self.add_action(action)
+        self.teams.update(data.teams)
+        for i, raw in enumerate(data.rules):
+            path = f"permissions.rules[{i}]"
+            self.add_rule(_rule_from_data(raw, path), path)
+        for role, raw_rule in data.fields.items():
+            if role not in self.roles:
+                raise ConfigError(f"permissions.fields.{role}", "unknown role", role)
+            self.fields[role] = raw_rule
+        self.declare_pii(custom_fields)
+
+
+def _brief(condition: Condition) -> str:
+    return str(condition.to_data()).replace("|", "/")
+
+
+def _rule_from_data(raw: Mapping[str, Any], path: str) -> Rule:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "must be a table", raw)
+    extra = set(raw) - {"id", "roles", "actions", "scope", "where", "effect", "description"}
+    if extra:
+        raise ConfigError(f"{path}.{sorted(extra)[0]}", "unknown key")
+    rule_id = raw.get("id", path)
+    roles = raw.get("roles")
+    actions = raw.get("actions")
+    for key, value in (("roles", roles), ("actions", actions)):
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}.{key}", "must be a non-empty list of names", value)
+    assert isinstance(roles, list) and isinstance(actions, list)
+    return Rule(
+        id=str(rule_id),
+        roles=frozenset(roles),
+        actions=tuple(actions),
+        scope=str(raw.get("scope", "all")),
+        where=compile_condition(raw.get("where", {}), f"{path}.where"),
+        effect=str(raw.get("effect", "allow")),
+        description=str(raw.get("description", "")),
+    )
+
+
+@attrs.frozen
+class PermissionsConfig:
+    """The ``[permissions]`` section, shape-checked; names are checked against the matrix when
+    the desk builds it (plugins may add roles and actions first)."""
+
+    preset: str = "default"
+    share_organisation_tickets: bool = False
+    roles: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    teams: Mapping[str, str | None] = attrs.field(factory=dict)
+    rules: tuple[Mapping[str, Any], ...] = ()
+    fields: Mapping[str, FieldRule] = attrs.field(factory=dict)
+
+
+def parse_permissions(value: Any, path: str, raw: Mapping[str, Any]) -> PermissionsConfig:
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, "must be a table", value)
+    known = {"preset", "share_organisation_tickets", "roles", "actions", "teams", "rules", "fields"}
+    for key in value:
+        if key not in known:
+            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(known)}")
+    preset = value.get("preset", "default")
+    if preset not in ("default", "none"):
+        raise ConfigError(f"{path}.preset", "must be 'default' or 'none'", preset)
+    share = value.get("share_organisation_tickets", False)
+    if not isinstance(share, bool):
+        raise ConfigError(f"{path}.share_organisation_tickets", "must be true or false", share)
+    names: dict[str, tuple[str, ...]] = {}
+    for key in ("roles", "actions"):
+        items = value.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise ConfigError(f"{path}.{key}", "must be a list of names", items)
+        names[key] = tuple(items)
+    teams = value.get("teams", {})
+    if not isinstance(teams, Mapping):
+        raise ConfigError(f"{path}.teams", "must be a table of team = department", teams)
+    for team, department in teams.items():
+        if department is not None and not isinstance(department, str):
+            raise ConfigError(f"{path}.teams.{team}", "must be a department name", department)
+    rules = value.get("rules", [])
+    if not isinstance(rules, list):
+        raise ConfigError(f"{path}.rules", "must be a list of tables", rules)
+    for i, rule in enumerate(rules):
+        _rule_from_data(rule, f"{path}.rules[{i}]")  # shape errors now, names later
+    fields: dict[str, FieldRule] = {}
+    raw_fields = value.get("fields", {})
+    if not isinstance(raw_fields, Mapping):
+        raise ConfigError(
+            f"{path}.fields", "must be a table of role = {hidden, masked}", raw_fields
+        )
+    for role, spec in raw_fields.items():
+        fpath = f"{path}.fields.{role}"
+        if not isinstance(spec, Mapping) or set(spec) - {"hidden", "masked"}:
+            raise ConfigError(fpath, "must be a table with 'hidden' and/or 'masked' lists", spec)
+        lists = {}
+        for key in ("hidden", "masked"):
+            items = spec.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+                raise ConfigError(f"{fpath}.{key}", "must be a list of field names", items)
+            lists[key] = frozenset(items)
+        fields[str(role)] = FieldRule(lists["hidden"], lists["masked"])
+    return PermissionsConfig(
+        preset=str(preset),
+        share_organisation_tickets=share,
+        roles=names["roles"],
+        actions=names["actions"],
+        teams=dict(teams),
+        rules=tuple(rules),
+        fields=fields,
+    )
+
+
+register_section("permissions", parse_permissions)
+
+
+def _r(
+    rule_id: str,
+    roles: Sequence[str],
+    actions: Sequence[str],
+    scope: str = "all",
+    where: Mapping[str, Any] | None = None,
+    description: str = "",
+    effect: str = "allow",
+) -> Rule:
+    return Rule(
+        id=rule_id,
+        roles=frozenset(roles),
+        actions=tuple(actions),
+        scope=scope,
+        where=compile_condition(where or {}, f"preset rule {rule_id}.where"),
+        effect=effect,
+        description=description,
+    )
+
+
+_AGENT_TICKET_WORK = (
+    "ticket.view",
+    "ticket.view_notes",
+    "ticket.reply",
+    "ticket.note",
+    "ticket.edit",
+    "ticket.assign",
+    "ticket.transfer",
+    "ticket.set_status",
+    "ticket.set_priority",
+    "ticket.merge",
+    "ticket.split",
+    "ticket.link",
+)
+
+DEFAULT_RULES: Final = (
+    _r("system-all", ["system"], ["*"], description="the desk's own automatic changes"),
+    _r("admin-all", ["admin"], ["*"], description="administrators configure and see everything"),
+    _r(
+        "supervisor-department",
+        ["supervisor"],
+        [*_AGENT_TICKET_WORK, "ticket.approve_transfer", "ticket.flag_quality", "ticket.export"],
+        "department+team+own",
+        description="supervisors manage their department's tickets (R-PRM-2)",
+    ),
+    _r(
+        "supervisor-desk",
+        ["supervisor"],
+        [
+            "ticket.create",
+            "report.view",
+            "kb.read",
+            "kb.write",
+            "kb.review",
+            "customer.view",
+            "customer.edit",
+            "customer.view_contact",
+            "audit.view",
+            "grant.request",
+            "grant.approve",
+        ],
+        description="supervisors see reports, review the KB and approve grants (R-PRM-1)",
+    ),
+    _r(
+        "agent-team",
+        ["agent"],
+        _AGENT_TICKET_WORK,
+        "team+own",
+        description="agents handle their team's and their own tickets (R-PRM-2)",
+    ),
+    _r(
+        "intake-queue",
+        ["agent", "supervisor"],
+        ["ticket.view", "ticket.view_notes", "ticket.assign", "ticket.note"],
+        where={"team": {"exists": False}},
+        description="tickets not yet routed to a team form a shared intake queue to triage",
+    ),
+    _r(
+        "agent-desk",
+        ["agent"],
+        ["ticket.create", "kb.read", "kb.write", "customer.view", "grant.request"],
+        description="agents open tickets, read and write the KB, see masked customer data",
+    ),
+    _r(
+        "agent-contact-own",
+        ["agent"],
+        ["customer.view_contact"],
+        "own",
+        description="the handling agent may see the requester's contact details",
+    ),
+    _r(
+        "qa-inspect",
+        ["qa_inspector"],
+        ["ticket.view", "ticket.view_notes", "ticket.flag_quality"],
+        description="QA inspectors read every ticket and flag quality issues (R-PRM-1)",
+    ),
+    _r("qa-desk", ["qa_inspector"], ["kb.read", "report.view"]),
+    _r(
+        "other-departments-kb",
+        ["sales", "marketing", "logistics", "tech"],
+        ["kb.read", "grant.request"],
+        description="other departments get ticket and customer access only by grant (R-PRM-3)",
+    ),
+    _r("customer-create", ["customer"], ["ticket.create", "kb.read"]),
+    _r(
+        "customer-own-tickets",
+        ["customer"],
+        ["ticket.view", "customer.view_contact"],
+        "requester+organisation",
+        description="customers see their own tickets (and their organisation's when shared)",
+    ),
+    _r(
+        "customer-act-own",
+        ["customer"],
+        ["ticket.reply", "ticket.set_status"],
+        "requester",
+        where={"status": {"not_in": ["archived", "merged"]}},
+        description="customers reply to, close or reopen their own open tickets",
+    ),
+)
+
+DEFAULT_FIELD_RULES: Final = {
+    "customer": FieldRule(hidden=frozenset({"tags", "assignee", "team", "department"})),
+}
