@@ -35,8 +35,10 @@ from helpdesk_core.model.events import (
     TicketCreated,
     event_to_dict,
 )
+from helpdesk_core.model.people import Actor
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
+from helpdesk_core.permissions import Grant, PermissionMatrix
 from helpdesk_core.ports import Storage, TicketQuery
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -340,6 +342,68 @@ class StorageContract:
             assert uow.claim_outbox(T0 + timedelta(minutes=4), 10, "w2", lease) == []
             retaken = uow.claim_outbox(T0 + timedelta(minutes=6), 10, "w2", lease)
         assert [m.claimed_by for m in retaken] == ["w2"]
+
+    # -- grants ---------------------------------------------------------------------------
+    def test_grants_round_trip_and_filter_by_state(self, storage: Storage) -> None:
+        grant = Grant(
+            id="g1",
+            actions=("ticket.view",),
+            where={"requester": "C123"},
+            valid_until=T0 + timedelta(days=2),
+            reason="sales follow-up",
+            requested_by="sales-7",
+            grantee="sales-7",
+        ).change("requested", T0, "sales-7")
+        with storage.transaction() as uow:
+            uow.save_grant(grant)
+        approved = grant.change("approved", T0 + timedelta(hours=1), "sup-1", "ok")
+        with storage.transaction() as uow:
+            assert uow.get_grant("g1") == grant
+            uow.save_grant(approved)
+        with storage.transaction() as uow:
+            assert uow.get_grant("g1") == approved
+            assert uow.grants("approved") == [approved]
+            assert uow.grants("requested") == []
+            assert uow.get_grant("nope") is None
+
+    # -- scope (the permission matrix pushes it into storage) ---------------------------------
+    def test_scope_query_equals_single_checks(self, storage: Storage) -> None:
+        """R-PRM-2: for every actor, the tickets listed under the matrix scope are exactly those
+        a single-object check allows (list and check cannot disagree)."""
+        matrix = PermissionMatrix.default(share_organisation_tickets=True)
+        matrix.teams.update({"after-sales": "service", "tech": "engineering"})
+        tickets = []
+        with storage.transaction() as uow:
+            for i in range(40):
+                ticket, events = new_ticket(
+                    f"t{i:03d}",
+                    i,
+                    team=("after-sales", "tech", None)[i % 3],
+                    department=("service", None)[i % 2],
+                    assignee=(None, "a1", "a2")[i % 3],
+                    requester=f"C{i % 4}",
+                    organisation=("acme", None)[i % 2],
+                    status=("new", "archived")[int(i % 7 == 0)],
+                )
+                uow.save_ticket(ticket, events)
+                tickets.append(ticket)
+        actors = [
+            Actor(id="a1", roles={"agent"}, team="after-sales", department="service"),
+            Actor(id="a2", roles={"agent"}),
+            Actor(id="s1", roles={"supervisor"}, department="service"),
+            Actor(id="C1", roles={"customer"}, organisation="acme"),
+            Actor(id="C2", roles={"customer"}),
+            Actor(id="q1", roles={"qa_inspector"}),
+            Actor(id="x", roles=set()),
+        ]
+        for actor in actors:
+            for action in ("ticket.view", "ticket.reply", "ticket.export"):
+                expected = {t.id for t in tickets if matrix.check(actor, action, t).allowed}
+                with storage.transaction() as uow:
+                    listed = uow.query_tickets(
+                        TicketQuery(where=matrix.scope(actor, action), limit=None)
+                    )
+                assert {t.id for t in listed} == expected, (actor.id, action)
 
     # -- audit ----------------------------------------------------------------------------
     def test_audit_log_appends_and_filters(self, storage: Storage) -> None:
