@@ -16,6 +16,7 @@ import attrs
 
 from helpdesk_core.conditions import TRUE, Condition
 from helpdesk_core.model.events import Event
+from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
 
@@ -104,6 +105,18 @@ class UnitOfWork(Protocol):
 
     def grants(self, state: str | None = None) -> list[Grant]:
         """All grants, optionally in one state, in insertion order."""
+
+    def save_agent(self, agent: Agent) -> None:
+        """Insert or replace an agent's profile (skills, tier, capacity, shift, presence)."""
+
+    def agents(self) -> list[Agent]:
+        """Every agent profile, ordered by id."""
+
+    def load_state(self, key: str) -> dict[str, Any] | None:
+        """A small JSON-ready state document (a round-robin cursor, say), or None."""
+
+    def save_state(self, key: str, value: dict[str, Any]) -> None:
+        """Insert or replace a state document; commits with the transaction."""
 
     def add_audit(self, record: AuditRecord) -> None:
         """Append to the audit log."""

@@ -9,6 +9,7 @@ rolled back (gaps are possible, duplicates never). Outbox claims take effect at 
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from helpdesk_core.config import HelpdeskConfig
 from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.model.events import Event
+from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import Grant
@@ -61,6 +63,8 @@ class MemoryStorage:
         self.outbox_keys: set[str] = set()
         self.audit_rows: list[AuditRecord] = []
         self.grant_rows: dict[str, Grant] = {}
+        self.agent_rows: dict[str, Agent] = {}
+        self.state_rows: dict[str, dict[str, Any]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryUnitOfWork]:
@@ -90,6 +94,8 @@ class MemoryUnitOfWork:
         self._outbox_done: dict[str, OutboxMessage] = {}
         self._audit: list[AuditRecord] = []
         self._grants: dict[str, Grant] = {}
+        self._agents: dict[str, Agent] = {}
+        self._state: dict[str, dict[str, Any]] = {}
         self._done = False
 
     # -- tickets --------------------------------------------------------------------------
@@ -233,6 +239,26 @@ class MemoryUnitOfWork:
         rows.update(self._grants)
         return [g for g in rows.values() if state is None or g.state == state]
 
+    # -- agents and state -------------------------------------------------------------------
+    def save_agent(self, agent: Agent) -> None:
+        self._agents[agent.id] = agent
+
+    def agents(self) -> list[Agent]:
+        with self._store._lock:
+            rows = dict(self._store.agent_rows)
+        rows.update(self._agents)
+        return [rows[k] for k in sorted(rows)]
+
+    def load_state(self, key: str) -> dict[str, Any] | None:
+        if key in self._state:
+            return copy.deepcopy(self._state[key])
+        with self._store._lock:
+            value = self._store.state_rows.get(key)
+        return None if value is None else copy.deepcopy(value)
+
+    def save_state(self, key: str, value: dict[str, Any]) -> None:
+        self._state[key] = copy.deepcopy(value)
+
     # -- audit ----------------------------------------------------------------------------
     def add_audit(self, record: AuditRecord) -> None:
         self._audit.append(record)
@@ -272,6 +298,8 @@ class MemoryUnitOfWork:
             store.outbox_rows.update(self._outbox_done)
             store.audit_rows.extend(self._audit)
             store.grant_rows.update(self._grants)
+            store.agent_rows.update(self._agents)
+            store.state_rows.update(self._state)
 
 
 @hookimpl(trylast=True)

@@ -72,9 +72,14 @@ class Agent:
     team: str | None = None
     department: str | None = None
     roles: frozenset[str] = attrs.field(converter=_roles, factory=lambda: frozenset({"agent"}))
-    skills: frozenset[str] = attrs.field(converter=frozenset, factory=frozenset)
+    skills: frozenset[str] = attrs.field(converter=_roles, factory=frozenset)
     tier: int = 1
     capacity: int | None = None
+    """Most open tickets routing may give this agent (None: no limit)."""
+    calendar: str | None = None
+    """Name of the shift calendar (``[calendars.<name>]``); None: always on shift."""
+    online: bool = False
+    """Presence: routing skips agents who are offline unless the rule allows it."""
 
     def as_actor(self) -> Actor:
         return Actor(

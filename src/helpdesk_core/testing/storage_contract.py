@@ -35,7 +35,7 @@ from helpdesk_core.model.events import (
     TicketCreated,
     event_to_dict,
 )
-from helpdesk_core.model.people import Actor
+from helpdesk_core.model.people import Actor, Agent
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import Grant, PermissionMatrix
@@ -365,6 +365,31 @@ class StorageContract:
             assert uow.grants("approved") == [approved]
             assert uow.grants("requested") == []
             assert uow.get_grant("nope") is None
+
+    # -- agents and state -------------------------------------------------------------------
+    def test_agents_and_state_documents(self, storage: Storage) -> None:
+        agents = [
+            Agent(id="a2", name="Li Lei", team="tech", skills={"billing", "en"}, tier=2),
+            Agent(id="a1", name="Han Meimei", team="after-sales", capacity=5, online=True),
+        ]
+        with storage.transaction() as uow:
+            for agent in agents:
+                uow.save_agent(agent)
+            uow.save_state("routing:rr:vip", {"cursor": "a1", "n": 3})
+        with storage.transaction() as uow:
+            assert uow.agents() == sorted(agents, key=lambda a: a.id)
+            assert uow.load_state("routing:rr:vip") == {"cursor": "a1", "n": 3}
+            assert uow.load_state("nope") is None
+            uow.save_agent(attrs.evolve(agents[1], online=False))
+            uow.save_state("routing:rr:vip", {"cursor": "a2", "n": 4})
+        with storage.transaction() as uow:
+            assert [a.online for a in uow.agents()] == [False, False]
+            assert uow.load_state("routing:rr:vip") == {"cursor": "a2", "n": 4}
+        with pytest.raises(RuntimeError), storage.transaction() as uow:
+            uow.save_state("routing:rr:vip", {"cursor": "lost"})
+            raise RuntimeError("rollback")
+        with storage.transaction() as uow:
+            assert uow.load_state("routing:rr:vip") == {"cursor": "a2", "n": 4}
 
     # -- scope (the permission matrix pushes it into storage) ---------------------------------
     def test_scope_query_equals_single_checks(self, storage: Storage) -> None:
