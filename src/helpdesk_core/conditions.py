@@ -289,6 +289,7 @@ TICKET_FIELDS: Final = (
     "organisation",
     "assignee",
     "created_by",
+    "tier",
     "team",
     "department",
     "tags",
@@ -303,7 +304,7 @@ def default_registry() -> ConditionRegistry:
     registry = ConditionRegistry()
     for name in TICKET_FIELDS:
         registry.add_field(name)
-    for prefix in ("custom.*", "customer.*", "actor.*", "ticket.*", "sla.*"):
+    for prefix in ("custom.*", "customer.*", "actor.*", "ticket.*", "sla.*", "transfer.*"):
         registry.add_field(prefix)
     return registry
 

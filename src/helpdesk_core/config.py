@@ -300,5 +300,5 @@ def _ensure_sections_registered() -> None:
         importlib.import_module(module)
 
 
-SECTION_MODULES: list[str] = ["helpdesk_core.permissions"]
+SECTION_MODULES: list[str] = ["helpdesk_core.permissions", "helpdesk_core.routing"]
 """Core modules that register a config section when imported."""

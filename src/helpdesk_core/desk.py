@@ -46,19 +46,24 @@ from helpdesk_core.model.events import (
     MergeReceived,
     NoteAdded,
     PriorityChanged,
+    PriorityConfirmed,
     Replied,
     SplitOff,
     StatusChanged,
     TicketCreated,
+    TransferDecided,
+    Transferred,
+    TransferRequested,
     event_to_dict,
     to_utc,
 )
-from helpdesk_core.model.people import SYSTEM, Actor
+from helpdesk_core.model.people import SYSTEM, Actor, Agent
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
-from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import Grant, PermissionMatrix, PermissionsConfig
 from helpdesk_core.plugins import PluginManager
 from helpdesk_core.ports import Notification, Notifier, SortKey, Storage, TicketQuery, UnitOfWork
+from helpdesk_core.routing import AgentLoad, RoutingDecision, RoutingPolicy, ShiftCalendar
 
 log = logging.getLogger("helpdesk")
 
@@ -150,6 +155,9 @@ class Helpdesk:
         self.plugins = PluginManager(plugins, load_entrypoints=load_entrypoints)
         self.clock: Clock = clock or SystemClock()
         self.policy: AccessPolicy = policy if policy is not None else self._matrix()
+        routing = self.config.sections.get("routing")
+        self.routing: RoutingPolicy | None = routing if isinstance(routing, RoutingPolicy) else None
+        self.calendars: Mapping[str, ShiftCalendar] = self.config.sections.get("calendars", {})
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self._tz = ZoneInfo(self.config.desk.timezone)
         storage = self.plugins.hook.helpdesk_storage_open(url=storage_url, config=self.config)
@@ -349,7 +357,8 @@ class Helpdesk:
             raise ValidationError("subject", "must be a non-empty string")
         cfg = self.config
         ticket_type = self._check_choice("type", type or cfg.desk.default_type, cfg.ticket_types)
-        prio = self._check_choice("priority", priority or cfg.desk.default_priority, cfg.priorities)
+        if priority is not None:
+            self._check_choice("priority", priority, cfg.priorities)
         self._check_choice("channel", channel, cfg.channels)
         if isinstance(tags, str):
             raise ValidationError("tags", "must be a list of strings, not one string")
@@ -377,7 +386,7 @@ class Helpdesk:
                 description=description,
                 type=ticket_type,
                 sub_category=sub_category,
-                priority=prio,
+                priority=priority or cfg.desk.default_priority,
                 urgency=urgency,
                 channel=channel,
                 status=workflow.initial,
@@ -390,9 +399,16 @@ class Helpdesk:
                 custom=custom_values,
                 expected_resolution_at=expected_resolution_at,
             )
+            if priority is None and self.routing is not None:
+                guess = self.routing.auto_priority(ticket_subject(Ticket.created(created)))
+                if guess is not None:
+                    created = attrs.evolve(created, priority=guess, priority_auto=True)
             ticket = Ticket.created(created)
             self._authorise(call, "ticket.create", ticket)
-            return [_Change(ticket, [created])]
+            change = _Change(ticket, [created])
+            if self.routing is not None and self.routing.auto and team is None:
+                self._route(call, change)
+            return [change]
 
         return self._single(actor, self._run(actor, "ticket.create", None, at, body))
 
@@ -545,33 +561,299 @@ class Helpdesk:
         to ``assigned`` in the same command when the workflow has that transition."""
 
         def decide(change: _Change, call: _Call) -> None:
-            at = call.at
-            before = change.ticket
-            new_team = before.team if team is _UNSET else team
-            if before.assignee == assignee and before.team == new_team:
-                return
-            change.add(
-                lambda seq: Assigned(
-                    ticket_id=before.id,
-                    seq=seq,
-                    at=at,
-                    actor=actor.id,
-                    assignee=assignee,
-                    team=new_team,
-                    previous_assignee=before.assignee,
-                    previous_team=before.team,
-                    reason=reason,
-                )
-            )
-            ticket = change.ticket
-            if (
-                assignee is not None
-                and self.workflow.category(ticket.status) == "new"
-                and self.workflow.transition(ticket.status, "assigned") is not None
-            ):
-                self._status_event(change, SYSTEM, "assigned", at, "assigned")
+            new_team = change.ticket.team if team is _UNSET else team
+            self._assign_events(change, actor.id, assignee, new_team, reason, call.at)
 
         return self._command(actor, ticket_id, "ticket.assign", now, decide, expected_version)
+
+    def _assign_events(
+        self,
+        change: _Change,
+        actor_id: str,
+        assignee: str | None,
+        team: str | None,
+        reason: str | None,
+        at: datetime,
+    ) -> None:
+        """Assigned (if anything changes), then new -> assigned when the workflow has it."""
+        before = change.ticket
+        if before.assignee == assignee and before.team == team:
+            return
+        change.add(
+            lambda seq: Assigned(
+                ticket_id=before.id,
+                seq=seq,
+                at=at,
+                actor=actor_id,
+                assignee=assignee,
+                team=team,
+                previous_assignee=before.assignee,
+                previous_team=before.team,
+                reason=reason,
+            )
+        )
+        ticket = change.ticket
+        if (
+            assignee is not None
+            and self.workflow.category(ticket.status) == "new"
+            and self.workflow.transition(ticket.status, "assigned") is not None
+        ):
+            self._status_event(change, SYSTEM, "assigned", at, "assigned")
+
+    # ------------------------------------------------------------------ routing (R-RTE-1..3)
+    def _route(self, call: _Call, change: _Change) -> RoutingDecision | None:
+        """Apply the routing policy to the ticket in ``change`` (in the same transaction)."""
+        policy = self.routing
+        if policy is None:
+            return None
+        ticket = change.ticket
+        rule = policy.match(ticket)
+        directory = call.uow.agents()
+        loads = self._loads(call.uow, directory, policy)
+        candidates = policy.eligible(rule, ticket, loads, call.at, self.calendars)
+        key = f"routing:rr:{rule.id}"
+        state = call.uow.load_state(key) or {}
+        chosen = self.plugins.hook.helpdesk_route_ticket(
+            ticket=ticket, candidates=[c.agent for c in candidates]
+        )
+        if chosen is not None:
+            if chosen not in {a.id for a in directory}:
+                raise PluginError(f"helpdesk_route_ticket chose unknown agent {chosen!r}")
+            team = rule.team if rule.team is not None else ticket.team
+            decision = RoutingDecision(rule.id, "plugin", team, chosen, "chosen by a host plugin")
+        else:
+            decision = policy.choose(ticket, rule, candidates, state.get("cursor"))
+        if decision.cursor is not None:
+            call.uow.save_state(key, {"cursor": decision.cursor})
+        self._assign_events(
+            change, SYSTEM.id, decision.assignee, decision.team, decision.reason, call.at
+        )
+        return decision
+
+    def _loads(
+        self, uow: UnitOfWork, agents: Sequence[Agent], policy: RoutingPolicy
+    ) -> list[AgentLoad]:
+        if not agents:
+            return []
+        where = all_of(
+            [
+                field_is("assignee", "in", [a.id for a in agents]),
+                field_is("status_category", "in", ["new", "open", "pending"]),
+            ]
+        )
+        counts: dict[str, int] = {}
+        weights: dict[str, float] = {}
+        for ticket in uow.query_tickets(TicketQuery(where=where, limit=None)):
+            assert ticket.assignee is not None
+            counts[ticket.assignee] = counts.get(ticket.assignee, 0) + 1
+            weights[ticket.assignee] = weights.get(ticket.assignee, 0.0) + policy.weight(
+                ticket.priority
+            )
+        return [AgentLoad(a, counts.get(a.id, 0), weights.get(a.id, 0.0)) for a in agents]
+
+    def route_ticket(self, actor: Actor, ticket_id: str, *, now: datetime | None = None) -> Ticket:
+        """Assign by the routing rules now (e.g. after a shift starts); ``ticket.assign``."""
+        if self.routing is None:
+            raise ValidationError("routing", "the desk has no [routing] configuration")
+
+        def decide(change: _Change, call: _Call) -> None:
+            self._route(call, change)
+
+        return self._command(actor, ticket_id, "ticket.assign", now, decide)
+
+    def confirm_priority(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        priority: str | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> Ticket:
+        """Confirm the automatic intake priority, or change it (R-SLA-5); both are kept."""
+        if priority is not None:
+            self._check_choice("priority", priority, self.config.priorities)
+
+        def decide(change: _Change, call: _Call) -> None:
+            ticket = change.ticket
+            if priority is None or priority == ticket.priority:
+                change.add(
+                    lambda seq: PriorityConfirmed(
+                        ticket_id=ticket.id,
+                        seq=seq,
+                        at=call.at,
+                        actor=actor.id,
+                        priority=ticket.priority,
+                    )
+                )
+            else:
+                change.add(
+                    lambda seq: PriorityChanged(
+                        ticket_id=ticket.id,
+                        seq=seq,
+                        at=call.at,
+                        actor=actor.id,
+                        from_priority=ticket.priority,
+                        to_priority=priority,
+                        reason="intake priority corrected",
+                    )
+                )
+
+        return self._command(actor, ticket_id, "ticket.set_priority", now, decide)
+
+    def transfer(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        *,
+        team: str,
+        summary: str,
+        steps_tried: Sequence[str] = (),
+        tier: int | None = None,
+        now: datetime | None = None,
+    ) -> Ticket:
+        """Hand the ticket to another team or tier with a summary and the steps already tried
+        (R-RTE-3). When ``[routing] transfer_approval`` matches, this only requests the transfer
+        and a supervisor approves it with :meth:`decide_transfer`."""
+        if not summary.strip():
+            raise ValidationError("summary", "a transfer needs a hand-over summary")
+        if isinstance(steps_tried, str):
+            raise ValidationError("steps_tried", "must be a list of steps")
+        if not team.strip():
+            raise ValidationError("team", "name the team to transfer to")
+
+        def decide(change: _Change, call: _Call) -> None:
+            ticket = change.ticket
+            if ticket.pending_transfer is not None:
+                raise ValidationError("ticket", "a transfer of this ticket awaits approval")
+            needs = self.routing is not None and self.routing.needs_approval(ticket, team, tier)
+            if needs:
+                request_id = self._new_id()
+                change.add(
+                    lambda seq: TransferRequested(
+                        ticket_id=ticket.id,
+                        seq=seq,
+                        at=call.at,
+                        actor=actor.id,
+                        request_id=request_id,
+                        to_team=team,
+                        to_tier=tier,
+                        summary=summary,
+                        steps_tried=tuple(steps_tried),
+                    )
+                )
+            else:
+                self._transferred(change, actor.id, call.at, team, tier, summary, steps_tried)
+
+        return self._command(actor, ticket_id, "ticket.transfer", now, decide)
+
+    def decide_transfer(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        *,
+        approve: bool,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> Ticket:
+        """Approve or reject the pending transfer (``ticket.approve_transfer``)."""
+
+        def decide(change: _Change, call: _Call) -> None:
+            ticket = change.ticket
+            if ticket.pending_transfer is None:
+                raise ValidationError("ticket", "no transfer of this ticket awaits approval")
+            request = next(
+                e
+                for e in reversed(call.uow.ticket_events(ticket.id))
+                if isinstance(e, TransferRequested) and e.request_id == ticket.pending_transfer
+            )
+            change.add(
+                lambda seq: TransferDecided(
+                    ticket_id=ticket.id,
+                    seq=seq,
+                    at=call.at,
+                    actor=actor.id,
+                    request_id=request.request_id,
+                    approved=approve,
+                    note=note,
+                )
+            )
+            if approve:
+                self._transferred(
+                    change,
+                    actor.id,
+                    call.at,
+                    request.to_team,
+                    request.to_tier,
+                    request.summary,
+                    request.steps_tried,
+                    request.request_id,
+                )
+
+        return self._command(actor, ticket_id, "ticket.approve_transfer", now, decide)
+
+    def _transferred(
+        self,
+        change: _Change,
+        actor_id: str,
+        at: datetime,
+        team: str,
+        tier: int | None,
+        summary: str,
+        steps_tried: Sequence[str],
+        request_id: str | None = None,
+    ) -> None:
+        before = change.ticket
+        change.add(
+            lambda seq: Transferred(
+                ticket_id=before.id,
+                seq=seq,
+                at=at,
+                actor=actor_id,
+                from_team=before.team,
+                to_team=team,
+                to_tier=tier,
+                summary=summary,
+                steps_tried=tuple(steps_tried),
+                previous_assignee=before.assignee,
+                request_id=request_id,
+            )
+        )
+
+    # ------------------------------------------------------------------ agents
+    def save_agent(self, actor: Actor, agent: Agent, *, now: datetime | None = None) -> Agent:
+        """Add or update an agent profile used by routing (``config.edit``)."""
+        self._require(actor, "config.edit", f"agent:{agent.id}", now)
+        with self.storage.transaction() as uow:
+            uow.save_agent(agent)
+        return agent
+
+    def set_presence(
+        self, actor: Actor, agent_id: str, online: bool, *, now: datetime | None = None
+    ) -> Agent:
+        """An agent goes online or offline (themself, or an administrator for them)."""
+        if actor.id != agent_id:
+            self._require(actor, "config.edit", f"agent:{agent_id}", now)
+        with self.storage.transaction() as uow:
+            agent = next((a for a in uow.agents() if a.id == agent_id), None)
+            if agent is None:
+                raise NotFound("agent", agent_id)
+            agent = attrs.evolve(agent, online=online)
+            uow.save_agent(agent)
+        return agent
+
+    def agents(self) -> list[Agent]:
+        """The agent directory."""
+        with self.storage.transaction() as uow:
+            return uow.agents()
+
+    def _require(self, actor: Actor, action: str, target: str | None, now: datetime | None) -> None:
+        at = self._now(now)
+        with self.storage.transaction() as uow:
+            grants = self._active_grants(uow, actor, at)
+        decision = self.policy.check(actor, action, None, grants)
+        if not decision.allowed:
+            self._deny(actor, action, target, decision, at)
+            raise PermissionDenied(actor.id, action, decision.rule, decision.reason)
 
     def set_status(
         self,

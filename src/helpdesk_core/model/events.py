@@ -129,6 +129,7 @@ class TicketCreated(Event):
     workaround: str | None = None
     split_from: str | None = None
     messages: tuple[Message, ...] = attrs.field(converter=_messages, default=())
+    priority_auto: bool = False
 
     def apply(self, ticket: Ticket) -> Ticket:  # pragma: no cover - Ticket.from_events handles it
         raise ValidationError("events", "TicketCreated must be the first event of a ticket")
@@ -221,7 +222,66 @@ class PriorityChanged(Event):
     reason: str | None = None
 
     def apply(self, ticket: Ticket) -> Ticket:
-        return _bump(ticket, self, priority=self.to_priority)
+        return _bump(ticket, self, priority=self.to_priority, priority_confirmed=True)
+
+
+@attrs.frozen(kw_only=True)
+class PriorityConfirmed(Event):
+    """An agent confirmed a priority set automatically at intake (R-SLA-5)."""
+
+    kind: ClassVar[str] = "priority_confirmed"
+    priority: str
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        return _bump(ticket, self, priority_confirmed=True)
+
+
+@attrs.frozen(kw_only=True)
+class TransferRequested(Event):
+    """A transfer that needs a supervisor's approval first (R-RTE-3)."""
+
+    kind: ClassVar[str] = "transfer_requested"
+    request_id: str
+    to_team: str
+    to_tier: int | None = None
+    summary: str
+    steps_tried: tuple[str, ...] = attrs.field(converter=_str_tuple, default=())
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        return _bump(ticket, self, pending_transfer=self.request_id)
+
+
+@attrs.frozen(kw_only=True)
+class TransferDecided(Event):
+    """A supervisor approved or rejected a requested transfer."""
+
+    kind: ClassVar[str] = "transfer_decided"
+    request_id: str
+    approved: bool
+    note: str | None = None
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        return _bump(ticket, self, pending_transfer=None)
+
+
+@attrs.frozen(kw_only=True)
+class Transferred(Event):
+    """The ticket moved to another team or tier with a hand-over summary and the steps already
+    tried, so the customer never repeats the story (R-RTE-3, R-ORG-2). The new team picks it up:
+    the assignee is cleared."""
+
+    kind: ClassVar[str] = "transferred"
+    from_team: str | None
+    to_team: str
+    to_tier: int | None = None
+    summary: str
+    steps_tried: tuple[str, ...] = attrs.field(converter=_str_tuple, default=())
+    previous_assignee: str | None = None
+    request_id: str | None = None
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        tier = self.to_tier if self.to_tier is not None else ticket.tier
+        return _bump(ticket, self, team=self.to_team, assignee=None, tier=tier)
 
 
 TICKET_EDITABLE_FIELDS = (
@@ -328,6 +388,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MergeReceived,
         SplitOff,
         Linked,
+        PriorityConfirmed,
+        TransferRequested,
+        TransferDecided,
+        Transferred,
     )
 }
 

@@ -50,6 +50,10 @@ class Ticket:
     split_from: str | None = None
     links: frozenset[tuple[str, str]] = frozenset()
     reopen_count: int = 0
+    tier: int = 1
+    priority_confirmed: bool = True
+    """False while the priority is the automatic intake guess an agent has not confirmed."""
+    pending_transfer: str | None = None
 
     @classmethod
     def created(cls, event: TicketCreated) -> Ticket:
@@ -80,6 +84,7 @@ class Ticket:
             version=event.seq,
             messages=event.messages,
             split_from=event.split_from,
+            priority_confirmed=not event.priority_auto,
         )
 
     @classmethod
@@ -137,6 +142,7 @@ def ticket_subject(ticket: Ticket, customer: Mapping[str, Any] | None = None) ->
         "department": ticket.department,
         "tags": ticket.tags,
         "created_by": ticket.created_by,
+        "tier": ticket.tier,
         "version": ticket.version,
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
