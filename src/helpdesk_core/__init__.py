@@ -9,6 +9,7 @@ from helpdesk_core.conditions import Condition, compile_condition
 from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.desk import Helpdesk
 from helpdesk_core.errors import (
+    AlreadyClaimed,
     CalendarError,
     ConcurrencyConflict,
     ConfigError,
@@ -33,6 +34,7 @@ __all__ = [
     "Actor",
     "Agent",
     "AllowAllPolicy",
+    "AlreadyClaimed",
     "CalendarError",
     "Clock",
     "ConcurrencyConflict",

@@ -26,6 +26,7 @@ from helpdesk_core.clock import Clock, SystemClock
 from helpdesk_core.conditions import FALSE, Condition, all_of, compile_condition, field_is
 from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.errors import (
+    AlreadyClaimed,
     ConcurrencyConflict,
     HelpdeskError,
     InvalidTransition,
@@ -565,6 +566,27 @@ class Helpdesk:
             self._assign_events(change, actor.id, assignee, new_team, reason, call.at)
 
         return self._command(actor, ticket_id, "ticket.assign", now, decide, expected_version)
+
+    def claim(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        *,
+        now: datetime | None = None,
+    ) -> Ticket:
+        """Take an unassigned ticket from a queue for oneself (``ticket.assign``).
+
+        A compare-and-set on the ticket's version: of many agents claiming at once exactly one
+        becomes the assignee and the others get :class:`~helpdesk_core.errors.AlreadyClaimed`.
+        """
+
+        def decide(change: _Change, call: _Call) -> None:
+            ticket = change.ticket
+            if ticket.assignee is not None:
+                raise AlreadyClaimed(ticket.id, ticket.assignee)
+            self._assign_events(change, actor.id, actor.id, ticket.team, "claimed", call.at)
+
+        return self._command(actor, ticket_id, "ticket.assign", now, decide)
 
     def _assign_events(
         self,

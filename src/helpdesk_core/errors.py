@@ -85,6 +85,15 @@ class ConcurrencyConflict(HelpdeskError):
         )
 
 
+class AlreadyClaimed(HelpdeskError):
+    """Someone else claimed the ticket first (claiming is a compare-and-set)."""
+
+    def __init__(self, ticket_id: str, owner: str) -> None:
+        self.ticket_id = ticket_id
+        self.owner = owner
+        super().__init__(f"ticket {ticket_id} is already assigned to {owner}")
+
+
 class PluginError(HelpdeskError):
     """A plugin is malformed (unknown hook, class instead of instance) or no plugin serves a URL."""
 
