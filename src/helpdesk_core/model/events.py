@@ -164,7 +164,8 @@ class Assigned(Event):
     reason: str | None = None
 
     def apply(self, ticket: Ticket) -> Ticket:
-        return _bump(ticket, self, assignee=self.assignee, team=self.team)
+        since = ticket.assignee_since if ticket.assignee == self.assignee else self.at
+        return _bump(ticket, self, assignee=self.assignee, team=self.team, assignee_since=since)
 
 
 @attrs.frozen(kw_only=True)
@@ -281,7 +282,10 @@ class Transferred(Event):
 
     def apply(self, ticket: Ticket) -> Ticket:
         tier = self.to_tier if self.to_tier is not None else ticket.tier
-        return _bump(ticket, self, team=self.to_team, assignee=None, tier=tier)
+        since = self.at if ticket.assignee is not None else ticket.assignee_since
+        return _bump(
+            ticket, self, team=self.to_team, assignee=None, tier=tier, assignee_since=since
+        )
 
 
 TICKET_EDITABLE_FIELDS = (

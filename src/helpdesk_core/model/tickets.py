@@ -54,6 +54,9 @@ class Ticket:
     priority_confirmed: bool = True
     """False while the priority is the automatic intake guess an agent has not confirmed."""
     pending_transfer: str | None = None
+    assignee_since: datetime | None = None
+    """When the current assignee (or the lack of one) began: escalation's "unassigned for N
+    minutes" counts from here."""
 
     @classmethod
     def created(cls, event: TicketCreated) -> Ticket:
@@ -85,6 +88,7 @@ class Ticket:
             messages=event.messages,
             split_from=event.split_from,
             priority_confirmed=not event.priority_auto,
+            assignee_since=event.at,
         )
 
     @classmethod
