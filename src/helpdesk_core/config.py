@@ -300,5 +300,16 @@ def _ensure_sections_registered() -> None:
         importlib.import_module(module)
 
 
-SECTION_MODULES: list[str] = ["helpdesk_core.permissions", "helpdesk_core.routing"]
+def section_parser(name: str) -> SectionParser | None:
+    """The parser registered for a section (so one section can read another, e.g. escalation
+    resolving calendar names)."""
+    _ensure_sections_registered()
+    return _SECTIONS.get(name)
+
+
+SECTION_MODULES: list[str] = [
+    "helpdesk_core.permissions",
+    "helpdesk_core.routing",
+    "helpdesk_core.calendars",
+]
 """Core modules that register a config section when imported."""
