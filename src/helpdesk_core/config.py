@@ -311,5 +311,6 @@ SECTION_MODULES: list[str] = [
     "helpdesk_core.permissions",
     "helpdesk_core.routing",
     "helpdesk_core.calendars",
+    "helpdesk_core.sla",
 ]
 """Core modules that register a config section when imported."""

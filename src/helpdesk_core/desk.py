@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from helpdesk_core import sla
 from helpdesk_core.access import AccessPolicy, Decision
 from helpdesk_core.clock import Clock, SystemClock
 from helpdesk_core.conditions import FALSE, Condition, all_of, compile_condition, field_is
@@ -65,6 +66,7 @@ from helpdesk_core.permissions import Grant, PermissionMatrix, PermissionsConfig
 from helpdesk_core.plugins import PluginManager
 from helpdesk_core.ports import Notification, Notifier, SortKey, Storage, TicketQuery, UnitOfWork
 from helpdesk_core.routing import AgentLoad, RoutingDecision, RoutingPolicy, ShiftCalendar
+from helpdesk_core.sla import SlaClock, SlaConfig
 
 log = logging.getLogger("helpdesk")
 
@@ -159,6 +161,8 @@ class Helpdesk:
         routing = self.config.sections.get("routing")
         self.routing: RoutingPolicy | None = routing if isinstance(routing, RoutingPolicy) else None
         self.calendars: Mapping[str, ShiftCalendar] = self.config.sections.get("calendars", {})
+        sla_section = self.config.sections.get("sla")
+        self.sla: SlaConfig | None = sla_section if isinstance(sla_section, SlaConfig) else None
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self._tz = ZoneInfo(self.config.desk.timezone)
         storage = self.plugins.hook.helpdesk_storage_open(url=storage_url, config=self.config)
@@ -840,6 +844,33 @@ class Helpdesk:
                 request_id=request_id,
             )
         )
+
+    # ------------------------------------------------------------------ SLA (R-SLA-1..5)
+    def sla_status(
+        self, actor: Actor, ticket_id: str, *, now: datetime | None = None
+    ) -> list[SlaClock]:
+        """The ticket's SLA clocks as of ``now`` (``ticket.view``): metric, cycle, state, due,
+        remaining or overdue, met/breached instants. Empty without an ``[sla]`` section."""
+        at = self._now(now)
+        events = self.history(actor, ticket_id, now=at)
+        if self.sla is None:
+            return []
+        with self.storage.transaction() as uow:
+            raw = uow.ticket_events(ticket_id)
+        del events  # visibility was checked by history(); clocks read the unmasked events
+        return sla.evaluate(self.sla, raw, at)
+
+    def sla_explain(
+        self, actor: Actor, ticket_id: str, *, now: datetime | None = None
+    ) -> sla.SlaExplanation:
+        """Why the clocks are what they are: the policy and why it matched, each running or
+        paused segment with its business time and calendar intervals, how due was reached.
+        ``.text("en")`` or ``.text("zh-CN")`` renders it."""
+        at = self._now(now)
+        self.history(actor, ticket_id, now=at)
+        with self.storage.transaction() as uow:
+            raw = uow.ticket_events(ticket_id)
+        return sla.explain(self.sla or sla.SlaConfig(), raw, at)
 
     # ------------------------------------------------------------------ agents
     def save_agent(self, actor: Actor, agent: Agent, *, now: datetime | None = None) -> Agent:

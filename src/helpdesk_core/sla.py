@@ -1,0 +1,851 @@
+"""SLA clocks computed purely from a ticket's events (R-SLA-1..5, R-ORG-2).
+
+Policies (config section ``sla``) are ordered; the first whose ``when`` condition matches the
+ticket wins. A policy gives, per priority, targets for the metrics ``first_response``,
+``next_response``, ``resolution``, ``periodic_update`` and custom ones (``tier2_pickup``...), in
+business time on a named calendar or in calendar time.
+
+Semantics (the docs state them word for word; tests hold them):
+
+1. Pause statuses stop only the resolution clock; first_response, next_response and
+   periodic_update keep running in them.
+2. first_response starts at open and is met by the first agent PUBLIC reply; an internal note
+   is never a response. Reopen restarts only resolution (a new cycle from the reopen instant,
+   nothing carried over), not first_response.
+3. next_response: customer messages after the first agent public reply start a cycle at the
+   oldest unanswered one (several unanswered messages are one cycle); the next agent public
+   reply meets it. Messages before the first public reply are first_response's.
+4. periodic_update: cycle 1 starts at the first agent public reply; each public reply meets the
+   running cycle and starts the next.
+5. Resolving meets any running next_response and periodic_update cycle at that instant.
+6. A customer message on a ticket in a pause status moves it back to in_progress (a system
+   status-change event, written by the desk), which resumes the resolution clock.
+7. Due is inclusive: met exactly at the due instant is on time. A clock met after its due
+   instant reports state breached, with both met_at and breached_at. breached_at is the due
+   instant, also when a re-target puts the new due instant in the past (breached at once). A
+   breach is final; a met clock keeps the target it was met under.
+8. remaining and overdue are in the target's own time (business time for business targets);
+   an offset warning ("15 min before due") fires when the elapsed time reaches target - offset,
+   in that same time. Calendar-time targets are real elapsed time.
+9. States: outside business hours an unmet clock not in a pause status is "running" (it just
+   gains no time); a clock in a pause status is "paused" even after a warning threshold; a
+   breached clock stays "breached" in a pause status.
+
+A priority or policy change re-targets every unmet clock from its original start (Zendesk
+behaves the same way). Merging a ticket away counts as resolving it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal, Protocol
+
+import attrs
+
+from helpdesk_core.conditions import TRUE, Condition, ConditionRegistry, compile_condition
+from helpdesk_core.conditions import default_registry as _default_registry
+from helpdesk_core.config import register_section, section_parser
+from helpdesk_core.durations import human, parse_duration
+from helpdesk_core.errors import ConfigError, HelpdeskError
+from helpdesk_core.lifecycle import DEFAULT_WORKFLOW
+from helpdesk_core.model.events import (
+    CustomerMessaged,
+    Event,
+    Merged,
+    Replied,
+    StatusChanged,
+    TicketCreated,
+    event_to_dict,
+)
+from helpdesk_core.model.tickets import Ticket, ticket_subject
+
+METRICS: Final = ("first_response", "next_response", "resolution", "periodic_update")
+State = Literal["running", "paused", "warning", "met", "breached"]
+DONE_CATEGORIES: Final = frozenset({"resolved", "closed"})
+_ZERO: Final = timedelta(0)
+_MESSAGE_KINDS: Final = frozenset({"replied", "customer_messaged", "note_added"})
+
+
+class Calendar(Protocol):
+    def add(self, start: datetime, delta: timedelta) -> datetime: ...
+    def between(self, a: datetime, b: datetime) -> timedelta: ...
+    def intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]: ...
+
+
+# ---------------------------------------------------------------------- policies
+@attrs.frozen
+class CustomMetric:
+    """A metric of one's own: a cycle starts on an event kind (and condition), stops on
+    another (R-ORG-2: tier-2 pickup "within 10 minutes")."""
+
+    name: str
+    start_on: frozenset[str]
+    stop_on: frozenset[str]
+    start_when: Condition = TRUE
+    stop_when: Condition = TRUE
+    pausable: bool = False
+
+
+@attrs.frozen
+class SlaPolicy:
+    name: str
+    targets: Mapping[str, Mapping[str, timedelta]]
+    """priority -> metric -> target."""
+    when: Condition = TRUE
+    calendar: str | None = None
+    """Calendar name for business-time targets; None: calendar (real) time."""
+    warn_fractions: tuple[float, ...] = ()
+    warn_before: tuple[timedelta, ...] = ()
+    description: str = ""
+
+    def target(self, priority: str, metric: str) -> timedelta | None:
+        return self.targets.get(priority, {}).get(metric)
+
+
+@attrs.frozen
+class SlaConfig:
+    """The ``[sla]`` section: ordered policies, pause statuses, custom metrics, calendars."""
+
+    policies: tuple[SlaPolicy, ...] = ()
+    pause_statuses: frozenset[str] = frozenset(
+        s for s, st in DEFAULT_WORKFLOW.statuses.items() if st.category == "pending"
+    )
+    custom: tuple[CustomMetric, ...] = ()
+    calendars: Mapping[str, Calendar] = attrs.field(factory=dict, repr=False)
+    preset: str | None = None
+
+    def match(self, ticket: Ticket) -> SlaPolicy | None:
+        """The first policy whose condition matches the ticket."""
+        subject = ticket_subject(ticket)
+        return next((p for p in self.policies if p.when.matches(subject)), None)
+
+    def calendar_of(self, policy: SlaPolicy) -> Calendar | None:
+        return None if policy.calendar is None else self.calendars[policy.calendar]
+
+
+# ---------------------------------------------------------------------- clocks
+@attrs.frozen
+class SlaWarning:
+    label: str
+    elapsed: timedelta
+    """Elapsed (target) time at which it fires."""
+    at: datetime | None
+    """When it fired (or fires, if nothing changes); None while paused before it."""
+    fired: bool
+
+
+@attrs.frozen
+class SlaClock:
+    """One cycle of one metric, as of ``now``."""
+
+    metric: str
+    cycle: int
+    state: State
+    policy: str
+    target: timedelta
+    calendar: str | None
+    started_at: datetime
+    due_at: datetime | None
+    """None while paused (the clock does not know when it will resume)."""
+    elapsed: timedelta
+    remaining: timedelta
+    overdue: timedelta
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+    warnings: tuple[SlaWarning, ...] = ()
+    segments: tuple[tuple[datetime, datetime | None], ...] = ()
+    """Running segments; the last is open (None) while the clock runs."""
+    now: datetime | None = None
+    _calendar: Calendar | None = attrs.field(default=None, repr=False, eq=False, alias="cal")
+
+    @property
+    def business(self) -> bool:
+        return self.calendar is not None
+
+    def instant_at(self, elapsed: timedelta) -> datetime | None:
+        """When the clock's elapsed time reaches ``elapsed``: a past instant, or a future one
+        if nothing changes; None when it will not (met, or paused before reaching it)."""
+        return _instant_at(self.segments, elapsed, self._calendar, open_ended=self.met_at is None)
+
+
+def _measure(cal: Calendar | None, a: datetime, b: datetime) -> timedelta:
+    if b <= a:
+        return _ZERO
+    return cal.between(a, b) if cal is not None else b - a
+
+
+def _advance(cal: Calendar | None, a: datetime, d: timedelta) -> datetime:
+    return cal.add(a, d) if cal is not None else a + d
+
+
+def _instant_at(
+    segments: Sequence[tuple[datetime, datetime | None]],
+    x: timedelta,
+    cal: Calendar | None,
+    *,
+    open_ended: bool,
+) -> datetime | None:
+    """The earliest instant at which ``x`` of running time has accumulated over ``segments``
+    (an open last segment runs on); after closed segments only when ``open_ended``."""
+    if not segments:
+        return None
+    if x <= _ZERO:
+        return segments[0][0]
+    done = _ZERO
+    for a, b in segments:
+        if b is None:
+            return _advance(cal, a, x - done)
+        length = _measure(cal, a, b)
+        if x <= done + length:
+            return _advance(cal, a, x - done)
+        done += length
+    last_end = segments[-1][1]
+    assert last_end is not None
+    return _advance(cal, last_end, x - done) if open_ended else None
+
+
+class _Run:
+    """A clock being built while walking the events."""
+
+    __slots__ = (
+        "breached_at",
+        "closed_elapsed",
+        "cycle",
+        "met_at",
+        "met_target",
+        "metric",
+        "policy",
+        "segments",
+        "started_at",
+    )  # fmt: skip
+
+    def __init__(self, metric: str, cycle: int, at: datetime, running: bool) -> None:
+        self.metric = metric
+        self.cycle = cycle
+        self.started_at = at
+        self.segments: list[list[Any]] = [[at, None]] if running else []
+        self.closed_elapsed: dict[int, timedelta] = {}
+        self.met_at: datetime | None = None
+        self.breached_at: datetime | None = None
+        self.met_target: tuple[SlaPolicy, timedelta, Calendar | None] | None = None
+        self.policy: SlaPolicy | None = None
+
+    @property
+    def running(self) -> bool:
+        return bool(self.segments) and self.segments[-1][1] is None
+
+    def pause(self, at: datetime) -> None:
+        if self.running:
+            self.segments[-1][1] = at
+
+    def resume(self, at: datetime) -> None:
+        if not self.running and self.met_at is None:
+            self.segments.append([at, None])
+
+    def elapsed(self, cal: Calendar | None, at: datetime) -> timedelta:
+        total = _ZERO
+        for a, b in self.segments:
+            if a >= at:
+                break
+            end = at if b is None or b > at else b
+            total += _measure(cal, a, end)
+        return total
+
+
+class _Walk:
+    """Folds the events once and keeps every metric's cycles."""
+
+    def __init__(self, config: SlaConfig) -> None:
+        self.config = config
+        self.runs: list[_Run] = []
+        self.current: dict[str, _Run] = {}
+        self.cycles: dict[str, int] = {}
+        self.ticket: Ticket | None = None
+        self.first_reply: datetime | None = None
+        self.policy: SlaPolicy | None = None
+        self.cal: Calendar | None = None
+
+    def start(self, metric: str, at: datetime, running: bool = True) -> None:
+        self.cycles[metric] = self.cycles.get(metric, 0) + 1
+        run = _Run(metric, self.cycles[metric], at, running)
+        self.runs.append(run)
+        self.current[metric] = run
+
+    def meet(self, metric: str, at: datetime) -> None:
+        run = self.current.pop(metric, None)
+        if run is None:
+            return
+        self.check(run, at)
+        run.pause(at)
+        run.met_at = at
+        if self.policy is not None:
+            target = self.target(run)
+            if target is not None:
+                run.met_target = (self.policy, target, self.cal)
+
+    def target(self, run: _Run) -> timedelta | None:
+        if self.policy is None or self.ticket is None:
+            return None
+        return self.policy.target(self.ticket.priority, run.metric)
+
+    def check(self, run: _Run, at: datetime) -> None:
+        """Rule 7: an unmet clock whose elapsed time passed its target by ``at`` breached at
+        the instant it reached the target."""
+        if run.met_at is not None or run.breached_at is not None:
+            return
+        target = self.target(run)
+        if target is None:
+            return
+        if run.elapsed(self.cal, at) > target:
+            segments = [(a, b) for a, b in run.segments]
+            run.breached_at = _instant_at(segments, target, self.cal, open_ended=True)
+
+    def check_all(self, at: datetime) -> None:
+        for run in self.current.values():
+            self.check(run, at)
+
+    def retarget(self) -> None:
+        assert self.ticket is not None
+        policy = self.config.match(self.ticket)
+        self.policy = policy
+        self.cal = self.config.calendar_of(policy) if policy is not None else None
+        for run in self.current.values():
+            run.policy = policy
+
+    def step(self, event: Event) -> None:
+        at = event.at
+        self.check_all(at)
+        if isinstance(event, TicketCreated):
+            self.ticket = Ticket.created(event)
+            self.retarget()
+            self.start("first_response", at)
+            self.start("resolution", at, running=event.status not in self.config.pause_statuses)
+            self._custom(event)
+            return
+        if self.ticket is None:
+            raise HelpdeskError("an SLA history must start with TicketCreated")
+        self.ticket = event.apply(self.ticket)
+        if event.kind not in _MESSAGE_KINDS:
+            # fields the policy conditions read may have changed; a re-target applies from
+            # the original start: breached at once if the new due instant is past
+            self.retarget()
+            self.check_all(at)
+        if isinstance(event, Replied):
+            self.meet("first_response", at)
+            self.meet("next_response", at)
+            if self.first_reply is None:
+                self.first_reply = at
+            self.meet("periodic_update", at)
+            if self.ticket.status_category not in DONE_CATEGORIES:
+                self.start("periodic_update", at)
+        elif isinstance(event, CustomerMessaged):
+            if self.first_reply is not None and "next_response" not in self.current:
+                self.start("next_response", at)
+        elif isinstance(event, StatusChanged | Merged):
+            category = self.ticket.status_category
+            resolution = self.current.get("resolution")
+            if category in DONE_CATEGORIES:
+                self.meet("resolution", at)
+                self.meet("next_response", at)
+                self.meet("periodic_update", at)
+            elif isinstance(event, StatusChanged) and event.reopen:
+                self.start(
+                    "resolution", at, running=self.ticket.status not in self.config.pause_statuses
+                )
+            elif resolution is not None:
+                if self.ticket.status in self.config.pause_statuses:
+                    resolution.pause(at)
+                else:
+                    resolution.resume(at)
+        self._custom(event)
+
+    def _custom(self, event: Event) -> None:
+        if not self.config.custom or self.ticket is None:
+            return
+        subject: dict[str, Any] | None = None
+        for metric in self.config.custom:
+            if event.kind not in metric.start_on and event.kind not in metric.stop_on:
+                continue
+            if subject is None:
+                subject = ticket_subject(self.ticket)
+                subject.update({f"event.{k}": v for k, v in event_to_dict(event).items()})
+            if event.kind in metric.stop_on and metric.stop_when.matches(subject):
+                self.meet(metric.name, event.at)
+            if (
+                event.kind in metric.start_on
+                and metric.start_when.matches(subject)
+                and metric.name not in self.current
+            ):
+                self.start(metric.name, event.at)
+
+
+def evaluate(config: SlaConfig, events: Iterable[Event], now: datetime) -> list[SlaClock]:
+    """Every SLA clock of the ticket whose ``events`` are given (oldest first), as of ``now``.
+    Events after ``now`` are ignored. Clocks of metrics without a target under the matching
+    policy and priority are left out."""
+    walk = _Walk(config)
+    for event in events:
+        if event.at > now:
+            break
+        walk.step(event)
+    if walk.ticket is None:
+        return []
+    walk.check_all(now)
+    clocks = []
+    for run in walk.runs:
+        if run.met_target is not None:
+            policy, target, cal = run.met_target
+        else:
+            if run.met_at is not None or walk.policy is None:
+                continue
+            policy, cal = walk.policy, walk.cal
+            maybe = policy.target(walk.ticket.priority, run.metric)
+            if maybe is None:
+                continue
+            target = maybe
+        clocks.append(_clock(run, policy, target, cal, now))
+    return clocks
+
+
+def _clock(
+    run: _Run,
+    policy: SlaPolicy,
+    target: timedelta,
+    cal: Calendar | None,
+    now: datetime,
+) -> SlaClock:
+    segments = tuple((a, b) for a, b in run.segments)
+    end = run.met_at or now
+    elapsed = run.elapsed(cal, end)
+    met = run.met_at is not None
+    running = run.running
+    due: datetime | None
+    if met or running:
+        # the due instant as if the clock had kept running (a met clock keeps it)
+        open_segments = segments
+        if met and segments:
+            open_segments = (*segments[:-1], (segments[-1][0], None))
+        due = _instant_at(open_segments, target, cal, open_ended=True)
+        if met and elapsed > target:
+            due = _instant_at(segments, target, cal, open_ended=True)
+    else:
+        due = _instant_at(segments, target, cal, open_ended=False) if elapsed >= target else None
+    breached_at = run.breached_at
+    if met and elapsed > target and breached_at is None:
+        breached_at = due
+    warnings = []
+    thresholds = [(f"{round(f * 100)}%", target * f) for f in policy.warn_fractions]
+    thresholds += [(f"{human(b)} before due", target - b) for b in policy.warn_before if b < target]
+    for label, threshold in sorted(thresholds, key=lambda item: item[1]):
+        fired = elapsed >= threshold and (breached_at is None or threshold <= target)
+        at = _instant_at(segments, threshold, cal, open_ended=not met and running)
+        warnings.append(SlaWarning(label, threshold, at, fired))
+    state: State
+    if breached_at is not None:
+        state = "breached"
+    elif met:
+        state = "met"
+    elif not running:
+        state = "paused"  # rule 9 (only resolution pauses: rule 1)
+    elif any(w.fired for w in warnings):
+        state = "warning"
+    else:
+        state = "running"
+    return SlaClock(
+        metric=run.metric,
+        cycle=run.cycle,
+        state=state,
+        policy=policy.name,
+        target=target,
+        calendar=policy.calendar,
+        started_at=run.started_at,
+        due_at=due,
+        elapsed=elapsed,
+        remaining=max(target - elapsed, _ZERO),
+        overdue=max(elapsed - target, _ZERO),
+        met_at=run.met_at,
+        breached_at=breached_at,
+        warnings=tuple(warnings),
+        segments=segments,
+        now=now,
+        cal=cal,
+    )
+
+
+# ---------------------------------------------------------------------- metric events
+@attrs.frozen
+class SlaMetricEvent:
+    """Zendesk-style metric events (apply, pause, resume, warning, fulfil, breach)."""
+
+    at: datetime
+    kind: Literal["apply", "pause", "resume", "warning", "fulfil", "breach"]
+    metric: str
+    cycle: int
+    detail: str = ""
+
+
+def metric_events(clocks: Iterable[SlaClock]) -> list[SlaMetricEvent]:
+    """The metric events the clocks imply, in time order (for reports and what-if runs)."""
+    out: list[SlaMetricEvent] = []
+    for c in clocks:
+        out.append(SlaMetricEvent(c.started_at, "apply", c.metric, c.cycle, c.policy))
+        for i, (a, b) in enumerate(c.segments):
+            if i > 0:
+                out.append(SlaMetricEvent(a, "resume", c.metric, c.cycle))
+            if b is not None and b != c.met_at:
+                out.append(SlaMetricEvent(b, "pause", c.metric, c.cycle))
+        for w in c.warnings:
+            if w.fired and w.at is not None:
+                out.append(SlaMetricEvent(w.at, "warning", c.metric, c.cycle, w.label))
+        if c.breached_at is not None:
+            out.append(SlaMetricEvent(c.breached_at, "breach", c.metric, c.cycle))
+        if c.met_at is not None:
+            out.append(SlaMetricEvent(c.met_at, "fulfil", c.metric, c.cycle))
+    order = {"apply": 0, "resume": 1, "pause": 2, "warning": 3, "breach": 4, "fulfil": 5}
+    return sorted(out, key=lambda e: (e.at, order[e.kind], e.metric, e.cycle))
+
+
+# ---------------------------------------------------------------------- explain
+@attrs.frozen
+class SlaSegment:
+    start: datetime
+    end: datetime
+    business: timedelta
+    intervals: tuple[tuple[datetime, datetime], ...]
+
+
+@attrs.frozen
+class SlaExplanation:
+    """Why the clocks are what they are: the policy and its condition, each running segment
+    with the business time it contributed and the calendar intervals used, and the due time."""
+
+    policy: str | None
+    condition: str
+    clocks: tuple[SlaClock, ...]
+    segments: Mapping[tuple[str, int], tuple[SlaSegment, ...]]
+
+    def text(self, locale: str = "en") -> str:
+        zh = locale.startswith("zh")
+        lines = []
+        if self.policy is None:
+            lines.append("没有匹配的 SLA 策略" if zh else "No SLA policy matches this ticket.")
+            return "\n".join(lines)
+        lines.append(
+            f"策略 {self.policy}（条件：{self.condition}）"
+            if zh
+            else f"Policy {self.policy} (matched because: {self.condition})"
+        )
+        for c in self.clocks:
+            target = human(c.target, locale)
+            kind = (
+                ("工作时间" if zh else "business time")
+                if c.business
+                else ("自然时间" if zh else "calendar time")
+            )
+            lines.append(
+                f"- {c.metric} 第{c.cycle}轮：{c.state}，目标 {target}（{kind}）"
+                if zh
+                else f"- {c.metric} cycle {c.cycle}: {c.state}, target {target} ({kind})"
+            )
+            for seg in self.segments.get((c.metric, c.cycle), ()):
+                used = ", ".join(f"{a:%m-%d %H:%M}–{b:%H:%M}" for a, b in seg.intervals) or "-"
+                lines.append(
+                    f"    计时 {seg.start:%Y-%m-%d %H:%M} → {seg.end:%Y-%m-%d %H:%M}："
+                    f"{human(seg.business, locale)}（营业区间 {used}）"
+                    if zh
+                    else f"    ran {seg.start:%Y-%m-%d %H:%M} -> {seg.end:%Y-%m-%d %H:%M}: "
+                    f"{human(seg.business, locale)} (open intervals {used})"
+                )
+            if c.due_at is not None:
+                lines.append(
+                    f"    已计 {human(c.elapsed, locale)}，到期 {c.due_at:%Y-%m-%d %H:%M %Z}"
+                    if zh
+                    else f"    elapsed {human(c.elapsed, locale)} of {target}; due "
+                    f"{c.due_at:%Y-%m-%d %H:%M %Z}"
+                )
+            else:
+                lines.append(
+                    f"    已暂停，剩余 {human(c.remaining, locale)}"
+                    if zh
+                    else f"    paused with {human(c.remaining, locale)} left"
+                )
+        return "\n".join(lines)
+
+
+def explain(config: SlaConfig, events: Sequence[Event], now: datetime) -> SlaExplanation:
+    clocks = evaluate(config, events, now)
+    ticket: Ticket | None = None
+    for event in events:
+        if event.at > now:
+            break
+        if isinstance(event, TicketCreated):
+            ticket = Ticket.created(event)
+        elif ticket is not None:
+            ticket = ticket.apply(event)
+    policy = config.match(ticket) if ticket is not None else None
+    segments: dict[tuple[str, int], tuple[SlaSegment, ...]] = {}
+    for c in clocks:
+        cal = c._calendar
+        parts = []
+        for a, b in c.segments:
+            end = b if b is not None else (c.met_at or now)
+            used = tuple(cal.intervals(a, end)) if cal is not None else ((a, end),)
+            parts.append(SlaSegment(a, end, _measure(cal, a, end), used))
+        segments[(c.metric, c.cycle)] = tuple(parts)
+    return SlaExplanation(
+        policy.name if policy else None,
+        _describe(policy.when) if policy else "",
+        tuple(clocks),
+        segments,
+    )
+
+
+def _describe(condition: Condition) -> str:
+    return "always" if condition is TRUE else repr(condition)
+
+
+# ---------------------------------------------------------------------- config
+def _targets_table(
+    spec: Mapping[str, Mapping[str, str]],
+) -> dict[str, dict[str, timedelta]]:
+    return {p: {m: parse_duration(v) for m, v in row.items()} for p, row in spec.items()}
+
+
+PRESETS: Final[dict[str, list[dict[str, Any]]]] = {
+    # R-SLA-1: P1/P2/P3 respond within 1 h / 4 h / 24 h (priority names p1, p2, p3)
+    "p1-p3": [
+        {
+            "name": "p1-p3",
+            "targets": {
+                "p1": {"first_response": "1h"},
+                "p2": {"first_response": "4h"},
+                "p3": {"first_response": "24h"},
+            },
+            "warnings": {"fractions": [0.75]},
+        }
+    ],
+    # R-SLA-1: urgent 5 min (solution or progress), important 10 min (handling path),
+    # normal/low 30 min (answer)
+    "four-level": [
+        {
+            "name": "four-level",
+            "targets": {
+                "urgent": {"first_response": "5m"},
+                "important": {"first_response": "10m"},
+                "normal": {"first_response": "30m"},
+                "low": {"first_response": "30m"},
+            },
+            "warnings": {"fractions": [0.75]},
+        }
+    ],
+    # R-SLA-1: high/medium/low
+    "high-medium-low": [
+        {
+            "name": "high-medium-low",
+            "targets": {
+                "high": {"first_response": "4h", "resolution": "24h"},
+                "medium": {"first_response": "8h", "resolution": "48h"},
+                "low": {"first_response": "24h", "resolution": "72h"},
+            },
+        }
+    ],
+    # R-SLA-2: per service type and priority
+    "per-service": [
+        {
+            "name": "complaint",
+            "when": {"type": "complaint"},
+            "targets": {"*": {"first_response": "5m", "resolution": "24h"}},
+        },
+        {
+            "name": "promotion-consultation",
+            "when": {"type": "consultation", "sub_category": "promotion"},
+            "targets": {"*": {"first_response": "5m"}},
+        },
+        {
+            "name": "consultation",
+            "when": {"type": "consultation"},
+            "targets": {"*": {"first_response": "10m"}},
+        },
+        {
+            "name": "technical-high",
+            "when": {"type": "technical_support", "priority": {"in": ["high", "urgent"]}},
+            "targets": {"*": {"first_response": "30m", "resolution": "2h"}},
+        },
+        {
+            "name": "technical",
+            "when": {"type": "technical_support"},
+            "targets": {"*": {"resolution": "48h"}},
+        },
+        {
+            "name": "high-priority",
+            "when": {"priority": {"in": ["high", "urgent"]}},
+            "targets": {"*": {"first_response": "4h", "resolution": "24h"}},
+        },
+    ],
+}
+"""Presets from the guides; ``"*"`` means every priority."""
+
+_POLICY_KEYS: Final = {"name", "when", "calendar", "targets", "warnings", "description"}
+_KEYS: Final = {"preset", "policies", "pause_statuses", "metrics"}
+
+
+def _event_registry() -> ConditionRegistry:
+    base = _default_registry()
+    return ConditionRegistry(fields=set(base.fields), prefixes={*base.prefixes, "event."})
+
+
+def _duration(value: Any, path: str) -> timedelta:
+    try:
+        d = parse_duration(value, path)
+    except HelpdeskError as exc:
+        raise ConfigError(path, "must be a duration such as '30m', '4h' or 'PT2H'", value) from exc
+    if d <= _ZERO:
+        raise ConfigError(path, "must be a positive duration", value)
+    return d
+
+
+def _policy(
+    raw: Any, path: str, priorities: Sequence[str], metrics: set[str], calendars: Mapping[str, Any]
+) -> SlaPolicy:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "must be a table", raw)
+    for key in raw:
+        if key not in _POLICY_KEYS:
+            raise ConfigError(
+                f"{path}.{key}", f"unknown key; expected one of {sorted(_POLICY_KEYS)}"
+            )
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{path}.name", "every policy needs a name", name)
+    calendar = raw.get("calendar")
+    if calendar is not None and calendar not in calendars:
+        raise ConfigError(
+            f"{path}.calendar",
+            f"unknown calendar; define [calendars.{calendar}] (known: {sorted(calendars)})",
+            calendar,
+        )
+    targets_raw = raw.get("targets", {})
+    if not isinstance(targets_raw, Mapping) or not targets_raw:
+        raise ConfigError(
+            f"{path}.targets", "must be a table priority -> {metric = duration}", targets_raw
+        )
+    targets: dict[str, dict[str, timedelta]] = {}
+    for priority, row in targets_raw.items():
+        ppath = f"{path}.targets.{priority}"
+        if priority != "*" and priority not in priorities:
+            raise ConfigError(ppath, f"unknown priority; known: {list(priorities)} or '*'")
+        if not isinstance(row, Mapping):
+            raise ConfigError(ppath, "must be a table metric -> duration", row)
+        parsed = {}
+        for metric, value in row.items():
+            if metric not in metrics:
+                raise ConfigError(f"{ppath}.{metric}", f"unknown metric; known: {sorted(metrics)}")
+            parsed[metric] = _duration(value, f"{ppath}.{metric}")
+        targets[priority] = parsed
+    if "*" in targets:
+        every = targets.pop("*")
+        for priority in priorities:
+            targets[priority] = {**every, **targets.get(priority, {})}
+    warnings = raw.get("warnings", {})
+    if not isinstance(warnings, Mapping) or set(warnings) - {"fractions", "before_due"}:
+        raise ConfigError(
+            f"{path}.warnings", "must be a table with fractions and/or before_due", warnings
+        )
+    fractions = warnings.get("fractions", [])
+    if not isinstance(fractions, list):
+        raise ConfigError(
+            f"{path}.warnings.fractions", "must be a list of numbers in (0, 1)", fractions
+        )
+    for i, f in enumerate(fractions):
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f < 1:
+            raise ConfigError(f"{path}.warnings.fractions[{i}]", "must be a number in (0, 1)", f)
+    befores = warnings.get("before_due", [])
+    if not isinstance(befores, list):
+        raise ConfigError(f"{path}.warnings.before_due", "must be a list of durations", befores)
+    return SlaPolicy(
+        name=name,
+        targets=targets,
+        when=compile_condition(raw.get("when", {}), f"{path}.when"),
+        calendar=calendar,
+        warn_fractions=tuple(float(f) for f in fractions),
+        warn_before=tuple(
+            _duration(b, f"{path}.warnings.before_due[{i}]") for i, b in enumerate(befores)
+        ),
+        description=str(raw.get("description", "")),
+    )
+
+
+def _metric(raw: Any, path: str) -> CustomMetric:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "must be a table", raw)
+    known = {"name", "start_on", "stop_on", "start_when", "stop_when"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(known)}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name or name in METRICS:
+        raise ConfigError(f"{path}.name", "needs a new metric name", name)
+    kinds = {}
+    for key in ("start_on", "stop_on"):
+        value = raw.get(key)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}.{key}", "must name event kinds such as 'transferred'", value)
+        kinds[key] = frozenset(value)
+    registry = _event_registry()
+    return CustomMetric(
+        name=name,
+        start_on=kinds["start_on"],
+        stop_on=kinds["stop_on"],
+        start_when=compile_condition(raw.get("start_when", {}), f"{path}.start_when", registry),
+        stop_when=compile_condition(raw.get("stop_when", {}), f"{path}.stop_when", registry),
+    )
+
+
+def parse_sla(value: Any, path: str, raw: Mapping[str, Any]) -> SlaConfig:
+    """``[sla]``: ``preset``, ``[[sla.policies]]``, ``pause_statuses``, ``[[sla.metrics]]``."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, "must be a table", value)
+    for key in value:
+        if key not in _KEYS:
+            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(_KEYS)}")
+    metrics_raw = value.get("metrics", [])
+    if not isinstance(metrics_raw, list):
+        raise ConfigError(f"{path}.metrics", "must be a list of tables", metrics_raw)
+    custom = tuple(_metric(m, f"{path}.metrics[{i}]") for i, m in enumerate(metrics_raw))
+    metric_names = set(METRICS) | {m.name for m in custom}
+    priorities = list(raw.get("priorities", ["urgent", "high", "normal", "low"]))
+    preset = value.get("preset")
+    policies_raw: list[tuple[str, Any]] = []
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"{path}.preset", f"unknown preset; known: {sorted(PRESETS)}", preset)
+        extra = {p for spec in PRESETS[preset] for p in spec["targets"] if p != "*"}
+        priorities += [p for p in sorted(extra) if p not in priorities]
+        policies_raw += [(f"{path}.preset {preset}[{i}]", p) for i, p in enumerate(PRESETS[preset])]
+    listed = value.get("policies", [])
+    if not isinstance(listed, list):
+        raise ConfigError(f"{path}.policies", "must be a list of tables", listed)
+    policies_raw = [(f"{path}.policies[{i}]", p) for i, p in enumerate(listed)] + policies_raw
+    calendars: Mapping[str, Any] = {}
+    if any(isinstance(p, Mapping) and "calendar" in p for _, p in policies_raw):
+        parser = section_parser("calendars")
+        if parser is not None and "calendars" in raw:
+            parsed = parser(raw["calendars"], "calendars", raw)
+            calendars = parsed if isinstance(parsed, Mapping) else {}
+    policies = tuple(
+        _policy(p, where, priorities, metric_names, calendars) for where, p in policies_raw
+    )
+    pause_raw = value.get("pause_statuses")
+    if pause_raw is None:
+        pause = SlaConfig().pause_statuses
+    else:
+        if not isinstance(pause_raw, list) or not all(isinstance(s, str) for s in pause_raw):
+            raise ConfigError(f"{path}.pause_statuses", "must be a list of status names", pause_raw)
+        pause = frozenset(pause_raw)
+    return SlaConfig(policies, pause, custom, calendars, preset)
+
+
+register_section("sla", parse_sla)
