@@ -10,6 +10,7 @@ uses the complement of business hours) and ``on_duty`` is None outside it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -129,7 +130,7 @@ class Rotation:
                 cuts.update({_aware(a, "a"), _aware(b, "b")})
         points = sorted(cuts)
         slots: list[DutySlot] = []
-        for a, b in zip(points, points[1:], strict=False):
+        for a, b in pairwise(points):
             person = self.on_duty(a)
             if person is None:
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,7 +81,7 @@ def test_preview_agrees_with_on_duty_and_has_no_gaps(
         r = r.with_override(Override(begin, begin + timedelta(hours=length), who, "sick"))
     slots = r.preview(START)
     assert slots[0].start == START.astimezone(UTC)
-    for left, right in zip(slots, slots[1:], strict=False):
+    for left, right in pairwise(slots):
         assert left.end == right.start
         assert (left.person, left.source) != (right.person, right.source)
     t = START + timedelta(hours=probe, minutes=17)
