@@ -10,8 +10,8 @@ uses the complement of business hours) and ``on_duty`` is None outside it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Protocol
 
 import attrs
