@@ -17,7 +17,7 @@ import attrs
 from helpdesk_core.conditions import TRUE, Condition
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.people import Agent
-from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
 
 if TYPE_CHECKING:
@@ -117,6 +117,30 @@ class UnitOfWork(Protocol):
 
     def save_state(self, key: str, value: dict[str, Any]) -> None:
         """Insert or replace a state document; commits with the transaction."""
+
+    def schedule_check(self, ticket_id: str, at: datetime | None) -> None:
+        """Set (or clear with None) when the ticket's escalations must next be checked; keeps
+        any lease. Commits with the transaction."""
+
+    def claim_due(
+        self, now: datetime, limit: int, worker: str, lease: timedelta
+    ) -> list[tuple[str, datetime]]:
+        """Lease up to ``limit`` tickets whose check is due (``next_check_at <= now``) and whose
+        lease is free or expired, oldest check first, to ``worker`` until ``now + lease``;
+        returns ``(ticket_id, next_check_at)``. Takes effect at once (PostgreSQL: ``FOR
+        UPDATE SKIP LOCKED``), so concurrent workers never claim the same ticket."""
+
+    def release_check(self, ticket_id: str, worker: str, next_check_at: datetime | None) -> bool:
+        """If ``worker`` still holds the ticket's lease: clear it and set the next check (at
+        commit); True. Otherwise change nothing and return False."""
+
+    def add_firing(self, firing: Firing) -> bool:
+        """Record a firing unless its key exists (then False). A concurrent transaction that
+        recorded the same key first makes this one fail at commit with
+        :class:`~helpdesk_core.errors.ConcurrencyConflict`."""
+
+    def firings(self, ticket_id: str | None = None) -> list[Firing]:
+        """Recorded firings, oldest first, optionally of one ticket."""
 
     def add_audit(self, record: AuditRecord) -> None:
         """Append to the audit log."""

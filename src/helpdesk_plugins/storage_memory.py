@@ -24,7 +24,7 @@ from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationEr
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.people import Agent
-from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import Grant
 from helpdesk_core.ports import TicketQuery
@@ -65,6 +65,9 @@ class MemoryStorage:
         self.grant_rows: dict[str, Grant] = {}
         self.agent_rows: dict[str, Agent] = {}
         self.state_rows: dict[str, dict[str, Any]] = {}
+        self.schedule_rows: dict[str, list[Any]] = {}
+        """ticket id -> [next_check_at, lease_owner, lease_until]"""
+        self.firing_rows: dict[str, Firing] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryUnitOfWork]:
@@ -96,6 +99,9 @@ class MemoryUnitOfWork:
         self._grants: dict[str, Grant] = {}
         self._agents: dict[str, Agent] = {}
         self._state: dict[str, dict[str, Any]] = {}
+        self._schedule: dict[str, datetime | None] = {}
+        self._releases: dict[str, tuple[str, datetime | None]] = {}
+        self._firings: dict[str, Firing] = {}
         self._done = False
 
     # -- tickets --------------------------------------------------------------------------
@@ -259,6 +265,46 @@ class MemoryUnitOfWork:
     def save_state(self, key: str, value: dict[str, Any]) -> None:
         self._state[key] = copy.deepcopy(value)
 
+    # -- escalation schedule and firings ---------------------------------------------------
+    def schedule_check(self, ticket_id: str, at: datetime | None) -> None:
+        self._schedule[ticket_id] = at
+
+    def claim_due(
+        self, now: datetime, limit: int, worker: str, lease: timedelta
+    ) -> list[tuple[str, datetime]]:
+        with self._store._lock:
+            due = sorted(
+                (row[0], ticket_id)
+                for ticket_id, row in self._store.schedule_rows.items()
+                if row[0] is not None and row[0] <= now and (row[2] is None or row[2] <= now)
+            )[:limit]
+            for at, ticket_id in due:
+                row = self._store.schedule_rows[ticket_id]
+                row[1], row[2] = worker, now + lease
+        return [(ticket_id, at) for at, ticket_id in due]
+
+    def release_check(self, ticket_id: str, worker: str, next_check_at: datetime | None) -> bool:
+        with self._store._lock:
+            row = self._store.schedule_rows.get(ticket_id)
+            if row is None or row[1] != worker:
+                return False
+        self._releases[ticket_id] = (worker, next_check_at)
+        return True
+
+    def add_firing(self, firing: Firing) -> bool:
+        if firing.key in self._firings:
+            return False
+        with self._store._lock:
+            if firing.key in self._store.firing_rows:
+                return False
+        self._firings[firing.key] = firing
+        return True
+
+    def firings(self, ticket_id: str | None = None) -> list[Firing]:
+        with self._store._lock:
+            rows = [*self._store.firing_rows.values(), *self._firings.values()]
+        return [f for f in rows if ticket_id is None or f.ticket_id == ticket_id]
+
     # -- audit ----------------------------------------------------------------------------
     def add_audit(self, record: AuditRecord) -> None:
         self._audit.append(record)
@@ -287,6 +333,13 @@ class MemoryUnitOfWork:
                 current = 0 if stored is None else stored.version
                 if current != base:
                     raise ConcurrencyConflict(ticket_id, base, current)
+            clash = next((k for k in self._firings if k in store.firing_rows), None)
+            if clash is not None:
+                raise ConcurrencyConflict(clash, 0, 1)
+            for ticket_id, (worker, _) in self._releases.items():
+                row = store.schedule_rows.get(ticket_id)
+                if row is None or row[1] != worker:
+                    raise ConcurrencyConflict(f"lease:{ticket_id}", 0, 1)
             for ticket_id, ticket in self._tickets.items():
                 store.tickets[ticket_id] = ticket
                 store.numbers[ticket.number] = ticket_id
@@ -300,6 +353,12 @@ class MemoryUnitOfWork:
             store.grant_rows.update(self._grants)
             store.agent_rows.update(self._agents)
             store.state_rows.update(self._state)
+            store.firing_rows.update(self._firings)
+            for ticket_id, at in self._schedule.items():
+                row = store.schedule_rows.setdefault(ticket_id, [None, None, None])
+                row[0] = at
+            for ticket_id, (_, at) in self._releases.items():
+                store.schedule_rows[ticket_id] = [at, None, None]
 
 
 @hookimpl(trylast=True)

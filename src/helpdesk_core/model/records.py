@@ -47,3 +47,21 @@ class AuditRecord:
     allowed: bool
     rule: str | None = None
     detail: str | None = None
+
+
+@attrs.frozen
+class Firing:
+    """An escalation level that fired, recorded in the transaction that took its actions.
+
+    ``key`` is ``ticket|policy|level|metric|cycle`` and unique: a second firing of the same
+    level for the same cycle is refused, whichever worker tries (exactly once).
+    """
+
+    key: str
+    ticket_id: str
+    policy: str
+    level: int
+    metric: str
+    cycle: int
+    at: datetime = attrs.field(converter=to_utc)
+    worker: str

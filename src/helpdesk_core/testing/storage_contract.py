@@ -36,7 +36,7 @@ from helpdesk_core.model.events import (
     event_to_dict,
 )
 from helpdesk_core.model.people import Actor, Agent
-from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import Grant, PermissionMatrix
 from helpdesk_core.ports import Storage, TicketQuery
@@ -344,6 +344,85 @@ class StorageContract:
         assert [m.claimed_by for m in retaken] == ["w2"]
 
     # -- grants ---------------------------------------------------------------------------
+    def test_escalation_schedule_claims_and_releases(self, storage: Storage) -> None:
+        lease = timedelta(minutes=5)
+        with storage.transaction() as uow:
+            uow.schedule_check("t1", T0 + timedelta(minutes=10))
+            uow.schedule_check("t2", T0)
+            uow.schedule_check("t3", T0 + timedelta(days=1))
+            uow.schedule_check("t4", None)
+        with storage.transaction() as uow:
+            assert uow.claim_due(T0 - timedelta(seconds=1), 10, "w1", lease) == []
+            got = uow.claim_due(T0 + timedelta(minutes=10), 10, "w1", lease)
+        assert [t for t, _ in got] == ["t2", "t1"]  # oldest check first
+        assert got[0][1] == T0
+        with storage.transaction() as uow:  # leased: another worker gets nothing
+            assert uow.claim_due(T0 + timedelta(minutes=11), 10, "w2", lease) == []
+        with storage.transaction() as uow:
+            assert uow.release_check("t2", "w2", None) is False  # not w2's lease
+            assert uow.release_check("t2", "w1", T0 + timedelta(hours=1)) is True
+        with storage.transaction() as uow:
+            again = uow.claim_due(T0 + timedelta(hours=1), 10, "w2", lease)
+        # t2 is due again at its new time; t1's lease (w1, until T0+15m) has expired
+        assert sorted(t for t, _ in again) == ["t1", "t2"]
+        with storage.transaction() as uow:  # a command reschedules; the lease stays
+            uow.schedule_check("t1", T0 + timedelta(days=2))
+        with storage.transaction() as uow:
+            assert uow.release_check("t1", "w2", None) is True
+
+    def test_a_failed_transaction_releases_nothing(self, storage: Storage) -> None:
+        lease = timedelta(minutes=5)
+        with storage.transaction() as uow:
+            uow.schedule_check("t1", T0)
+        with storage.transaction() as uow:
+            assert [t for t, _ in uow.claim_due(T0, 1, "w1", lease)] == ["t1"]
+        with pytest.raises(RuntimeError), storage.transaction() as uow:
+            uow.release_check("t1", "w1", None)
+            uow.add_firing(Firing("t1|p|1|resolution|1", "t1", "p", 1, "resolution", 1, T0, "w1"))
+            raise RuntimeError("crash before commit")
+        with storage.transaction() as uow:
+            assert uow.firings() == []
+            # still leased by w1 until T0 + lease; claimable after
+            assert uow.claim_due(T0 + lease, 1, "w2", lease)[0][0] == "t1"
+
+    def test_firings_are_unique_by_key(self, storage: Storage) -> None:
+        firing = Firing("t1|p|1|resolution|1", "t1", "p", 1, "resolution", 1, T0, "w1")
+        with storage.transaction() as uow:
+            assert uow.add_firing(firing) is True
+            assert uow.add_firing(firing) is False
+        with storage.transaction() as uow:
+            assert uow.add_firing(attrs.evolve(firing, worker="w2")) is False
+            other = attrs.evolve(firing, key="t2|p|1|resolution|1", ticket_id="t2")
+            assert uow.add_firing(other) is True
+        with storage.transaction() as uow:
+            assert [f.key for f in uow.firings()] == [firing.key, "t2|p|1|resolution|1"]
+            assert [f.worker for f in uow.firings("t1")] == ["w1"]
+
+    def test_concurrent_identical_firings_commit_once(self, storage: Storage) -> None:
+        firing = Firing("t9|p|2|first_response|1", "t9", "p", 2, "first_response", 1, T0, "w")
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def fire(worker: str) -> None:
+            try:
+                with storage.transaction() as uow:
+                    inserted = uow.add_firing(attrs.evolve(firing, worker=worker))
+                    barrier.wait(timeout=10)
+                outcomes.append("inserted" if inserted else "skipped")
+            except ConcurrencyConflict:
+                outcomes.append("conflict")
+            except threading.BrokenBarrierError:  # a store that serialises the two
+                outcomes.append("serialised")
+
+        threads = [threading.Thread(target=fire, args=(w,)) for w in ("w1", "w2")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with storage.transaction() as uow:
+            assert len(uow.firings("t9")) == 1
+        assert outcomes.count("inserted") <= 2 and "inserted" in outcomes
+
     def test_grants_round_trip_and_filter_by_state(self, storage: Storage) -> None:
         grant = Grant(
             id="g1",
