@@ -278,7 +278,7 @@ class MemoryUnitOfWork:
                 for ticket_id, row in self._store.schedule_rows.items()
                 if row[0] is not None and row[0] <= now and (row[2] is None or row[2] <= now)
             )[:limit]
-            for at, ticket_id in due:
+            for _, ticket_id in due:
                 row = self._store.schedule_rows[ticket_id]
                 row[1], row[2] = worker, now + lease
         return [(ticket_id, at) for at, ticket_id in due]
