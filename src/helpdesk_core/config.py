@@ -312,5 +312,6 @@ SECTION_MODULES: list[str] = [
     "helpdesk_core.routing",
     "helpdesk_core.calendars",
     "helpdesk_core.sla",
+    "helpdesk_core.escalation",
 ]
 """Core modules that register a config section when imported."""

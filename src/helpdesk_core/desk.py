@@ -36,6 +36,7 @@ from helpdesk_core.errors import (
     PluginError,
     ValidationError,
 )
+from helpdesk_core.escalation import DueFiring, EscalationConfig, EscalationPolicy
 from helpdesk_core.lifecycle import Workflow
 from helpdesk_core.model.events import (
     TICKET_EDITABLE_FIELDS,
@@ -60,7 +61,7 @@ from helpdesk_core.model.events import (
     to_utc,
 )
 from helpdesk_core.model.people import SYSTEM, Actor, Agent
-from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import Grant, PermissionMatrix, PermissionsConfig
 from helpdesk_core.plugins import PluginManager
@@ -163,6 +164,10 @@ class Helpdesk:
         self.calendars: Mapping[str, ShiftCalendar] = self.config.sections.get("calendars", {})
         sla_section = self.config.sections.get("sla")
         self.sla: SlaConfig | None = sla_section if isinstance(sla_section, SlaConfig) else None
+        esc = self.config.sections.get("escalation")
+        self.escalation: EscalationConfig | None = (
+            esc if isinstance(esc, EscalationConfig) and esc.policies else None
+        )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self._tz = ZoneInfo(self.config.desk.timezone)
         storage = self.plugins.hook.helpdesk_storage_open(url=storage_url, config=self.config)
@@ -274,6 +279,7 @@ class Helpdesk:
                             uow.save_ticket(change.ticket, change.events)
                             for event in change.events:
                                 uow.add_outbox(self._event_message(event, now))
+                            self._schedule(uow, change.ticket, now)
                 break
             except _Refused as refused:
                 self._deny(actor, refused.action, refused.target, refused.decision, now)
@@ -871,6 +877,203 @@ class Helpdesk:
         with self.storage.transaction() as uow:
             raw = uow.ticket_events(ticket_id)
         return sla.explain(self.sla or sla.SlaConfig(), raw, at)
+
+    # ------------------------------------------------------------------ escalation (R-RTE-4)
+    def _sla_clocks(self, uow: UnitOfWork, ticket_id: str, now: datetime) -> list[SlaClock]:
+        if self.sla is None:
+            return []
+        return sla.evaluate(self.sla, uow.ticket_events(ticket_id), now)
+
+    def _schedule(self, uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
+        """Keep the ticket's next escalation check current (same transaction)."""
+        if self.escalation is None:
+            return
+        fired = {f.key for f in uow.firings(ticket.id)}
+        clocks = self._sla_clocks(uow, ticket.id, now)
+        uow.schedule_check(ticket.id, self.escalation.next_check_at(ticket, clocks, now, fired))
+
+    def run_escalations(
+        self,
+        *,
+        now: datetime | None = None,
+        worker: str = "desk",
+        limit: int = 500,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> EscalationRun:
+        """One worker tick: claim tickets whose check is due, fire every due escalation level
+        exactly once (the firing is recorded in the same transaction as its actions and notices)
+        and schedule each ticket's next check. Safe to run from many workers at once and to
+        repeat: a level that fired never fires again for the same cycle."""
+        at = self._now(now)
+        if self.escalation is None:
+            return EscalationRun(0, 0, ())
+        with self.storage.transaction() as uow:
+            claimed = uow.claim_due(at, limit, worker, lease)
+        fired: list[str] = []
+        lost = 0
+        for ticket_id, _ in claimed:
+            for attempt in range(MAX_RETRIES + 1):
+                try:
+                    done, reviews = self._escalate(ticket_id, at, worker)
+                except ConcurrencyConflict:
+                    if attempt == MAX_RETRIES:
+                        raise
+                    continue
+                except _LeaseLost:
+                    lost += 1
+                    done, reviews = [], []
+                break
+            fired += [d.key for d in done]
+            for ticket, firing in reviews:
+                try:
+                    self.plugins.hook.helpdesk_open_review(
+                        ticket=ticket, reason=firing.reason, key=firing.key
+                    )
+                except Exception:
+                    log.exception("helpdesk_open_review failed for %s", firing.key)
+        return EscalationRun(len(claimed), len(fired), tuple(fired), lost)
+
+    def _escalate(
+        self, ticket_id: str, at: datetime, worker: str
+    ) -> tuple[list[DueFiring], list[tuple[Ticket, DueFiring]]]:
+        assert self.escalation is not None
+        with self.storage.transaction() as uow:
+            ticket = uow.get_ticket(ticket_id)
+            if ticket is None:
+                uow.release_check(ticket_id, worker, None)
+                return [], []
+            clocks = self._sla_clocks(uow, ticket_id, at)
+            fired = {f.key for f in uow.firings(ticket_id)}
+            change = _Change(ticket)
+            done: list[DueFiring] = []
+            for policy in self.escalation.for_ticket(ticket):
+                for due in policy.due_firings(change.ticket, clocks, at, fired):
+                    firing = Firing(
+                        due.key, ticket_id, due.policy, due.level.number, due.metric,
+                        due.cycle, at, worker,
+                    )  # fmt: skip
+                    if not uow.add_firing(firing):
+                        continue
+                    fired.add(due.key)
+                    done.append(due)
+                    self._escalation_actions(uow, change, policy, due, at)
+            if change.events:
+                uow.save_ticket(change.ticket, change.events)
+                for event in change.events:
+                    uow.add_outbox(self._event_message(event, at))
+                clocks = self._sla_clocks(uow, ticket_id, at)
+            latest = uow.get_ticket(ticket_id) or change.ticket
+            if latest.version != change.ticket.version:
+                raise ConcurrencyConflict(ticket_id, change.ticket.version, latest.version)
+            following = self.escalation.next_check_at(change.ticket, clocks, at, fired)
+            if not uow.release_check(ticket_id, worker, following):
+                raise _LeaseLost(ticket_id)
+        for event in change.events:
+            self._committed(event, change.ticket)
+        reviews = [(change.ticket, d) for d in done if d.level.review]
+        return done, reviews
+
+    def _escalation_actions(
+        self,
+        uow: UnitOfWork,
+        change: _Change,
+        policy: EscalationPolicy,
+        due: DueFiring,
+        at: datetime,
+    ) -> None:
+        level = due.level
+        before = change.ticket
+        if level.notify:
+            send_at, to_on_call = policy.notice_time(level, at)
+            recipients = self._recipients(uow, before, level.notify, policy, at, to_on_call)
+            uow.add_outbox(
+                OutboxMessage(
+                    id=self._new_id(),
+                    topic="escalation",
+                    key=f"escalation:{due.key}",
+                    payload={
+                        "ticket_id": before.id,
+                        "number": before.number,
+                        "subject": before.subject,
+                        "policy": due.policy,
+                        "level": level.number,
+                        "metric": due.metric,
+                        "cycle": due.cycle,
+                        "reason": due.reason,
+                        "recipients": recipients,
+                        "on_call": to_on_call,
+                        "due_at": due.due_at.isoformat(),
+                    },
+                    created_at=at,
+                    available_at=send_at,
+                )
+            )
+        if level.reassign_team is not None:
+            self._transferred(
+                change, SYSTEM.id, at, level.reassign_team, level.reassign_tier,
+                f"Escalated automatically: {due.reason}", (),
+            )  # fmt: skip
+        new_priority = level.priority
+        if level.raise_priority:
+            order = list(self.config.priorities)
+            current = order.index(change.ticket.priority) if change.ticket.priority in order else 0
+            new_priority = order[max(current - 1, 0)]
+        if new_priority is not None and new_priority != change.ticket.priority:
+            old = change.ticket.priority
+            change.add(
+                lambda seq: PriorityChanged(
+                    ticket_id=before.id, seq=seq, at=at, actor=SYSTEM.id,
+                    from_priority=old, to_priority=new_priority, reason=due.reason,
+                )
+            )  # fmt: skip
+        missing = frozenset(level.tags) - change.ticket.tags
+        if missing:
+            change.add(
+                lambda seq: FieldsChanged(
+                    ticket_id=before.id, seq=seq, at=at, actor=SYSTEM.id, tags_added=missing
+                )
+            )
+
+    def _recipients(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        notify: Sequence[str],
+        policy: EscalationPolicy,
+        at: datetime,
+        to_on_call: bool,
+    ) -> list[str]:
+        """Resolve handler/supervisor/manager/on_call/agent:/role:/team: to people."""
+        on_call = policy.on_call.on_duty(at) if policy.on_call is not None else None
+        if to_on_call:
+            return [on_call] if on_call else []
+        directory = uow.agents()
+        found: list[str] = []
+        for who in notify:
+            if who == "handler":
+                ids = [ticket.assignee] if ticket.assignee else []
+            elif who == "supervisor":
+                ids = [a.id for a in directory if "supervisor" in a.roles and a.team == ticket.team]
+                if not ids:  # nobody in the team: the department's supervisors
+                    ids = [
+                        a.id
+                        for a in directory
+                        if "supervisor" in a.roles
+                        and ticket.department is not None
+                        and a.department == ticket.department
+                    ]
+            elif who == "manager":
+                ids = [a.id for a in directory if "manager" in a.roles]
+            elif who == "on_call":
+                ids = [on_call] if on_call else []
+            elif who.startswith("agent:"):
+                ids = [who.removeprefix("agent:")]
+            elif who.startswith("role:"):
+                ids = [a.id for a in directory if who.removeprefix("role:") in a.roles]
+            else:
+                ids = [a.id for a in directory if a.team == who.removeprefix("team:")]
+            found += [i for i in ids if i not in found]
+        return found
 
     # ------------------------------------------------------------------ agents
     def save_agent(self, actor: Actor, agent: Agent, *, now: datetime | None = None) -> Agent:
@@ -1550,6 +1753,20 @@ class Helpdesk:
     def _notifications(self, message: OutboxMessage) -> list[Notification]:
         """Who hears of a committed event: the requester of public replies and status changes,
         the assignee of customer messages and of assignments."""
+        if message.topic == "escalation":
+            data = message.payload
+            return [
+                Notification(
+                    key=f"{message.key}:{recipient}",
+                    recipient=recipient,
+                    subject=f"[{data['number']}] Escalation: {data['subject']}",
+                    body=str(data["reason"]),
+                    event_kind="escalation",
+                    ticket_id=str(data["ticket_id"]),
+                    data={k: data[k] for k in ("policy", "level", "metric", "cycle", "on_call")},
+                )
+                for recipient in data["recipients"]
+            ]
         if message.topic != "event":
             return []
         data = message.payload
@@ -1608,6 +1825,20 @@ def _export_value(ticket: Ticket, column: str) -> str:
 
 def _stored(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+class _LeaseLost(HelpdeskError):
+    """Another worker took the ticket over while this one worked on it; roll back."""
+
+
+@attrs.frozen
+class EscalationRun:
+    """What one :meth:`Helpdesk.run_escalations` tick did."""
+
+    claimed: int
+    fired: int
+    keys: tuple[str, ...]
+    lost_leases: int = 0
 
 
 class _Refused(HelpdeskError):

@@ -127,3 +127,19 @@ def helpdesk_register_conditions(registry: ConditionRegistry) -> None:
 
     .. versionadded:: 0.1
     """
+
+
+@hookspec
+def helpdesk_open_review(ticket: Ticket, reason: str, key: str) -> None:
+    """Open a post-incident review for a ticket an escalation level asked to review.
+
+    Called by the escalation worker after the firing's transaction committed, once per firing
+    (``key`` is the firing's unique key, so an implementation can drop a repeat after a crash
+    between commit and call). Until the library has reviews of its own, a host records them.
+
+    :param ticket: the ticket as it is after the escalation's actions.
+    :param reason: why the level fired ("tier-chain level 3: resolution breached").
+    :param key: the firing key ``ticket|policy|level|metric|cycle``.
+
+    .. versionadded:: 0.1
+    """

@@ -1,0 +1,164 @@
+"""The ``helpdesk`` command: database migrations and backups, and the long-running worker.
+
+``helpdesk db upgrade --url URL``
+    apply the shipped Alembic migrations (SQLite or PostgreSQL).
+``helpdesk db backup --url sqlite:///desk.db --to backup.db``
+    a consistent online snapshot of a SQLite store (PostgreSQL: use ``pg_dump``).
+``helpdesk worker --url URL [--config desk.toml] [--id NAME]``
+    tick forever: claim tickets whose escalation check is due (leases; ``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL), fire due escalation levels exactly once, deliver the outbox.
+    SIGTERM or SIGINT finishes the current tick and exits 0; a killed worker's leases expire
+    and another worker takes its tickets over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from types import FrameType
+
+import attrs
+
+from helpdesk_core.clock import Clock, SystemClock
+from helpdesk_core.desk import Helpdesk
+from helpdesk_core.errors import HelpdeskError
+
+log = logging.getLogger("helpdesk.worker")
+
+
+@attrs.frozen
+class TickResult:
+    at: datetime
+    claimed: int
+    fired: int
+    delivered: int
+
+
+@attrs.define
+class Worker:
+    """Runs escalation ticks and outbox delivery for one desk until told to stop."""
+
+    desk: Helpdesk
+    worker_id: str
+    interval: float = 5.0
+    batch: int = 500
+    lease: timedelta = timedelta(minutes=5)
+    clock: Clock = attrs.field(factory=SystemClock)
+    stop_event: threading.Event = attrs.field(factory=threading.Event)
+    ticks: int = 0
+
+    def tick(self) -> TickResult:
+        now = self.clock.now()
+        run = self.desk.run_escalations(
+            now=now, worker=self.worker_id, limit=self.batch, lease=self.lease
+        )
+        delivered = self.desk.dispatch_outbox(now=now, worker=self.worker_id, lease=self.lease)
+        self.ticks += 1
+        return TickResult(now, run.claimed, run.fired, delivered)
+
+    def run(self, max_ticks: int | None = None) -> None:
+        """Tick until :meth:`stop` (or ``max_ticks``); an idle tick waits ``interval``."""
+        while not self.stop_event.is_set():
+            try:
+                result = self.tick()
+            except HelpdeskError:
+                log.exception(
+                    "worker %s: tick failed; retrying after %ss", self.worker_id, self.interval
+                )
+                result = None
+            if max_ticks is not None and self.ticks >= max_ticks:
+                return
+            busy = result is not None and (result.claimed or result.delivered)
+            if not busy:
+                self.stop_event.wait(self.interval)
+
+    def stop(self, *_: object) -> None:
+        self.stop_event.set()
+
+
+def _storage_url(args: argparse.Namespace) -> str:
+    url: str | None = args.url or os.environ.get("HELPDESK_DATABASE_URL")
+    if not url:
+        raise SystemExit("helpdesk: give --url or set HELPDESK_DATABASE_URL")
+    return url
+
+
+def _worker(args: argparse.Namespace) -> int:
+    desk = Helpdesk(config=args.config, storage_url=_storage_url(args))
+    worker = Worker(
+        desk,
+        args.id or f"{socket.gethostname()}:{os.getpid()}",
+        interval=args.interval,
+        batch=args.batch,
+        lease=timedelta(seconds=args.lease),
+    )
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("worker %s: signal %s, finishing the current tick", worker.worker_id, signum)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("worker %s started on %s", worker.worker_id, desk.storage.url)
+    try:
+        worker.run(max_ticks=args.max_ticks)
+    finally:
+        desk.close()
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    try:
+        from helpdesk_plugins import storage_sql  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        print("helpdesk db: the SQL storage plugin is not installed yet", file=sys.stderr)
+        return 2
+    url = _storage_url(args)
+    if args.action == "upgrade":
+        storage_sql.upgrade(url)
+        print(f"{url}: migrated to head")
+    else:
+        if not args.to:
+            raise SystemExit("helpdesk db backup: give --to PATH")
+        storage_sql.backup(url, args.to)
+        print(f"{url}: snapshot written to {args.to}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="helpdesk", description=__doc__.split("\n")[0])
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+    db = sub.add_parser("db", help="migrations and backups")
+    db.add_argument("action", choices=["upgrade", "backup"])
+    db.add_argument("--url")
+    db.add_argument("--to")
+    db.set_defaults(run=_db)
+    work = sub.add_parser("worker", help="escalation ticks and outbox delivery")
+    work.add_argument("--url")
+    work.add_argument("--config")
+    work.add_argument("--id")
+    work.add_argument("--interval", type=float, default=5.0)
+    work.add_argument("--batch", type=int, default=500)
+    work.add_argument("--lease", type=float, default=300.0, help="seconds")
+    work.add_argument("--max-ticks", type=int, default=None)
+    work.set_defaults(run=_worker)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    try:
+        code: int = args.run(args)
+    except HelpdeskError as exc:
+        print(f"helpdesk: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
