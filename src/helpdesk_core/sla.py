@@ -206,18 +206,16 @@ def _instant_at(
 
 
 class _Run:
-    """A clock being built while walking the events."""
+    """A clock being built while walking the events.
+
+    Closed segment lengths are measured once (per calendar); while running, the due instant is
+    computed once per (segment, target, calendar), so checking for a breach at each event is a
+    comparison, not a calendar walk.
+    """
 
     __slots__ = (
-        "breached_at",
-        "closed_elapsed",
-        "cycle",
-        "met_at",
-        "met_target",
-        "metric",
-        "policy",
-        "segments",
-        "started_at",
+        "_due_key", "_due_value", "_lengths", "_lengths_cal", "breached_at", "cycle",
+        "met_at", "met_target", "metric", "segments", "started_at",
     )  # fmt: skip
 
     def __init__(self, metric: str, cycle: int, at: datetime, running: bool) -> None:
@@ -225,11 +223,13 @@ class _Run:
         self.cycle = cycle
         self.started_at = at
         self.segments: list[list[Any]] = [[at, None]] if running else []
-        self.closed_elapsed: dict[int, timedelta] = {}
         self.met_at: datetime | None = None
         self.breached_at: datetime | None = None
         self.met_target: tuple[SlaPolicy, timedelta, Calendar | None] | None = None
-        self.policy: SlaPolicy | None = None
+        self._lengths: list[timedelta] = []
+        self._lengths_cal: object = _UNMEASURED
+        self._due_key: tuple[Any, ...] | None = None
+        self._due_value: datetime | None = None
 
     @property
     def running(self) -> bool:
@@ -243,14 +243,42 @@ class _Run:
         if not self.running and self.met_at is None:
             self.segments.append([at, None])
 
+    def closed(self, cal: Calendar | None) -> list[timedelta]:
+        """Lengths of the closed segments in ``cal``'s time (cached)."""
+        if self._lengths_cal is not cal:
+            self._lengths = []
+            self._lengths_cal = cal
+        lengths = self._lengths
+        count = len(self.segments) - (1 if self.running else 0)
+        while len(lengths) < count:
+            a, b = self.segments[len(lengths)]
+            lengths.append(_measure(cal, a, b))
+        return lengths
+
     def elapsed(self, cal: Calendar | None, at: datetime) -> timedelta:
-        total = _ZERO
-        for a, b in self.segments:
-            if a >= at:
-                break
-            end = at if b is None or b > at else b
-            total += _measure(cal, a, end)
+        """Running time up to ``at`` (``at`` is never before a closed segment's end)."""
+        total = sum(self.closed(cal), _ZERO)
+        if self.running:
+            total += _measure(cal, self.segments[-1][0], at)
         return total
+
+    def due(self, cal: Calendar | None, target: timedelta) -> datetime | None:
+        """When the running time reaches ``target`` if the clock keeps running."""
+        if not self.segments:
+            return None
+        key = (id(cal), target, len(self.segments), self.running)
+        if key != self._due_key:
+            self._due_key = key
+            closed = sum(self.closed(cal), _ZERO)
+            if self.running and closed < target:
+                self._due_value = _advance(cal, self.segments[-1][0], target - closed)
+            else:
+                segs = [(a, b) for a, b in self.segments]
+                self._due_value = _instant_at(segs, target, cal, open_ended=self.running)
+        return self._due_value
+
+
+_UNMEASURED: Final = object()
 
 
 class _Walk:
@@ -262,9 +290,14 @@ class _Walk:
         self.current: dict[str, _Run] = {}
         self.cycles: dict[str, int] = {}
         self.ticket: Ticket | None = None
+        self.priority = ""
+        self.status = ""
+        self.category = ""
         self.first_reply: datetime | None = None
         self.policy: SlaPolicy | None = None
         self.cal: Calendar | None = None
+        # folding the whole ticket is only needed when a condition may read any field
+        self.fold = bool(config.custom) or any(p.when is not TRUE for p in config.policies)
 
     def start(self, metric: str, at: datetime, running: bool = True) -> None:
         self.cycles[metric] = self.cycles.get(metric, 0) + 1
@@ -280,26 +313,21 @@ class _Walk:
         run.pause(at)
         run.met_at = at
         if self.policy is not None:
-            target = self.target(run)
+            target = self.policy.target(self.priority, run.metric)
             if target is not None:
                 run.met_target = (self.policy, target, self.cal)
 
-    def target(self, run: _Run) -> timedelta | None:
-        if self.policy is None or self.ticket is None:
-            return None
-        return self.policy.target(self.ticket.priority, run.metric)
-
     def check(self, run: _Run, at: datetime) -> None:
-        """Rule 7: an unmet clock whose elapsed time passed its target by ``at`` breached at
+        """Rule 7: an unmet clock whose running time passed its target by ``at`` breached at
         the instant it reached the target."""
-        if run.met_at is not None or run.breached_at is not None:
+        if run.breached_at is not None or run.met_at is not None or self.policy is None:
             return
-        target = self.target(run)
+        target = self.policy.target(self.priority, run.metric)
         if target is None:
             return
-        if run.elapsed(self.cal, at) > target:
-            segments = [(a, b) for a, b in run.segments]
-            run.breached_at = _instant_at(segments, target, self.cal, open_ended=True)
+        due = run.due(self.cal, target)
+        if due is not None and at > due:
+            run.breached_at = due
 
     def check_all(self, at: datetime) -> None:
         for run in self.current.values():
@@ -307,26 +335,38 @@ class _Walk:
 
     def retarget(self) -> None:
         assert self.ticket is not None
-        policy = self.config.match(self.ticket)
+        policy = self.config.match(self.ticket) if self.fold else self._first_policy()
         self.policy = policy
         self.cal = self.config.calendar_of(policy) if policy is not None else None
-        for run in self.current.values():
-            run.policy = policy
+
+    def _first_policy(self) -> SlaPolicy | None:
+        return self.config.policies[0] if self.config.policies else None
 
     def step(self, event: Event) -> None:
         at = event.at
         self.check_all(at)
+        pause = self.config.pause_statuses
         if isinstance(event, TicketCreated):
             self.ticket = Ticket.created(event)
+            self.priority, self.status = event.priority, event.status
+            self.category = event.status_category
             self.retarget()
             self.start("first_response", at)
-            self.start("resolution", at, running=event.status not in self.config.pause_statuses)
+            self.start("resolution", at, running=event.status not in pause)
             self._custom(event)
             return
         if self.ticket is None:
             raise HelpdeskError("an SLA history must start with TicketCreated")
-        self.ticket = event.apply(self.ticket)
-        if event.kind not in _MESSAGE_KINDS:
+        kind = event.kind
+        if self.fold:
+            self.ticket = event.apply(self.ticket)
+            self.priority, self.status = self.ticket.priority, self.ticket.status
+            self.category = self.ticket.status_category
+        elif isinstance(event, StatusChanged | Merged):
+            self.status, self.category = event.to_status, event.to_category
+        elif kind == "priority_changed":
+            self.priority = event.to_priority  # type: ignore[attr-defined]
+        if kind not in _MESSAGE_KINDS:
             # fields the policy conditions read may have changed; a re-target applies from
             # the original start: breached at once if the new due instant is past
             self.retarget()
@@ -337,24 +377,22 @@ class _Walk:
             if self.first_reply is None:
                 self.first_reply = at
             self.meet("periodic_update", at)
-            if self.ticket.status_category not in DONE_CATEGORIES:
+            if self.category not in DONE_CATEGORIES:
                 self.start("periodic_update", at)
         elif isinstance(event, CustomerMessaged):
             if self.first_reply is not None and "next_response" not in self.current:
                 self.start("next_response", at)
         elif isinstance(event, StatusChanged | Merged):
-            category = self.ticket.status_category
             resolution = self.current.get("resolution")
-            if category in DONE_CATEGORIES:
+            if self.category in DONE_CATEGORIES:
                 self.meet("resolution", at)
                 self.meet("next_response", at)
                 self.meet("periodic_update", at)
             elif isinstance(event, StatusChanged) and event.reopen:
-                self.start(
-                    "resolution", at, running=self.ticket.status not in self.config.pause_statuses
-                )
+                self.start("resolution", at, running=self.status not in pause)
             elif resolution is not None:
-                if self.ticket.status in self.config.pause_statuses:
+                # rule 1: pause statuses stop only the resolution clock
+                if self.status in pause:
                     resolution.pause(at)
                 else:
                     resolution.resume(at)
@@ -400,12 +438,29 @@ def evaluate(config: SlaConfig, events: Iterable[Event], now: datetime) -> list[
             if run.met_at is not None or walk.policy is None:
                 continue
             policy, cal = walk.policy, walk.cal
-            maybe = policy.target(walk.ticket.priority, run.metric)
+            maybe = policy.target(walk.priority, run.metric)
             if maybe is None:
                 continue
             target = maybe
         clocks.append(_clock(run, policy, target, cal, now))
     return clocks
+
+
+_LABELS: dict[tuple[int, timedelta], tuple[SlaPolicy, tuple[tuple[str, timedelta], ...]]] = {}
+
+
+def _labels(policy: SlaPolicy, target: timedelta) -> tuple[tuple[str, timedelta], ...]:
+    """Warning thresholds with their labels (cached: labels use pendulum's words)."""
+    cached = _LABELS.get((id(policy), target))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    if len(_LABELS) > 4096:
+        _LABELS.clear()
+    thresholds = [(f"{round(f * 100)}%", target * f) for f in policy.warn_fractions]
+    thresholds += [(f"{human(b)} before due", target - b) for b in policy.warn_before if b < target]
+    labels = tuple(sorted(thresholds, key=lambda item: item[1]))
+    _LABELS[(id(policy), target)] = (policy, labels)
+    return labels
 
 
 def _clock(
@@ -416,30 +471,30 @@ def _clock(
     now: datetime,
 ) -> SlaClock:
     segments = tuple((a, b) for a, b in run.segments)
-    end = run.met_at or now
-    elapsed = run.elapsed(cal, end)
     met = run.met_at is not None
     running = run.running
+    elapsed = run.elapsed(cal, run.met_at or now)
     due: datetime | None
-    if met or running:
-        # the due instant as if the clock had kept running (a met clock keeps it)
-        open_segments = segments
-        if met and segments:
-            open_segments = (*segments[:-1], (segments[-1][0], None))
-        due = _instant_at(open_segments, target, cal, open_ended=True)
-        if met and elapsed > target:
-            due = _instant_at(segments, target, cal, open_ended=True)
+    if running:
+        due = run.due(cal, target)
+    elif met:
+        # a met clock keeps the due instant it had while running
+        closed = sum(run.closed(cal)[:-1], _ZERO)
+        if elapsed > target:
+            due = _instant_at(segments, target, cal, open_ended=False)
+        elif segments:
+            due = _advance(cal, segments[-1][0], target - closed)
+        else:
+            due = None
     else:
         due = _instant_at(segments, target, cal, open_ended=False) if elapsed >= target else None
     breached_at = run.breached_at
     if met and elapsed > target and breached_at is None:
         breached_at = due
     warnings = []
-    thresholds = [(f"{round(f * 100)}%", target * f) for f in policy.warn_fractions]
-    thresholds += [(f"{human(b)} before due", target - b) for b in policy.warn_before if b < target]
-    for label, threshold in sorted(thresholds, key=lambda item: item[1]):
-        fired = elapsed >= threshold and (breached_at is None or threshold <= target)
-        at = _instant_at(segments, threshold, cal, open_ended=not met and running)
+    for label, threshold in _labels(policy, target):
+        fired = elapsed >= threshold
+        at = _instant_at(segments, threshold, cal, open_ended=running) if fired or running else None
         warnings.append(SlaWarning(label, threshold, at, fired))
     state: State
     if breached_at is not None:
