@@ -1,4 +1,5 @@
-"""A short tour of helpdesk_core on the in-memory store: open, answer, pause, resolve.
+"""A short tour of helpdesk_core on the in-memory store: open, answer, pause, resolve, and the
+SLA clocks on a business calendar.
 
 Run: python examples/demo.py
 """
@@ -6,15 +7,38 @@ Run: python examples/demo.py
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from helpdesk_core import Actor, Helpdesk
 from helpdesk_core.testing import FixedClock
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def main() -> None:
     clock = FixedClock("2026-11-02T09:00:00+08:00")  # a Monday morning in Shanghai
     desk = Helpdesk(
-        config={"desk": {"name": "demo", "timezone": "Asia/Shanghai"}},
+        config={
+            "desk": {"name": "demo", "timezone": "Asia/Shanghai"},
+            "calendars": {
+                "support": {
+                    "tz": "Asia/Shanghai",
+                    "week": {"mon-fri": ["09:00-12:00", "13:00-18:00"]},
+                    "preset": "CN-2026",
+                }
+            },
+            "sla": {
+                "preset": "per-service",
+                "policies": [
+                    {
+                        "name": "default",
+                        "calendar": "support",
+                        "targets": {"*": {"first_response": "1h", "resolution": "8h"}},
+                        "warnings": {"fractions": [0.75]},
+                    },
+                ],
+            },
+        },
         clock=clock,
         load_entrypoints=False,
     )
@@ -48,7 +72,18 @@ def main() -> None:
     print()
     print(f"history of {opened[0].number}:")
     for event in desk.history(agent, opened[0].id):
-        print(f"  #{event.seq} {event.at:%H:%M} {event.actor:<14} {event.kind}")
+        print(
+            f"  #{event.seq} {event.at.astimezone(SHANGHAI):%H:%M} {event.actor:<14} {event.kind}"
+        )
+    print()
+    print(f"SLA clocks at {clock.now().astimezone(SHANGHAI):%Y-%m-%d %H:%M} (Shanghai):")
+    for ticket in opened:
+        for c in desk.sla_status(agent, ticket.id):
+            due = f"{c.due_at.astimezone(SHANGHAI):%m-%d %H:%M}" if c.due_at else "(paused)"
+            print(
+                f"  {ticket.number} {c.metric:<15} {c.policy:<13} {c.state:<9} due {due:<11} "
+                f"remaining {c.remaining}"
+            )
     desk.dispatch_outbox()
 
 

@@ -62,7 +62,7 @@ from helpdesk_core.model.tickets import Ticket, ticket_subject
 
 METRICS: Final = ("first_response", "next_response", "resolution", "periodic_update")
 State = Literal["running", "paused", "warning", "met", "breached"]
-DONE_CATEGORIES: Final = frozenset({"resolved", "closed"})
+DONE_CATEGORIES: Final = frozenset({"solved", "closed"})
 _ZERO: Final = timedelta(0)
 _MESSAGE_KINDS: Final = frozenset({"replied", "customer_messaged", "note_added"})
 

@@ -36,7 +36,7 @@ CATEGORY = {
     "in_progress": "open",
     "pending_customer": "pending",
     "pending_third_party": "pending",
-    "resolved": "resolved",
+    "resolved": "solved",
     "closed": "closed",
 }
 
@@ -359,7 +359,9 @@ def test_rule9_states_outside_hours_in_pause_and_after_breach() -> None:
     res = clock(evaluate(BUSINESS, h.events, night), "resolution")
     assert res.state == "warning" or res.state == "running"
     h.at(datetime(2026, 11, 2, 17, 50, tzinfo=SH)).status("pending_customer")
-    fr = clock(evaluate(BUSINESS, h.events, datetime(2026, 11, 2, 17, 55, tzinfo=SH)), "first_response")
+    fr = clock(
+        evaluate(BUSINESS, h.events, datetime(2026, 11, 2, 17, 55, tzinfo=SH)), "first_response"
+    )
     assert fr.state == "warning"  # first response never pauses (rule 1); 55 min >= 50 %
     fr = clock(evaluate(BUSINESS, h.events, night), "first_response")
     assert (fr.state, fr.breached_at) == ("breached", datetime(2026, 11, 2, 18, 0, tzinfo=SH))
@@ -479,7 +481,7 @@ def histories(draw: st.DrawFn) -> History:
             h.status("pending_customer")
         elif action == "work" and h.current in ("new", "pending_customer"):
             h.status("in_progress")
-        elif action == "resolve" and CATEGORY[h.current] != "resolved":
+        elif action == "resolve" and h.current != "resolved":
             h.status("resolved")
         elif action == "reopen" and h.current == "resolved":
             h.status("in_progress", reopen=True)
@@ -514,3 +516,39 @@ def test_clock_properties(h: History, d1: int, d2: int, config: SlaConfig) -> No
                 assert c.instant_at(c.target) == c.due_at
             if c.breached_at is not None and c.due_at is not None:
                 assert c.breached_at == c.due_at
+
+
+def test_the_real_workflow_resolves_and_reopens_clocks_through_the_desk() -> None:
+    """The default workflow's categories (solved, closed) meet resolution; a reopen starts a
+    new cycle."""
+    from helpdesk_core import Actor, Helpdesk
+    from helpdesk_core.testing import FixedClock
+
+    clock_ = FixedClock(T0)
+    desk = Helpdesk(
+        config={
+            "sla": {
+                "policies": [
+                    {"name": "p", "targets": {"*": {"resolution": "8h", "first_response": "1h"}}}
+                ]
+            }
+        },
+        clock=clock_,
+        load_entrypoints=False,
+    )
+    admin = Actor(id="root", roles={"admin"})
+    t = desk.open_ticket(Actor(id="c1", roles={"customer"}), subject="x", channel="email")
+    desk.assign(admin, t.id, "a1")
+    clock_.advance(minutes=30)
+    desk.reply(admin, t.id, "fixed", status="resolved")
+    clocks = desk.sla_status(admin, t.id, now=T0 + 5 * H)
+    assert {(c.metric, c.cycle, c.state) for c in clocks} == {
+        ("first_response", 1, "met"),
+        ("resolution", 1, "met"),
+    }
+    clock_.advance(hours=1)
+    desk.set_status(admin, t.id, "in_progress")  # reopened
+    clocks = desk.sla_status(admin, t.id, now=T0 + 5 * H)
+    states = {(c.metric, c.cycle): (c.state, c.elapsed) for c in clocks}
+    assert states[("resolution", 2)] == ("running", 5 * H - 90 * M)
+    assert ("first_response", 2) not in states
