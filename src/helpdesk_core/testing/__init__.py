@@ -1,7 +1,25 @@
 """A test kit for hosts and plugin authors: a fixed clock, a recording notifier, and the contract
-tests every Storage must pass (subclass :class:`StorageContract` and provide ``storage``)."""
+tests every Storage must pass (subclass :class:`StorageContract` and provide ``storage``).
+
+``StorageContract`` needs pytest and is imported on first use, so ``FixedClock`` and
+``RecordingNotifier`` work in programs that do not install pytest (the demo, a host's scripts).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from helpdesk_core.testing.doubles import FixedClock, RecordingNotifier
-from helpdesk_core.testing.storage_contract import StorageContract
+
+if TYPE_CHECKING:
+    from helpdesk_core.testing.storage_contract import StorageContract
 
 __all__ = ["FixedClock", "RecordingNotifier", "StorageContract"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StorageContract":
+        from helpdesk_core.testing.storage_contract import StorageContract
+
+        return StorageContract
+    raise AttributeError(f"module 'helpdesk_core.testing' has no attribute {name!r}")
