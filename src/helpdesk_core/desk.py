@@ -858,12 +858,11 @@ class Helpdesk:
         """The ticket's SLA clocks as of ``now`` (``ticket.view``): metric, cycle, state, due,
         remaining or overdue, met/breached instants. Empty without an ``[sla]`` section."""
         at = self._now(now)
-        events = self.history(actor, ticket_id, now=at)
+        self.history(actor, ticket_id, now=at)  # the actor's view check (NotFound if hidden)
         if self.sla is None:
             return []
         with self.storage.transaction() as uow:
-            raw = uow.ticket_events(ticket_id)
-        del events  # visibility was checked by history(); clocks read the unmasked events
+            raw = uow.ticket_events(ticket_id)  # clocks read the unmasked events
         return sla.evaluate(self.sla, raw, at)
 
     def sla_explain(
