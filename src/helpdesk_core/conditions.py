@@ -187,7 +187,9 @@ class Compare(Condition):
                 and bool(self._pattern.search(actual))
             )
         if op == "exists":
-            present = actual is not None and actual != "" and actual != () and actual != []
+            present = actual is not None and actual != ""
+            if isinstance(actual, tuple | list | set | frozenset | dict) and not actual:
+                present = False
             return present is bool(self.value)
         custom = _CUSTOM_OPERATORS.get(op)
         if custom is None:  # pragma: no cover - compile() rejects unknown operators

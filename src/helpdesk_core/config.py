@@ -313,5 +313,6 @@ SECTION_MODULES: list[str] = [
     "helpdesk_core.calendars",
     "helpdesk_core.sla",
     "helpdesk_core.escalation",
+    "helpdesk_core.storage_settings",
 ]
 """Core modules that register a config section when imported."""

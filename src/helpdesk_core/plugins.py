@@ -17,6 +17,7 @@ from helpdesk_core.errors import PluginError
 
 DEFAULT_PLUGINS: Final = (
     "helpdesk_plugins.storage_memory",
+    "helpdesk_plugins.storage_sql",
     "helpdesk_plugins.notify_log",
 )
 """Modules of the built-in plugins, registered through the same hooks as any other."""

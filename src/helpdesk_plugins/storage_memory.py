@@ -25,7 +25,7 @@ from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
-from helpdesk_core.model.tickets import Ticket, ticket_subject
+from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
 from helpdesk_core.permissions import Grant
 from helpdesk_core.ports import TicketQuery
 
@@ -126,16 +126,7 @@ class MemoryUnitOfWork:
         return [e for e in events if e.seq > after_seq]
 
     def save_ticket(self, ticket: Ticket, new_events: Sequence[Event]) -> None:
-        if not new_events:
-            raise ValidationError("new_events", "saving a ticket needs at least one new event")
-        seqs = [e.seq for e in new_events]
-        if seqs != list(range(seqs[0], seqs[0] + len(seqs))) or seqs[-1] != ticket.version:
-            raise ValidationError(
-                "new_events", f"seqs {seqs} are not consecutive up to version {ticket.version}"
-            )
-        if any(e.ticket_id != ticket.id for e in new_events):
-            raise ValidationError("new_events", f"an event does not belong to {ticket.id}")
-        expected = seqs[0] - 1
+        expected = base_version(ticket, new_events)
         current = self._current_version(ticket.id)
         if current != expected:
             raise ConcurrencyConflict(ticket.id, expected, current)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from helpdesk_core.errors import ValidationError
-from helpdesk_core.model.events import Event, Message, TicketCreated
+from helpdesk_core.model.events import Event, Message, TicketCreated, to_utc
 
 
 @attrs.frozen
@@ -158,3 +158,69 @@ def ticket_subject(ticket: Ticket, customer: Mapping[str, Any] | None = None) ->
         for name, value in customer.items():
             subject[f"customer.{name}"] = value
     return subject
+
+
+_TICKET_TIMES = ("created_at", "updated_at", "expected_resolution_at", "assignee_since")
+
+
+def ticket_to_dict(ticket: Ticket) -> dict[str, Any]:
+    """A JSON-ready dict of the whole ticket state; :func:`ticket_from_dict` reverses it exactly.
+
+    Storages persist this document beside the ticket's events so reads need no fold.
+    """
+    data: dict[str, Any] = {}
+    for field in attrs.fields(Ticket):
+        value = getattr(ticket, field.name)
+        if field.name in _TICKET_TIMES:
+            value = None if value is None else value.isoformat()
+        elif field.name in ("tags", "merged_from"):
+            value = sorted(value)
+        elif field.name == "links":
+            value = sorted([a, b] for a, b in value)
+        elif field.name == "messages":
+            value = [m.to_dict() for m in value]
+        elif field.name == "custom":
+            value = dict(value)
+        data[field.name] = value
+    return data
+
+
+def ticket_from_dict(data: Mapping[str, Any]) -> Ticket:
+    """Rebuild a ticket from :func:`ticket_to_dict` output; unknown keys are an error."""
+    names = {f.name for f in attrs.fields(Ticket)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValidationError("ticket", f"unknown ticket fields {sorted(unknown)}")
+    values = dict(data)
+    for name in _TICKET_TIMES:
+        if values.get(name) is not None:
+            values[name] = to_utc(values[name])
+    for name in ("tags", "merged_from"):
+        if name in values:
+            values[name] = frozenset(values[name])
+    if "links" in values:
+        values["links"] = frozenset((str(a), str(b)) for a, b in values["links"])
+    if "messages" in values:
+        values["messages"] = tuple(Message.from_dict(m) for m in values["messages"])
+    if "custom" in values:
+        values["custom"] = dict(values["custom"])
+    return Ticket(**values)
+
+
+def base_version(ticket: Ticket, new_events: Sequence[Event]) -> int:
+    """Check what a storage is asked to save and return the version it must replace.
+
+    ``new_events`` must be non-empty, belong to ``ticket``, have consecutive seqs and end at
+    ``ticket.version``; the stored version must then be ``new_events[0].seq - 1`` (0: a new
+    ticket). Storages call this first in ``save_ticket``.
+    """
+    if not new_events:
+        raise ValidationError("new_events", "saving a ticket needs at least one new event")
+    seqs = [e.seq for e in new_events]
+    if seqs != list(range(seqs[0], seqs[0] + len(seqs))) or seqs[-1] != ticket.version:
+        raise ValidationError(
+            "new_events", f"seqs {seqs} are not consecutive up to version {ticket.version}"
+        )
+    if any(e.ticket_id != ticket.id for e in new_events):
+        raise ValidationError("new_events", f"an event does not belong to {ticket.id}")
+    return seqs[0] - 1

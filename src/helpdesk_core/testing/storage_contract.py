@@ -18,6 +18,7 @@ The memory store and the SQL store run the same class.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -407,12 +408,12 @@ class StorageContract:
             try:
                 with storage.transaction() as uow:
                     inserted = uow.add_firing(attrs.evolve(firing, worker=worker))
-                    barrier.wait(timeout=10)
+                    # a store that serialises writers breaks the barrier: the other waits
+                    with contextlib.suppress(threading.BrokenBarrierError):
+                        barrier.wait(timeout=3)
                 outcomes.append("inserted" if inserted else "skipped")
             except ConcurrencyConflict:
                 outcomes.append("conflict")
-            except threading.BrokenBarrierError:  # a store that serialises the two
-                outcomes.append("serialised")
 
         threads = [threading.Thread(target=fire, args=(w,)) for w in ("w1", "w2")]
         for thread in threads:
@@ -421,7 +422,7 @@ class StorageContract:
             thread.join()
         with storage.transaction() as uow:
             assert len(uow.firings("t9")) == 1
-        assert outcomes.count("inserted") <= 2 and "inserted" in outcomes
+        assert "inserted" in outcomes and len(outcomes) == 2
 
     def test_grants_round_trip_and_filter_by_state(self, storage: Storage) -> None:
         grant = Grant(

@@ -1,0 +1,79 @@
+"""SQL storage plugin: SQLite by default, PostgreSQL at scale (extras ``sql`` / ``postgres``).
+
+Serves ``sqlite:///path.db``, ``sqlite://`` (temporary, for tests) and
+``postgresql+psycopg://...`` through ``helpdesk_storage_open``. SQLAlchemy is imported only when
+such a URL is opened, so the core and the memory store work without the extra installed.
+
+Functions: :func:`upgrade` (migrations), :func:`backup` / :func:`restore` (R-SEC-3).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from helpdesk_core.config import HelpdeskConfig
+from helpdesk_core.errors import StorageError
+from helpdesk_core.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from helpdesk_plugins.storage_sql.store import SqlStorage
+
+SCHEMES: Final = ("sqlite:", "sqlite+pysqlite:", "postgresql:", "postgresql+psycopg:")
+
+
+def _missing(exc: ImportError) -> StorageError:
+    return StorageError(
+        f"the SQL storage needs its extra: pip install 'helpdesk-core[sql]' "
+        f"(PostgreSQL: 'helpdesk-core[postgres]'); missing module {exc.name!r}"
+    )
+
+
+def open_storage(url: str, config: HelpdeskConfig | None = None) -> SqlStorage:
+    """Open (and migrate, unless configured otherwise) the database at ``url``."""
+    try:
+        from helpdesk_plugins.storage_sql.store import SqlStorage
+    except ImportError as exc:
+        raise _missing(exc) from exc
+    return SqlStorage(url, config)
+
+
+@hookimpl(trylast=True)
+def helpdesk_storage_open(url: str, config: HelpdeskConfig) -> SqlStorage | None:
+    if not url.startswith(SCHEMES):
+        return None
+    return open_storage(url, config)
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to the newest schema (``helpdesk db upgrade``)."""
+    try:
+        from helpdesk_plugins.storage_sql.migrate import upgrade as run
+    except ImportError as exc:
+        raise _missing(exc) from exc
+    run(url, revision)
+
+
+def backup(url: str, to: str) -> str:
+    """A consistent snapshot of the database at ``url`` written to ``to``; returns its path."""
+    try:
+        from helpdesk_plugins.storage_sql.backup import backup as run
+    except ImportError as exc:
+        raise _missing(exc) from exc
+    return run(url, to)
+
+
+def restore(source: str, url: str) -> None:
+    """Replace the database at ``url`` by the snapshot ``source`` made by :func:`backup`."""
+    try:
+        from helpdesk_plugins.storage_sql.backup import restore as run
+    except ImportError as exc:
+        raise _missing(exc) from exc
+    run(source, url)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SqlStorage":
+        from helpdesk_plugins.storage_sql.store import SqlStorage
+
+        return SqlStorage
+    raise AttributeError(name)

@@ -1,0 +1,704 @@
+"""The SQL Storage: SQLite (embedded default) and PostgreSQL, through SQLAlchemy 2 Core.
+
+One unit of work is one database connection and at most one write transaction:
+
+- Everything a command writes (ticket row, events, outbox, audit, firings, schedule) is written
+  in that transaction and commits together or not at all (DESIGN principle 7).
+- A ticket UPDATE always carries ``WHERE id = :id AND version = :expected``; no row updated
+  means someone else won: :class:`~helpdesk_core.errors.ConcurrencyConflict` with the version
+  the store holds.
+- SQLite (one writer at a time): reads before the first write run outside a transaction; the
+  first write opens ``BEGIN IMMEDIATE``, which waits (``busy_timeout``) for the write lock, so
+  the version predicate then sees every committed change. WAL mode lets readers run meanwhile.
+- PostgreSQL (READ COMMITTED): the UPDATE's row lock serialises writers of one ticket; the
+  loser's predicate re-checks the committed row and fails cleanly.
+- Work claims (``claim_due``, ``claim_outbox``) and ``next_number`` take effect at once: on
+  PostgreSQL in their own autocommit statement with ``FOR UPDATE SKIP LOCKED``; on SQLite in
+  a short write transaction of their own (or inside the unit's, once it writes).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import re
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
+
+from helpdesk_core.conditions import Condition
+from helpdesk_core.config import HelpdeskConfig, load_config
+from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
+from helpdesk_core.model.events import Event, event_from_dict, event_to_dict
+from helpdesk_core.model.people import Agent
+from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
+from helpdesk_core.model.tickets import (
+    Ticket,
+    base_version,
+    ticket_from_dict,
+    ticket_subject,
+    ticket_to_dict,
+)
+from helpdesk_core.permissions import Grant
+from helpdesk_core.ports import TicketQuery
+from helpdesk_core.storage_settings import StorageSettings, storage_settings
+from helpdesk_plugins.storage_sql import schema as s
+from helpdesk_plugins.storage_sql.cipher import FieldCipher, PlainCodec, cipher_for
+from helpdesk_plugins.storage_sql.schema import from_micros, to_micros
+from helpdesk_plugins.storage_sql.translate import translate
+
+_SCAN_BATCH = 500
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=256)
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(text)
+
+
+def _regexp(pattern: str, value: str | None) -> int:
+    return int(value is not None and _pattern(pattern).search(value) is not None)
+
+
+def _opt_micros(value: datetime | None) -> int | None:
+    return None if value is None else to_micros(value)
+
+
+def _opt_time(value: int | None) -> datetime | None:
+    return None if value is None else from_micros(value)
+
+
+def agent_to_dict(agent: Agent) -> dict[str, Any]:
+    data = attrs.asdict(agent)
+    data["roles"] = sorted(agent.roles)
+    data["skills"] = sorted(agent.skills)
+    return data
+
+
+def make_engine(url: str, settings: StorageSettings) -> tuple[Engine, str | None]:
+    """A configured engine for ``url`` and the temporary directory it lives in (``sqlite://``).
+
+    SQLite connections get WAL mode, foreign keys, a busy timeout, ``synchronous = NORMAL``
+    (durable against process crashes; a power loss may drop the last commits, never corrupt)
+    and the ``hd_regexp`` function the condition translator uses.
+    """
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StorageError(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        tempdir: str | None = None
+        database = parsed.database
+        if not database or database == ":memory:":
+            tempdir = tempfile.mkdtemp(prefix="helpdesk-sqlite-")
+            atexit.register(shutil.rmtree, tempdir, True)
+            database = str(Path(tempdir) / "helpdesk.db")
+        else:
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StorageError(f"{url}: directory {parent} does not exist")
+        engine = sa.create_engine(
+            parsed.set(database=database),
+            connect_args={"check_same_thread": False, "timeout": 0},
+            pool_size=settings.pool_size,
+            max_overflow=20,
+        )
+        busy = settings.busy_timeout_ms
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi: sqlite3.Connection, record: Any) -> None:
+            dbapi.isolation_level = None  # BEGIN IMMEDIATE is issued explicitly
+            dbapi.execute(f"PRAGMA busy_timeout = {int(busy)}")
+            dbapi.execute("PRAGMA journal_mode = WAL")
+            dbapi.execute("PRAGMA synchronous = NORMAL")
+            dbapi.execute("PRAGMA foreign_keys = ON")
+            dbapi.create_function("hd_regexp", 2, _regexp, deterministic=True)
+
+        return engine, tempdir
+    if backend == "postgresql":
+        try:
+            engine = sa.create_engine(
+                parsed, pool_size=settings.pool_size, max_overflow=20, pool_pre_ping=True
+            )
+        except ImportError as exc:
+            raise StorageError(
+                f"{url}: the PostgreSQL driver is missing; install helpdesk-core[postgres]"
+            ) from exc
+        return engine, None
+    raise StorageError(f"{url}: unsupported database {backend!r}; use sqlite or postgresql")
+
+
+class SqlStorage:
+    """A :class:`~helpdesk_core.ports.Storage` on SQLite or PostgreSQL.
+
+    :param url: ``sqlite:///path.db`` (created on first use), ``sqlite://`` (a private
+        temporary database deleted at :meth:`close`, for tests), or
+        ``postgresql+psycopg://user@host/db``. For a dedicated PostgreSQL schema add
+        ``?options=-csearch_path%3Dmyschema``.
+    :param config: the desk configuration (``[storage]`` settings, sensitive fields).
+    """
+
+    before_commit: Callable[[], None] | None = None
+    """Test seam: called after a unit of work's last write, just before COMMIT."""
+
+    def __init__(self, url: str, config: HelpdeskConfig | None = None) -> None:
+        self.url = url
+        self.config = config if config is not None else load_config(None)
+        self.settings: StorageSettings = storage_settings(self.config)
+        self.codec: FieldCipher | PlainCodec = cipher_for(self.config)
+        self._closed = False
+        self.engine, self._tempdir = make_engine(url, self.settings)
+        self.dialect = self.engine.dialect.name
+        try:
+            if self.settings.migrate:
+                from helpdesk_plugins.storage_sql.migrate import upgrade_engine
+
+                upgrade_engine(self.engine)
+            else:
+                from helpdesk_plugins.storage_sql.migrate import check_current
+
+                check_current(self.engine)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- port -------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[SqlUnitOfWork]:
+        if self._closed:
+            raise StorageError(f"storage {self.url} is closed")
+        try:
+            conn = self.engine.connect()
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"cannot connect to {self.url}: {exc.orig}") from exc
+        try:
+            uow = SqlUnitOfWork(self, conn)
+            try:
+                yield uow
+            except BaseException:
+                conn.rollback()
+                raise
+            if uow.writing and self.before_commit is not None:
+                self.before_commit()
+            try:
+                conn.commit()
+            except sa.exc.IntegrityError as exc:
+                raise ConcurrencyConflict("transaction", 0, 1) from exc
+            except sa.exc.OperationalError as exc:
+                raise StorageError(f"commit failed on {self.url}: {exc.orig}") from exc
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.engine.dispose()
+        if self._tempdir is not None:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+
+    def __enter__(self) -> SqlStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection outside any unit of work, for statements that take effect at once."""
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    # -- documents --------------------------------------------------------------------------
+    def seal(self, doc: dict[str, Any]) -> str:
+        return _dumps(self.codec.seal(doc))
+
+    def open_doc(self, text: str) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(text)
+        return self.codec.open(doc)
+
+
+class SqlUnitOfWork:
+    """One connection; see the module docstring for the transaction rules."""
+
+    def __init__(self, store: SqlStorage, conn: Connection) -> None:
+        self._store = store
+        self._conn = conn
+        self._sqlite = store.dialect == "sqlite"
+        self.writing = False
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _begin_write(self) -> None:
+        if not self.writing:
+            if self._sqlite:
+                self._exec_driver("BEGIN IMMEDIATE")
+            self.writing = True
+
+    def _exec_driver(self, sql: str) -> None:
+        try:
+            self._conn.exec_driver_sql(sql)
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{self._store.url}: {exc.orig}") from exc
+
+    def _x(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
+        try:
+            return self._conn.execute(statement, params)
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{self._store.url}: {exc.orig}") from exc
+
+    def _w(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
+        self._begin_write()
+        return self._x(statement, params)
+
+    @contextmanager
+    def _at_once(self) -> Iterator[Callable[..., sa.CursorResult[Any]]]:
+        """Run statements that must take effect immediately (claims, counters)."""
+        if not self._sqlite:
+            with self._store.autocommit() as conn:
+                yield conn.execute
+            return
+        if self.writing:  # already hold SQLite's only write lock: part of this unit
+            yield self._x
+            return
+        self._exec_driver("BEGIN IMMEDIATE")
+        try:
+            yield self._x
+        except BaseException:
+            self._exec_driver("ROLLBACK")
+            raise
+        self._exec_driver("COMMIT")
+
+    def _insert(self, table: sa.Table) -> Any:
+        module = sqlite_dialect if self._sqlite else pg_dialect
+        return module.insert(table)
+
+    # -- tickets --------------------------------------------------------------------------
+    def _ticket(self, doc: str) -> Ticket:
+        return ticket_from_dict(self._store.open_doc(doc))
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        doc = self._x(
+            sa.select(s.tickets.c.doc).where(s.tickets.c.id == ticket_id)
+        ).scalar_one_or_none()
+        return None if doc is None else self._ticket(doc)
+
+    def get_ticket_by_number(self, number: str) -> Ticket | None:
+        doc = self._x(
+            sa.select(s.tickets.c.doc).where(s.tickets.c.number == number)
+        ).scalar_one_or_none()
+        return None if doc is None else self._ticket(doc)
+
+    def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]:
+        rows = self._x(
+            sa.select(s.events.c.data)
+            .where(s.events.c.ticket_id == ticket_id, s.events.c.seq > after_seq)
+            .order_by(s.events.c.seq)
+        ).scalars()
+        return [event_from_dict(self._store.open_doc(data)) for data in rows]
+
+    def _row(self, ticket: Ticket) -> dict[str, Any]:
+        row: dict[str, Any] = {name: getattr(ticket, name) for name in s.TICKET_COLUMNS}
+        row["tier"] = ticket.tier
+        row["version"] = ticket.version
+        row["created_at"] = to_micros(ticket.created_at)
+        row["updated_at"] = to_micros(ticket.updated_at)
+        row["doc"] = self._store.seal(ticket_to_dict(ticket))
+        return row
+
+    def _stored_version(self, ticket_id: str) -> int:
+        version = self._x(
+            sa.select(s.tickets.c.version).where(s.tickets.c.id == ticket_id)
+        ).scalar_one_or_none()
+        return 0 if version is None else int(version)
+
+    def save_ticket(self, ticket: Ticket, new_events: Sequence[Event]) -> None:
+        expected = base_version(ticket, new_events)
+        row = self._row(ticket)
+        self._begin_write()
+        if expected == 0:
+            current = self._stored_version(ticket.id)
+            if current:
+                raise ConcurrencyConflict(ticket.id, 0, current)
+            other = self.get_ticket_by_number(ticket.number)
+            if other is not None:
+                raise ValidationError("number", f"ticket number {ticket.number} is taken")
+            try:
+                self._x(sa.insert(s.tickets), [row])
+            except sa.exc.IntegrityError as exc:  # a concurrent insert of the same id won
+                raise ConcurrencyConflict(ticket.id, 0, 1) from exc
+        else:
+            values = {k: v for k, v in row.items() if k != "id"}
+            updated = self._x(
+                sa.update(s.tickets)
+                .where(s.tickets.c.id == ticket.id, s.tickets.c.version == expected)
+                .values(**values)
+            )
+            if updated.rowcount != 1:
+                raise ConcurrencyConflict(ticket.id, expected, self._stored_version(ticket.id))
+            self._x(sa.delete(s.ticket_tags).where(s.ticket_tags.c.ticket_id == ticket.id))
+        if ticket.tags:
+            self._x(
+                sa.insert(s.ticket_tags),
+                [{"ticket_id": ticket.id, "tag": tag} for tag in sorted(ticket.tags)],
+            )
+        try:
+            self._x(
+                sa.insert(s.events),
+                [
+                    {
+                        "ticket_id": e.ticket_id,
+                        "seq": e.seq,
+                        "kind": e.kind,
+                        "at": to_micros(e.at),
+                        "actor": e.actor,
+                        "data": self._store.seal(event_to_dict(e)),
+                    }
+                    for e in new_events
+                ],
+            )
+        except sa.exc.IntegrityError as exc:
+            raise ConcurrencyConflict(ticket.id, expected, expected + 1) from exc
+
+    # -- queries ----------------------------------------------------------------------------
+    def _select(self, query: TicketQuery, where: Any) -> sa.Select[Any]:
+        order = s.tickets.c[query.order_by]
+        ident = s.tickets.c.id
+        statement = sa.select(s.tickets.c.doc)
+        if where is not None:
+            statement = statement.where(where)
+        if query.after is not None:
+            value, after_id = query.after
+            if isinstance(value, datetime):
+                value = to_micros(value)
+            cursor = sa.tuple_(order, ident)
+            statement = statement.where(
+                cursor < (value, after_id) if query.descending else cursor > (value, after_id)
+            )
+        if query.descending:
+            return statement.order_by(order.desc(), ident.desc())
+        return statement.order_by(order, ident)
+
+    def query_tickets(self, query: TicketQuery) -> list[Ticket]:
+        where, exact = translate(query.where, self._store.dialect)
+        if exact:
+            statement = self._select(query, where)
+            if query.limit is not None:
+                statement = statement.limit(query.limit)
+            return [self._ticket(doc) for doc in self._x(statement).scalars()]
+        found: list[Ticket] = []
+        after = query.after
+        while query.limit is None or len(found) < query.limit:
+            batch_query = attrs.evolve(query, after=after)
+            batch = [
+                self._ticket(doc)
+                for doc in self._x(self._select(batch_query, where).limit(_SCAN_BATCH)).scalars()
+            ]
+            found.extend(t for t in batch if query.where.matches(ticket_subject(t)))
+            if len(batch) < _SCAN_BATCH:
+                break
+            last = batch[-1]
+            after = (getattr(last, query.order_by), last.id)
+        return found if query.limit is None else found[: query.limit]
+
+    def count_tickets(self, where: Condition) -> int:
+        clause, exact = translate(where, self._store.dialect)
+        if exact:
+            statement = sa.select(sa.func.count()).select_from(s.tickets)
+            if clause is not None:
+                statement = statement.where(clause)
+            return int(self._x(statement).scalar_one())
+        return len(self.query_tickets(TicketQuery(where=where, limit=None)))
+
+    def next_number(self, sequence: str) -> int:
+        statement = (
+            self._insert(s.counters)
+            .values(name=sequence, value=1)
+            .on_conflict_do_update(
+                index_elements=[s.counters.c.name], set_={"value": s.counters.c.value + 1}
+            )
+            .returning(s.counters.c.value)
+        )
+        if self._sqlite:  # inside this unit's write transaction: serialised, never duplicated
+            return int(self._w(statement).scalar_one())
+        with self._at_once() as run:  # like a sequence: not rolled back, never duplicated
+            return int(run(statement).scalar_one())
+
+    # -- outbox -------------------------------------------------------------------------------
+    def _message(self, row: Any) -> OutboxMessage:
+        return OutboxMessage(
+            id=row.id,
+            topic=row.topic,
+            key=row.key,
+            payload=self._store.open_doc(row.payload),
+            created_at=from_micros(row.created_at),
+            available_at=from_micros(row.available_at),
+            state=row.state,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            claimed_by=row.claimed_by,
+            lease_until=_opt_time(row.lease_until),
+        )
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        self._w(
+            self._insert(s.outbox)
+            .values(
+                id=message.id,
+                key=message.key,
+                topic=message.topic,
+                payload=self._store.seal(message.payload),
+                created_at=to_micros(message.created_at),
+                available_at=to_micros(message.available_at),
+                state=message.state,
+                attempts=message.attempts,
+                last_error=message.last_error,
+                claimed_by=message.claimed_by,
+                lease_until=_opt_micros(message.lease_until),
+            )
+            .on_conflict_do_nothing()
+        )
+
+    def claim_outbox(
+        self, now: datetime, limit: int, worker: str, lease: timedelta
+    ) -> list[OutboxMessage]:
+        at = to_micros(now)
+        o = s.outbox.c
+        candidates = (
+            sa.select(o.pos)
+            .where(
+                o.state == "pending",
+                o.available_at <= at,
+                sa.or_(o.lease_until.is_(None), o.lease_until <= at),
+            )
+            .order_by(o.pos)
+            .limit(limit)
+        )
+        if not self._sqlite:
+            candidates = candidates.with_for_update(skip_locked=True)
+        claim = (
+            sa.update(s.outbox)
+            .where(o.pos.in_(candidates.scalar_subquery()))
+            .values(claimed_by=worker, lease_until=to_micros(now + lease))
+            .returning(*s.outbox.c)
+        )
+        with self._at_once() as run:
+            rows = sorted(run(claim).all(), key=lambda r: r.pos)
+        return [self._message(row) for row in rows]
+
+    def finish_outbox(
+        self,
+        message_id: str,
+        *,
+        delivered: bool,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        o = s.outbox.c
+        values: dict[str, Any] = {
+            "attempts": o.attempts + 1,
+            "last_error": error,
+            "claimed_by": None,
+            "lease_until": None,
+        }
+        if delivered:
+            values["state"] = "delivered"
+        elif retry_at is not None:
+            values["state"] = "pending"
+            values["available_at"] = to_micros(retry_at)
+        else:
+            values["state"] = "dead"
+        done = self._w(sa.update(s.outbox).where(o.id == message_id).values(**values))
+        if done.rowcount != 1:
+            raise ValidationError("message_id", f"no outbox message {message_id!r}")
+
+    def outbox(self, state: str | None = None) -> list[OutboxMessage]:
+        statement = sa.select(*s.outbox.c).order_by(s.outbox.c.pos)
+        if state is not None:
+            statement = statement.where(s.outbox.c.state == state)
+        return [self._message(row) for row in self._x(statement)]
+
+    # -- documents: grants, agents, state -------------------------------------------------------
+    def _upsert(self, table: sa.Table, key: str, values: dict[str, Any]) -> None:
+        statement = self._insert(table).values(**values)
+        self._w(
+            statement.on_conflict_do_update(
+                index_elements=[table.c[key]],
+                set_={k: statement.excluded[k] for k in values if k != key},
+            )
+        )
+
+    def save_grant(self, grant: Grant) -> None:
+        self._upsert(
+            s.grants, "id", {"id": grant.id, "state": grant.state, "doc": _dumps(grant.to_dict())}
+        )
+
+    def get_grant(self, grant_id: str) -> Grant | None:
+        doc = self._x(
+            sa.select(s.grants.c.doc).where(s.grants.c.id == grant_id)
+        ).scalar_one_or_none()
+        return None if doc is None else Grant.from_dict(json.loads(doc))
+
+    def grants(self, state: str | None = None) -> list[Grant]:
+        statement = sa.select(s.grants.c.doc).order_by(s.grants.c.pos)
+        if state is not None:
+            statement = statement.where(s.grants.c.state == state)
+        return [Grant.from_dict(json.loads(doc)) for doc in self._x(statement).scalars()]
+
+    def save_agent(self, agent: Agent) -> None:
+        self._upsert(s.agents, "id", {"id": agent.id, "doc": _dumps(agent_to_dict(agent))})
+
+    def agents(self) -> list[Agent]:
+        docs = self._x(sa.select(s.agents.c.doc).order_by(s.agents.c.id)).scalars()
+        return [Agent(**json.loads(doc)) for doc in docs]
+
+    def load_state(self, key: str) -> dict[str, Any] | None:
+        doc = self._x(
+            sa.select(s.state_docs.c.doc).where(s.state_docs.c.key == key)
+        ).scalar_one_or_none()
+        if doc is None:
+            return None
+        value: dict[str, Any] = json.loads(doc)
+        return value
+
+    def save_state(self, key: str, value: dict[str, Any]) -> None:
+        self._upsert(s.state_docs, "key", {"key": key, "doc": _dumps(value)})
+
+    # -- escalation schedule and firings -------------------------------------------------------
+    def schedule_check(self, ticket_id: str, at: datetime | None) -> None:
+        statement = self._insert(s.schedule).values(
+            ticket_id=ticket_id, next_check_at=_opt_micros(at)
+        )
+        self._w(
+            statement.on_conflict_do_update(
+                index_elements=[s.schedule.c.ticket_id],
+                set_={"next_check_at": statement.excluded.next_check_at},
+            )
+        )
+
+    def claim_due(
+        self, now: datetime, limit: int, worker: str, lease: timedelta
+    ) -> list[tuple[str, datetime]]:
+        at = to_micros(now)
+        c = s.schedule.c
+        candidates = (
+            sa.select(c.ticket_id)
+            .where(
+                c.next_check_at.is_not(None),
+                c.next_check_at <= at,
+                sa.or_(c.lease_until.is_(None), c.lease_until <= at),
+            )
+            .order_by(c.next_check_at, c.ticket_id)
+            .limit(limit)
+        )
+        if not self._sqlite:
+            candidates = candidates.with_for_update(skip_locked=True)
+        claim = (
+            sa.update(s.schedule)
+            .where(c.ticket_id.in_(candidates.scalar_subquery()))
+            .values(lease_owner=worker, lease_until=to_micros(now + lease))
+            .returning(c.ticket_id, c.next_check_at)
+        )
+        with self._at_once() as run:
+            rows = sorted(run(claim).all(), key=lambda r: (r.next_check_at, r.ticket_id))
+        return [(row.ticket_id, from_micros(row.next_check_at)) for row in rows]
+
+    def release_check(self, ticket_id: str, worker: str, next_check_at: datetime | None) -> bool:
+        c = s.schedule.c
+        done = self._w(
+            sa.update(s.schedule)
+            .where(c.ticket_id == ticket_id, c.lease_owner == worker)
+            .values(lease_owner=None, lease_until=None, next_check_at=_opt_micros(next_check_at))
+        )
+        return done.rowcount == 1
+
+    def add_firing(self, firing: Firing) -> bool:
+        done = self._w(
+            self._insert(s.firings)
+            .values(
+                key=firing.key,
+                ticket_id=firing.ticket_id,
+                policy=firing.policy,
+                level=firing.level,
+                metric=firing.metric,
+                cycle=firing.cycle,
+                at=to_micros(firing.at),
+                worker=firing.worker,
+            )
+            .on_conflict_do_nothing(index_elements=[s.firings.c.key])
+            .returning(s.firings.c.pos)
+        )
+        return done.first() is not None
+
+    def firings(self, ticket_id: str | None = None) -> list[Firing]:
+        f = s.firings.c
+        statement = sa.select(*s.firings.c).order_by(f.pos)
+        if ticket_id is not None:
+            statement = statement.where(f.ticket_id == ticket_id)
+        return [
+            Firing(
+                row.key,
+                row.ticket_id,
+                row.policy,
+                row.level,
+                row.metric,
+                row.cycle,
+                from_micros(row.at),
+                row.worker,
+            )
+            for row in self._x(statement)
+        ]
+
+    # -- audit ----------------------------------------------------------------------------------
+    def add_audit(self, record: AuditRecord) -> None:
+        self._w(
+            sa.insert(s.audit).values(
+                id=record.id,
+                at=to_micros(record.at),
+                actor=record.actor,
+                action=record.action,
+                target=record.target,
+                allowed=record.allowed,
+                rule=record.rule,
+                detail=record.detail,
+            )
+        )
+
+    def audit_log(
+        self, *, actor: str | None = None, target: str | None = None, limit: int = 1000
+    ) -> list[AuditRecord]:
+        a = s.audit.c
+        statement = sa.select(*s.audit.c).order_by(a.pos).limit(limit)
+        if actor is not None:
+            statement = statement.where(a.actor == actor)
+        if target is not None:
+            statement = statement.where(a.target == target)
+        return [
+            AuditRecord(
+                id=row.id,
+                at=from_micros(row.at),
+                actor=row.actor,
+                action=row.action,
+                target=row.target,
+                allowed=bool(row.allowed),
+                rule=row.rule,
+                detail=row.detail,
+            )
+            for row in self._x(statement)
+        ]
