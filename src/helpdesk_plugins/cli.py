@@ -2,8 +2,12 @@
 
 ``helpdesk db upgrade --url URL``
     apply the shipped Alembic migrations (SQLite or PostgreSQL).
-``helpdesk db backup --url sqlite:///desk.db --to backup.db``
-    a consistent online snapshot of a SQLite store (PostgreSQL: use ``pg_dump``).
+``helpdesk db backup --url URL --to backup.db``
+    a consistent snapshot: SQLite's online backup API, or ``pg_dump`` for PostgreSQL.
+``helpdesk db restore --url URL --from backup.db``
+    replace the database's contents by a snapshot (stop the desk's processes first).
+``helpdesk db keygen``
+    print a new key for encrypting sensitive fields at rest (``HELPDESK_FIELD_KEY``).
 ``helpdesk worker --url URL [--config desk.toml] [--id NAME]``
     tick forever: claim tickets whose escalation check is due (leases; ``FOR UPDATE SKIP
     LOCKED`` on PostgreSQL), fire due escalation levels exactly once, deliver the outbox.
@@ -115,20 +119,27 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    try:
-        from helpdesk_plugins import storage_sql  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        print("helpdesk db: the SQL storage plugin is not installed yet", file=sys.stderr)
-        return 2
+    from helpdesk_plugins import storage_sql
+
+    if args.action == "keygen":
+        from helpdesk_plugins.storage_sql.cipher import generate_key
+
+        print(generate_key())
+        return 0
     url = _storage_url(args)
     if args.action == "upgrade":
         storage_sql.upgrade(url)
         print(f"{url}: migrated to head")
-    else:
+    elif args.action == "backup":
         if not args.to:
             raise SystemExit("helpdesk db backup: give --to PATH")
         storage_sql.backup(url, args.to)
         print(f"{url}: snapshot written to {args.to}")
+    else:
+        if not args.source:
+            raise SystemExit("helpdesk db restore: give --from PATH")
+        storage_sql.restore(args.source, url)
+        print(f"{url}: restored from {args.source}")
     return 0
 
 
@@ -137,9 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="migrations and backups")
-    db.add_argument("action", choices=["upgrade", "backup"])
+    db.add_argument("action", choices=["upgrade", "backup", "restore", "keygen"])
     db.add_argument("--url")
-    db.add_argument("--to")
+    db.add_argument("--to", help="backup: the new snapshot file")
+    db.add_argument("--from", dest="source", help="restore: the snapshot file")
     db.set_defaults(run=_db)
     work = sub.add_parser("worker", help="escalation ticks and outbox delivery")
     work.add_argument("--url")

@@ -56,7 +56,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def backup(url: str, to: str) -> str:
     """A consistent snapshot of the database at ``url`` written to ``to``; returns its path."""
     try:
-        from helpdesk_plugins.storage_sql.backup import backup as run
+        from helpdesk_plugins.storage_sql.snapshots import backup as run
     except ImportError as exc:
         raise _missing(exc) from exc
     return run(url, to)
@@ -65,7 +65,7 @@ def backup(url: str, to: str) -> str:
 def restore(source: str, url: str) -> None:
     """Replace the database at ``url`` by the snapshot ``source`` made by :func:`backup`."""
     try:
-        from helpdesk_plugins.storage_sql.backup import restore as run
+        from helpdesk_plugins.storage_sql.snapshots import restore as run
     except ImportError as exc:
         raise _missing(exc) from exc
     run(source, url)
