@@ -119,11 +119,14 @@ def test_sensitive_fields_are_unreadable_in_the_raw_database(
     assert "A-77" in dump  # not sensitive: stays queryable in clear
     assert "$enc" in dump
     assert stored.custom["order"] == "A-77"
-    with Helpdesk(
-        config=PII_CONFIG,
-        storage_url=f"sqlite:///{path}",
-        load_entrypoints=False,
-    ) as desk, desk.storage.transaction() as uow:
+    with (
+        Helpdesk(
+            config=PII_CONFIG,
+            storage_url=f"sqlite:///{path}",
+            load_entrypoints=False,
+        ) as desk,
+        desk.storage.transaction() as uow,
+    ):
         clear = uow.get_ticket(ticket.id)
         assert clear is not None and clear.custom["mobile"] == "13812345678"
         assert uow.ticket_events(ticket.id)[0].custom["email"] == "li.lei@example.cn"  # type: ignore[attr-defined]
