@@ -148,7 +148,7 @@ def test_keys_rotate_and_a_wrong_key_is_a_clear_error(
     monkeypatch.setenv("HELPDESK_FIELD_KEY", new)
     with (
         open_storage(url, config) as store,
-        pytest.raises(StorageError, match="cannot decrypt custom.mobile"),
+        pytest.raises(StorageError, match=r"cannot decrypt custom\.mobile"),
         store.transaction() as uow,
     ):
         uow.get_ticket("t1")
