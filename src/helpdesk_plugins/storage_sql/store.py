@@ -23,6 +23,7 @@ import atexit
 import json
 import re
 import shutil
+import threading
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -91,6 +92,112 @@ def agent_to_dict(agent: Agent) -> dict[str, Any]:
     return data
 
 
+class Prepared:
+    """A Core statement compiled once for a dialect and run through the driver directly.
+
+    The hot paths of a command (ticket row, events, outbox, counters) skip SQLAlchemy's
+    per-execution statement building and cache-key generation; every column type they touch
+    (text, integers, booleans) needs no bind or result processing.
+    """
+
+    def __init__(self, statement: Any, dialect: sa.engine.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        self.names: list[str] | None = (
+            list(compiled.positiontup or ()) if compiled.positional else None
+        )
+        self.defaults: dict[str, Any] = {
+            name: bind.value for name, bind in compiled.binds.items() if not bind.required
+        }
+        """Literal values the statement itself carries (``value + 1``)."""
+
+    def params(self, values: dict[str, Any]) -> Any:
+        merged = {**self.defaults, **values} if self.defaults else values
+        if self.names is None:
+            return merged
+        return tuple(merged[name] for name in self.names)
+
+
+class Statements:
+    """Every fixed statement of the store, prepared for one dialect."""
+
+    def __init__(self, dialect: sa.engine.Dialect) -> None:
+        t, o = s.tickets, s.outbox
+        module: Any = sqlite_dialect if dialect.name == "sqlite" else pg_dialect
+        by_id = t.c.id == sa.bindparam("id")
+
+        def p(statement: Any) -> Prepared:
+            return Prepared(statement, dialect)
+
+        self.ticket_doc = p(sa.select(t.c.doc).where(by_id))
+        self.ticket_doc_by_number = p(
+            sa.select(t.c.doc).where(t.c.number == sa.bindparam("number"))
+        )
+        self.ticket_version = p(sa.select(t.c.version).where(by_id))
+        self.ticket_by_number = p(sa.select(t.c.id).where(t.c.number == sa.bindparam("number")))
+        columns = [c.name for c in t.c]
+        self.insert_ticket = p(
+            module.insert(t)
+            .values({c: sa.bindparam(c) for c in columns})
+            .on_conflict_do_nothing()
+            .returning(t.c.id)
+        )
+        self.update_ticket = p(
+            sa.update(t)
+            .where(by_id, t.c.version == sa.bindparam("expected"))
+            .values({c: sa.bindparam(c) for c in columns if c != "id"})
+        )
+        self.delete_tags = p(
+            sa.delete(s.ticket_tags).where(s.ticket_tags.c.ticket_id == sa.bindparam("id"))
+        )
+        self.insert_tag = p(
+            sa.insert(s.ticket_tags).values(
+                ticket_id=sa.bindparam("ticket_id"), tag=sa.bindparam("tag")
+            )
+        )
+        event_columns = [c.name for c in s.events.c]
+        self.insert_event = p(
+            sa.insert(s.events).values({c: sa.bindparam(c) for c in event_columns})
+        )
+        self.events = p(
+            sa.select(s.events.c.data)
+            .where(
+                s.events.c.ticket_id == sa.bindparam("id"), s.events.c.seq > sa.bindparam("after")
+            )
+            .order_by(s.events.c.seq)
+        )
+        outbox_columns = [c.name for c in o.c if c.name != "pos"]
+        self.insert_outbox = p(
+            module.insert(o)
+            .values({c: sa.bindparam(c) for c in outbox_columns})
+            .on_conflict_do_nothing()
+        )
+        self.next_number = p(
+            module.insert(s.counters)
+            .values(name=sa.bindparam("name"), value=1)
+            .on_conflict_do_update(
+                index_elements=[s.counters.c.name], set_={"value": s.counters.c.value + 1}
+            )
+            .returning(s.counters.c.value)
+        )
+        grants = sa.select(s.grants.c.doc).order_by(s.grants.c.pos)
+        self.grants_all = p(grants)
+        self.grants_in_state = p(grants.where(s.grants.c.state == sa.bindparam("state")))
+        schedule = module.insert(s.schedule).values(
+            ticket_id=sa.bindparam("id"), next_check_at=sa.bindparam("at")
+        )
+        self.schedule = p(
+            schedule.on_conflict_do_update(
+                index_elements=[s.schedule.c.ticket_id],
+                set_={"next_check_at": schedule.excluded.next_check_at},
+            )
+        )
+        audit_columns = [c.name for c in s.audit.c if c.name != "pos"]
+        self.insert_audit = p(
+            sa.insert(s.audit).values({c: sa.bindparam(c) for c in audit_columns})
+        )
+
+
 def make_engine(url: str, settings: StorageSettings) -> tuple[Engine, str | None]:
     """A configured engine for ``url`` and the temporary directory it lives in (``sqlite://``).
 
@@ -134,9 +241,7 @@ def make_engine(url: str, settings: StorageSettings) -> tuple[Engine, str | None
         return engine, tempdir
     if backend == "postgresql":
         try:
-            engine = sa.create_engine(
-                parsed, pool_size=settings.pool_size, max_overflow=20, pool_pre_ping=True
-            )
+            engine = sa.create_engine(parsed, pool_size=settings.pool_size, max_overflow=20)
         except ImportError as exc:
             raise StorageError(
                 f"{url}: the PostgreSQL driver is missing; install helpdesk-core[postgres]"
@@ -166,6 +271,9 @@ class SqlStorage:
         self._closed = False
         self.engine, self._tempdir = make_engine(url, self.settings)
         self.dialect = self.engine.dialect.name
+        self.sql = Statements(self.engine.dialect)
+        self._ac_lock = threading.Lock()
+        self._ac_conn: Connection | None = None
         try:
             if self.settings.migrate:
                 from helpdesk_plugins.storage_sql.migrate import upgrade_engine
@@ -210,6 +318,10 @@ class SqlStorage:
         if self._closed:
             return
         self._closed = True
+        with self._ac_lock:
+            if self._ac_conn is not None:
+                self._ac_conn.close()
+                self._ac_conn = None
         self.engine.dispose()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
@@ -222,9 +334,19 @@ class SqlStorage:
 
     @contextmanager
     def autocommit(self) -> Iterator[Connection]:
-        """A connection outside any unit of work, for statements that take effect at once."""
-        with self.engine.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        """The store's own autocommit connection (one per store, used under a lock), for
+        statements that must take effect at once whatever the caller's transaction does."""
+        with self._ac_lock:
+            if self._ac_conn is None or self._ac_conn.invalidated or self._ac_conn.closed:
+                self._ac_conn = self.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+            try:
+                yield self._ac_conn
+            except sa.exc.DBAPIError as exc:
+                if exc.connection_invalidated:
+                    self._ac_conn = None
+                raise
 
     # -- documents --------------------------------------------------------------------------
     def seal(self, doc: dict[str, Any]) -> str:
@@ -267,6 +389,24 @@ class SqlUnitOfWork:
         self._begin_write()
         return self._x(statement, params)
 
+    def _q(self, prepared: Prepared, values: dict[str, Any] | None = None) -> Any:
+        """Run a prepared statement (a read, or part of the write already begun)."""
+        try:
+            return self._conn.exec_driver_sql(prepared.sql, prepared.params(values or {}))
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{self._store.url}: {exc.orig}") from exc
+
+    def _qw(self, prepared: Prepared, values: dict[str, Any]) -> Any:
+        self._begin_write()
+        return self._q(prepared, values)
+
+    def _many(self, prepared: Prepared, rows: list[dict[str, Any]]) -> None:
+        self._begin_write()
+        try:
+            self._conn.exec_driver_sql(prepared.sql, [prepared.params(r) for r in rows])
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{self._store.url}: {exc.orig}") from exc
+
     @contextmanager
     def _at_once(self) -> Iterator[Callable[..., sa.CursorResult[Any]]]:
         """Run statements that must take effect immediately (claims, counters)."""
@@ -294,24 +434,16 @@ class SqlUnitOfWork:
         return ticket_from_dict(self._store.open_doc(doc))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        doc = self._x(
-            sa.select(s.tickets.c.doc).where(s.tickets.c.id == ticket_id)
-        ).scalar_one_or_none()
+        doc = self._q(self._store.sql.ticket_doc, {"id": ticket_id}).scalar()
         return None if doc is None else self._ticket(doc)
 
     def get_ticket_by_number(self, number: str) -> Ticket | None:
-        doc = self._x(
-            sa.select(s.tickets.c.doc).where(s.tickets.c.number == number)
-        ).scalar_one_or_none()
+        doc = self._q(self._store.sql.ticket_doc_by_number, {"number": number}).scalar()
         return None if doc is None else self._ticket(doc)
 
     def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]:
-        rows = self._x(
-            sa.select(s.events.c.data)
-            .where(s.events.c.ticket_id == ticket_id, s.events.c.seq > after_seq)
-            .order_by(s.events.c.seq)
-        ).scalars()
-        return [event_from_dict(self._store.open_doc(data)) for data in rows]
+        rows = self._q(self._store.sql.events, {"id": ticket_id, "after": after_seq})
+        return [event_from_dict(self._store.open_doc(data)) for (data,) in rows]
 
     def _row(self, ticket: Ticket) -> dict[str, Any]:
         row: dict[str, Any] = {name: getattr(ticket, name) for name in s.TICKET_COLUMNS}
@@ -323,56 +455,46 @@ class SqlUnitOfWork:
         return row
 
     def _stored_version(self, ticket_id: str) -> int:
-        version = self._x(
-            sa.select(s.tickets.c.version).where(s.tickets.c.id == ticket_id)
-        ).scalar_one_or_none()
+        version = self._q(self._store.sql.ticket_version, {"id": ticket_id}).scalar()
         return 0 if version is None else int(version)
 
     def save_ticket(self, ticket: Ticket, new_events: Sequence[Event]) -> None:
         expected = base_version(ticket, new_events)
         row = self._row(ticket)
-        self._begin_write()
+        sql = self._store.sql
         if expected == 0:
-            current = self._stored_version(ticket.id)
-            if current:
-                raise ConcurrencyConflict(ticket.id, 0, current)
-            other = self.get_ticket_by_number(ticket.number)
-            if other is not None:
+            inserted = self._qw(sql.insert_ticket, row).scalar()
+            if inserted is None:  # the id or the number exists (committed, or ours)
+                current = self._stored_version(ticket.id)
+                if current:
+                    raise ConcurrencyConflict(ticket.id, 0, current)
                 raise ValidationError("number", f"ticket number {ticket.number} is taken")
-            try:
-                self._x(sa.insert(s.tickets), [row])
-            except sa.exc.IntegrityError as exc:  # a concurrent insert of the same id won
-                raise ConcurrencyConflict(ticket.id, 0, 1) from exc
         else:
-            values = {k: v for k, v in row.items() if k != "id"}
-            updated = self._x(
-                sa.update(s.tickets)
-                .where(s.tickets.c.id == ticket.id, s.tickets.c.version == expected)
-                .values(**values)
-            )
+            updated = self._qw(sql.update_ticket, {**row, "expected": expected})
             if updated.rowcount != 1:
                 raise ConcurrencyConflict(ticket.id, expected, self._stored_version(ticket.id))
-            self._x(sa.delete(s.ticket_tags).where(s.ticket_tags.c.ticket_id == ticket.id))
+            self._q(sql.delete_tags, {"id": ticket.id})
         if ticket.tags:
-            self._x(
-                sa.insert(s.ticket_tags),
+            self._many(
+                sql.insert_tag,
                 [{"ticket_id": ticket.id, "tag": tag} for tag in sorted(ticket.tags)],
             )
+        rows = [
+            {
+                "ticket_id": e.ticket_id,
+                "seq": e.seq,
+                "kind": e.kind,
+                "at": to_micros(e.at),
+                "actor": e.actor,
+                "data": self._store.seal(event_to_dict(e)),
+            }
+            for e in new_events
+        ]
         try:
-            self._x(
-                sa.insert(s.events),
-                [
-                    {
-                        "ticket_id": e.ticket_id,
-                        "seq": e.seq,
-                        "kind": e.kind,
-                        "at": to_micros(e.at),
-                        "actor": e.actor,
-                        "data": self._store.seal(event_to_dict(e)),
-                    }
-                    for e in new_events
-                ],
-            )
+            if len(rows) == 1:
+                self._q(sql.insert_event, rows[0])
+            else:
+                self._many(sql.insert_event, rows)
         except sa.exc.IntegrityError as exc:
             raise ConcurrencyConflict(ticket.id, expected, expected + 1) from exc
 
@@ -427,18 +549,13 @@ class SqlUnitOfWork:
         return len(self.query_tickets(TicketQuery(where=where, limit=None)))
 
     def next_number(self, sequence: str) -> int:
-        statement = (
-            self._insert(s.counters)
-            .values(name=sequence, value=1)
-            .on_conflict_do_update(
-                index_elements=[s.counters.c.name], set_={"value": s.counters.c.value + 1}
-            )
-            .returning(s.counters.c.value)
-        )
+        prepared = self._store.sql.next_number
         if self._sqlite:  # inside this unit's write transaction: serialised, never duplicated
-            return int(self._w(statement).scalar_one())
-        with self._at_once() as run:  # like a sequence: not rolled back, never duplicated
-            return int(run(statement).scalar_one())
+            return int(self._qw(prepared, {"name": sequence}).scalar())
+        with self._store.autocommit() as conn:  # like a sequence: not rolled back, no duplicate
+            return int(
+                conn.exec_driver_sql(prepared.sql, prepared.params({"name": sequence})).scalar()
+            )
 
     # -- outbox -------------------------------------------------------------------------------
     def _message(self, row: Any) -> OutboxMessage:
@@ -457,22 +574,21 @@ class SqlUnitOfWork:
         )
 
     def add_outbox(self, message: OutboxMessage) -> None:
-        self._w(
-            self._insert(s.outbox)
-            .values(
-                id=message.id,
-                key=message.key,
-                topic=message.topic,
-                payload=self._store.seal(message.payload),
-                created_at=to_micros(message.created_at),
-                available_at=to_micros(message.available_at),
-                state=message.state,
-                attempts=message.attempts,
-                last_error=message.last_error,
-                claimed_by=message.claimed_by,
-                lease_until=_opt_micros(message.lease_until),
-            )
-            .on_conflict_do_nothing()
+        self._qw(
+            self._store.sql.insert_outbox,
+            {
+                "id": message.id,
+                "key": message.key,
+                "topic": message.topic,
+                "payload": self._store.seal(message.payload),
+                "created_at": to_micros(message.created_at),
+                "available_at": to_micros(message.available_at),
+                "state": message.state,
+                "attempts": message.attempts,
+                "last_error": message.last_error,
+                "claimed_by": message.claimed_by,
+                "lease_until": _opt_micros(message.lease_until),
+            },
         )
 
     def claim_outbox(
@@ -556,10 +672,13 @@ class SqlUnitOfWork:
         return None if doc is None else Grant.from_dict(json.loads(doc))
 
     def grants(self, state: str | None = None) -> list[Grant]:
-        statement = sa.select(s.grants.c.doc).order_by(s.grants.c.pos)
-        if state is not None:
-            statement = statement.where(s.grants.c.state == state)
-        return [Grant.from_dict(json.loads(doc)) for doc in self._x(statement).scalars()]
+        sql = self._store.sql
+        rows = (
+            self._q(sql.grants_all)
+            if state is None
+            else self._q(sql.grants_in_state, {"state": state})
+        )
+        return [Grant.from_dict(json.loads(doc)) for (doc,) in rows]
 
     def save_agent(self, agent: Agent) -> None:
         self._upsert(s.agents, "id", {"id": agent.id, "doc": _dumps(agent_to_dict(agent))})
@@ -582,15 +701,7 @@ class SqlUnitOfWork:
 
     # -- escalation schedule and firings -------------------------------------------------------
     def schedule_check(self, ticket_id: str, at: datetime | None) -> None:
-        statement = self._insert(s.schedule).values(
-            ticket_id=ticket_id, next_check_at=_opt_micros(at)
-        )
-        self._w(
-            statement.on_conflict_do_update(
-                index_elements=[s.schedule.c.ticket_id],
-                set_={"next_check_at": statement.excluded.next_check_at},
-            )
-        )
+        self._qw(self._store.sql.schedule, {"id": ticket_id, "at": _opt_micros(at)})
 
     def claim_due(
         self, now: datetime, limit: int, worker: str, lease: timedelta
@@ -667,17 +778,18 @@ class SqlUnitOfWork:
 
     # -- audit ----------------------------------------------------------------------------------
     def add_audit(self, record: AuditRecord) -> None:
-        self._w(
-            sa.insert(s.audit).values(
-                id=record.id,
-                at=to_micros(record.at),
-                actor=record.actor,
-                action=record.action,
-                target=record.target,
-                allowed=record.allowed,
-                rule=record.rule,
-                detail=record.detail,
-            )
+        self._qw(
+            self._store.sql.insert_audit,
+            {
+                "id": record.id,
+                "at": to_micros(record.at),
+                "actor": record.actor,
+                "action": record.action,
+                "target": record.target,
+                "allowed": record.allowed,
+                "rule": record.rule,
+                "detail": record.detail,
+            },
         )
 
     def audit_log(
