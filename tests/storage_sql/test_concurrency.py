@@ -219,6 +219,9 @@ def _record_updates(url: str) -> list[str]:
         def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
             statements.append(" ".join(statement.split()))
 
+        # statements prepared once and run on the driver's cursor are traced by the store
+        desk.storage.trace = lambda statement: statements.append(" ".join(statement.split()))
+
         agent = Actor(id="a1", roles={"agent"}, team="after-sales", department="service")
         ticket = desk.open_ticket(CUSTOMER, subject="Recorder", channel="email")
         desk.claim(agent, ticket.id)

@@ -272,6 +272,9 @@ class SqlStorage:
         self.engine, self._tempdir = make_engine(url, self.settings)
         self.dialect = self.engine.dialect.name
         self.sql = Statements(self.engine.dialect)
+        self.dbapi: Any = self.engine.dialect.loaded_dbapi
+        self.trace: Callable[[str], None] | None = None
+        """Called with every prepared statement before it runs (diagnostics, tests)."""
         self._ac_lock = threading.Lock()
         self._ac_conn: Connection | None = None
         try:
@@ -365,6 +368,10 @@ class SqlUnitOfWork:
         self._conn = conn
         self._sqlite = store.dialect == "sqlite"
         self.writing = False
+        conn.begin()  # so that conn.commit() commits what the driver cursor wrote
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        self._raw: Any = raw
 
     # -- plumbing ---------------------------------------------------------------------------
     def _begin_write(self) -> None:
@@ -390,22 +397,36 @@ class SqlUnitOfWork:
         return self._x(statement, params)
 
     def _q(self, prepared: Prepared, values: dict[str, Any] | None = None) -> Any:
-        """Run a prepared statement (a read, or part of the write already begun)."""
+        """Run a prepared statement on the driver's cursor (a read, or part of the write
+        already begun); returns the DB-API cursor."""
+        trace = self._store.trace
+        if trace is not None:
+            trace(prepared.sql)
+        cursor = self._raw.cursor()
         try:
-            return self._conn.exec_driver_sql(prepared.sql, prepared.params(values or {}))
-        except sa.exc.OperationalError as exc:
-            raise StorageError(f"{self._store.url}: {exc.orig}") from exc
+            cursor.execute(prepared.sql, prepared.params(values or {}))
+        except self._store.dbapi.OperationalError as exc:
+            raise StorageError(f"{self._store.url}: {exc}") from exc
+        return cursor
 
     def _qw(self, prepared: Prepared, values: dict[str, Any]) -> Any:
         self._begin_write()
         return self._q(prepared, values)
 
+    def _value(self, prepared: Prepared, values: dict[str, Any]) -> Any:
+        """The first column of the first row, or None."""
+        row = self._q(prepared, values).fetchone()
+        return None if row is None else row[0]
+
     def _many(self, prepared: Prepared, rows: list[dict[str, Any]]) -> None:
         self._begin_write()
+        trace = self._store.trace
+        if trace is not None:
+            trace(prepared.sql)
         try:
-            self._conn.exec_driver_sql(prepared.sql, [prepared.params(r) for r in rows])
-        except sa.exc.OperationalError as exc:
-            raise StorageError(f"{self._store.url}: {exc.orig}") from exc
+            self._raw.cursor().executemany(prepared.sql, [prepared.params(r) for r in rows])
+        except self._store.dbapi.OperationalError as exc:
+            raise StorageError(f"{self._store.url}: {exc}") from exc
 
     @contextmanager
     def _at_once(self) -> Iterator[Callable[..., sa.CursorResult[Any]]]:
@@ -434,11 +455,11 @@ class SqlUnitOfWork:
         return ticket_from_dict(self._store.open_doc(doc))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        doc = self._q(self._store.sql.ticket_doc, {"id": ticket_id}).scalar()
+        doc = self._value(self._store.sql.ticket_doc, {"id": ticket_id})
         return None if doc is None else self._ticket(doc)
 
     def get_ticket_by_number(self, number: str) -> Ticket | None:
-        doc = self._q(self._store.sql.ticket_doc_by_number, {"number": number}).scalar()
+        doc = self._value(self._store.sql.ticket_doc_by_number, {"number": number})
         return None if doc is None else self._ticket(doc)
 
     def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]:
@@ -455,7 +476,7 @@ class SqlUnitOfWork:
         return row
 
     def _stored_version(self, ticket_id: str) -> int:
-        version = self._q(self._store.sql.ticket_version, {"id": ticket_id}).scalar()
+        version = self._value(self._store.sql.ticket_version, {"id": ticket_id})
         return 0 if version is None else int(version)
 
     def save_ticket(self, ticket: Ticket, new_events: Sequence[Event]) -> None:
@@ -463,7 +484,8 @@ class SqlUnitOfWork:
         row = self._row(ticket)
         sql = self._store.sql
         if expected == 0:
-            inserted = self._qw(sql.insert_ticket, row).scalar()
+            self._begin_write()
+            inserted = self._value(sql.insert_ticket, row)
             if inserted is None:  # the id or the number exists (committed, or ours)
                 current = self._stored_version(ticket.id)
                 if current:
@@ -495,7 +517,7 @@ class SqlUnitOfWork:
                 self._q(sql.insert_event, rows[0])
             else:
                 self._many(sql.insert_event, rows)
-        except sa.exc.IntegrityError as exc:
+        except self._store.dbapi.IntegrityError as exc:
             raise ConcurrencyConflict(ticket.id, expected, expected + 1) from exc
 
     # -- queries ----------------------------------------------------------------------------
@@ -551,11 +573,12 @@ class SqlUnitOfWork:
     def next_number(self, sequence: str) -> int:
         prepared = self._store.sql.next_number
         if self._sqlite:  # inside this unit's write transaction: serialised, never duplicated
-            return int(self._qw(prepared, {"name": sequence}).scalar())
+            self._begin_write()
+            return int(self._value(prepared, {"name": sequence}))
         with self._store.autocommit() as conn:  # like a sequence: not rolled back, no duplicate
-            return int(
-                conn.exec_driver_sql(prepared.sql, prepared.params({"name": sequence})).scalar()
-            )
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(prepared.sql, prepared.params({"name": sequence}))
+            return int(cursor.fetchone()[0])  # type: ignore[index]
 
     # -- outbox -------------------------------------------------------------------------------
     def _message(self, row: Any) -> OutboxMessage:
