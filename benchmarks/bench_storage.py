@@ -35,7 +35,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from helpdesk_core import Actor, Helpdesk
-from helpdesk_core.model.events import TicketCreated, event_to_dict
+from helpdesk_core.model.events import TicketCreated
 from helpdesk_core.model.tickets import Ticket, ticket_to_dict
 from helpdesk_core.testing import FixedClock
 from helpdesk_plugins.storage_sql.schema import to_micros
@@ -116,11 +116,29 @@ def bare_postgres(url: str, n: int) -> float:
 
 
 # -- scoped lists among many tickets ------------------------------------------------------------
-COPY_COLUMNS = (
-    "id number subject type sub_category priority urgency channel status status_category "
-    "requester organisation assignee team department created_by tier version created_at "
-    "updated_at doc"
-).split()
+COPY_COLUMNS = [
+    "id",
+    "number",
+    "subject",
+    "type",
+    "sub_category",
+    "priority",
+    "urgency",
+    "channel",
+    "status",
+    "status_category",
+    "requester",
+    "organisation",
+    "assignee",
+    "team",
+    "department",
+    "created_by",
+    "tier",
+    "version",
+    "created_at",
+    "updated_at",
+    "doc",
+]
 
 
 def _synthetic(i: int, rng: random.Random, start: datetime) -> Ticket:

@@ -23,9 +23,9 @@ import atexit
 import json
 import re
 import shutil
-import threading
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
