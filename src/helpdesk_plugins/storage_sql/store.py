@@ -192,6 +192,26 @@ class Statements:
                 set_={"next_check_at": schedule.excluded.next_check_at},
             )
         )
+        f = s.firings.c
+        firing_columns = [c.name for c in s.firings.c if c.name != "pos"]
+        self.insert_firing = p(
+            module.insert(s.firings)
+            .values({c: sa.bindparam(c) for c in firing_columns})
+            .on_conflict_do_nothing(index_elements=[f.key])
+            .returning(f.pos)
+        )
+        firings = sa.select(*[f[c] for c in firing_columns]).order_by(f.pos)
+        self.firings_all = p(firings)
+        self.firings_of = p(firings.where(f.ticket_id == sa.bindparam("id")))
+        self.release = p(
+            sa.update(s.schedule)
+            .where(
+                s.schedule.c.ticket_id == sa.bindparam("id"),
+                s.schedule.c.lease_owner == sa.bindparam("worker"),
+            )
+            .values(lease_owner=None, lease_until=None, next_check_at=sa.bindparam("at"))
+        )
+        self.agents = p(sa.select(s.agents.c.doc).order_by(s.agents.c.id))
         audit_columns = [c.name for c in s.audit.c if c.name != "pos"]
         self.insert_audit = p(
             sa.insert(s.audit).values({c: sa.bindparam(c) for c in audit_columns})
@@ -707,8 +727,7 @@ class SqlUnitOfWork:
         self._upsert(s.agents, "id", {"id": agent.id, "doc": _dumps(agent_to_dict(agent))})
 
     def agents(self) -> list[Agent]:
-        docs = self._x(sa.select(s.agents.c.doc).order_by(s.agents.c.id)).scalars()
-        return [Agent(**json.loads(doc)) for doc in docs]
+        return [Agent(**json.loads(doc)) for (doc,) in self._q(self._store.sql.agents)]
 
     def load_state(self, key: str) -> dict[str, Any] | None:
         doc = self._x(
@@ -754,49 +773,39 @@ class SqlUnitOfWork:
         return [(row.ticket_id, from_micros(row.next_check_at)) for row in rows]
 
     def release_check(self, ticket_id: str, worker: str, next_check_at: datetime | None) -> bool:
-        c = s.schedule.c
-        done = self._w(
-            sa.update(s.schedule)
-            .where(c.ticket_id == ticket_id, c.lease_owner == worker)
-            .values(lease_owner=None, lease_until=None, next_check_at=_opt_micros(next_check_at))
+        done = self._qw(
+            self._store.sql.release,
+            {"id": ticket_id, "worker": worker, "at": _opt_micros(next_check_at)},
         )
-        return done.rowcount == 1
+        return bool(done.rowcount == 1)
 
     def add_firing(self, firing: Firing) -> bool:
-        done = self._w(
-            self._insert(s.firings)
-            .values(
-                key=firing.key,
-                ticket_id=firing.ticket_id,
-                policy=firing.policy,
-                level=firing.level,
-                metric=firing.metric,
-                cycle=firing.cycle,
-                at=to_micros(firing.at),
-                worker=firing.worker,
-            )
-            .on_conflict_do_nothing(index_elements=[s.firings.c.key])
-            .returning(s.firings.c.pos)
+        self._begin_write()
+        inserted = self._value(
+            self._store.sql.insert_firing,
+            {
+                "key": firing.key,
+                "ticket_id": firing.ticket_id,
+                "policy": firing.policy,
+                "level": firing.level,
+                "metric": firing.metric,
+                "cycle": firing.cycle,
+                "at": to_micros(firing.at),
+                "worker": firing.worker,
+            },
         )
-        return done.first() is not None
+        return inserted is not None
 
     def firings(self, ticket_id: str | None = None) -> list[Firing]:
-        f = s.firings.c
-        statement = sa.select(*s.firings.c).order_by(f.pos)
-        if ticket_id is not None:
-            statement = statement.where(f.ticket_id == ticket_id)
+        sql = self._store.sql
+        rows = (
+            self._q(sql.firings_all)
+            if ticket_id is None
+            else self._q(sql.firings_of, {"id": ticket_id})
+        )
         return [
-            Firing(
-                row.key,
-                row.ticket_id,
-                row.policy,
-                row.level,
-                row.metric,
-                row.cycle,
-                from_micros(row.at),
-                row.worker,
-            )
-            for row in self._x(statement)
+            Firing(key, ticket, policy, level, metric, cycle, from_micros(at), worker)
+            for key, ticket, policy, level, metric, cycle, at, worker in rows
         ]
 
     # -- audit ----------------------------------------------------------------------------------
