@@ -38,7 +38,10 @@ CONFIG: dict[str, Any] = {
             {
                 "name": "breach",
                 "levels": [
-                    {"trigger": {"sla": "first_response", "breached": True}, "notify": ["agent:duty"]}
+                    {
+                        "trigger": {"sla": "first_response", "breached": True},
+                        "notify": ["agent:duty"],
+                    }
                 ],
             }
         ]
@@ -125,11 +128,11 @@ def _exactly_once(url: str, processes: int, n: int) -> None:
         assert proc.exitcode == 0
     elapsed = time.monotonic() - started
     with engine.connect() as conn:
-        firings = conn.execute(
-            sa.text("SELECT key, ticket_id, at, worker FROM hd_firings")
-        ).all()
+        firings = conn.execute(sa.text("SELECT key, ticket_id, at, worker FROM hd_firings")).all()
         notices = conn.execute(
-            sa.text("SELECT count(*), count(DISTINCT key) FROM hd_outbox WHERE topic = 'escalation'")
+            sa.text(
+                "SELECT count(*), count(DISTINCT key) FROM hd_outbox WHERE topic = 'escalation'"
+            )
         ).one()
         tickets = conn.execute(sa.text("SELECT count(*) FROM hd_tickets")).scalar_one()
     engine.dispose()
