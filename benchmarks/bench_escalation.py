@@ -32,7 +32,7 @@ from helpdesk_core import Helpdesk
 from helpdesk_core.model.events import TicketCreated, event_to_dict
 from helpdesk_core.model.tickets import Ticket, ticket_to_dict
 from helpdesk_plugins.storage_sql import open_storage
-from helpdesk_plugins.storage_sql.schema import to_micros
+from helpdesk_plugins.storage_sql.schema import TICKET_COLUMNS, to_micros
 
 CONFIG: dict[str, Any] = {
     "sla": {"policies": [{"name": "std", "targets": {"*": {"first_response": "1h"}}}]},
@@ -51,10 +51,6 @@ CONFIG: dict[str, Any] = {
     },
 }
 LEASE = timedelta(minutes=5)
-TICKET_COLUMNS = (
-    "id number subject type sub_category priority urgency channel status status_category "
-    "requester organisation assignee team department created_by"
-).split()
 
 
 def load(url: str, n: int, now: datetime) -> None:
