@@ -77,9 +77,9 @@ def load(url: str, n: int, now: datetime) -> None:
         with cur.copy("COPY hd_events (ticket_id, seq, kind, at, actor, data) FROM STDIN") as ev:
             for i in range(n):
                 created = _created(i, opened)
+                data = json.dumps(event_to_dict(created), separators=(",", ":"))
                 ev.write_row(
-                    [created.ticket_id, 1, created.kind, to_micros(opened), created.actor]
-                    + [json.dumps(event_to_dict(created), separators=(",", ":"))]
+                    [created.ticket_id, 1, created.kind, to_micros(opened), created.actor, data]
                 )
         with cur.copy("COPY hd_schedule (ticket_id, next_check_at) FROM STDIN") as sched:
             for i in range(n):
