@@ -1,11 +1,13 @@
-"""A short tour of helpdesk_core on the in-memory store: open, answer, pause, resolve, and the
-SLA clocks on a business calendar.
+"""A short tour of helpdesk_core on SQLite: open, answer, pause, resolve, and the SLA clocks on
+a business calendar. The demo data stays in ``helpdesk-demo.db`` (give another database with
+``--url``, e.g. ``--url memory://`` or a PostgreSQL URL).
 
-Run: python examples/demo.py
+Run: python examples/demo.py [--url sqlite:///helpdesk-demo.db]
 """
 
 from __future__ import annotations
 
+import argparse
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,8 +18,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", default="sqlite:///helpdesk-demo.db")
+    url = parser.parse_args().url
     clock = FixedClock("2026-11-02T09:00:00+08:00")  # a Monday morning in Shanghai
     desk = Helpdesk(
+        storage_url=url,
         config={
             "desk": {"name": "demo", "timezone": "Asia/Shanghai"},
             "calendars": {
@@ -85,6 +91,8 @@ def main() -> None:
                 f"remaining {c.remaining}"
             )
     desk.dispatch_outbox()
+    desk.close()
+    print(f"\nkept in {url}; run again to add more tickets to it")
 
 
 if __name__ == "__main__":

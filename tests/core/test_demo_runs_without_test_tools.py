@@ -18,7 +18,7 @@ def test_demo_runs_with_pytest_and_hypothesis_hidden() -> None:
         "        if name.split('.')[0] in ('pytest', 'hypothesis', '_pytest'):\n"
         "            raise ImportError(f'{name} is not installed in a fresh demo venv')\n"
         "sys.meta_path.insert(0, Block())\n"
-        f"sys.argv = ['demo']\n"
+        f"sys.argv = ['demo', '--url', 'sqlite://']\n"
         f"exec(compile(open({str(ROOT / 'examples' / 'demo.py')!r}).read(), 'demo.py', 'exec'),"
         " {'__name__': '__main__'})\n"
     )
