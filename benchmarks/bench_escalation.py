@@ -21,10 +21,8 @@ import multiprocessing as mp
 import os
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -33,6 +31,7 @@ from helpdesk_core.model.events import TicketCreated, event_to_dict
 from helpdesk_core.model.tickets import Ticket, ticket_to_dict
 from helpdesk_plugins.storage_sql import open_storage
 from helpdesk_plugins.storage_sql.schema import TICKET_COLUMNS, to_micros
+from helpdesk_plugins.storage_sql.scratch import scratch_schema
 
 CONFIG: dict[str, Any] = {
     "sla": {"policies": [{"name": "std", "targets": {"*": {"first_response": "1h"}}}]},
@@ -109,17 +108,17 @@ def _created(i: int, at: datetime) -> TicketCreated:
     )
 
 
-def make_due(url: str, count: int, now: datetime, offset: int) -> None:
+def make_due(url: str, count: int, now: datetime) -> None:
+    """Make ``count`` not yet due tickets due a minute ago."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(
             sa.text(
                 "UPDATE hd_schedule SET next_check_at = :at, lease_owner = NULL, "
                 "lease_until = NULL WHERE ticket_id IN (SELECT ticket_id FROM hd_schedule "
-                "WHERE next_check_at > :now ORDER BY ticket_id OFFSET :off LIMIT :n)"
+                "WHERE next_check_at > :now ORDER BY ticket_id LIMIT :n)"
             ),
-            {"at": to_micros(now - timedelta(minutes=1)), "now": to_micros(now), "off": offset,
-             "n": count},
+            {"at": to_micros(now - timedelta(minutes=1)), "now": to_micros(now), "n": count},
         )  # fmt: skip
     engine.dispose()
 
@@ -180,13 +179,7 @@ def main() -> None:
     if not args.pg:
         print("bench_escalation: needs PostgreSQL (--pg or HELPDESK_TEST_POSTGRES_URL)")
         return
-    schema = f"hd_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.pg)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in args.pg else "?"
-    url = f"{args.pg}{sep}options={quote(f'-csearch_path={schema}')}"
-    try:
+    with scratch_schema(args.pg, "hd_bench") as url:
         open_storage(url).close()  # migrate
         now = datetime.now(UTC)
         t0 = time.perf_counter()
@@ -197,21 +190,17 @@ def main() -> None:
             peer = naive_idle(url, now)
             print(f"tick with 0 due: p95 {idle:.1f} ms (goal < 20 ms)")
             print(f"  peer: scanning every schedule row {peer:.0f} ms; ratio {peer / idle:.0f}x")
-            make_due(url, 1000, now, 0)
+            make_due(url, 1000, now)
             t0 = time.perf_counter()
             run = desk.run_escalations(worker="bench", limit=1000, lease=LEASE)
             one = time.perf_counter() - t0
             print(f"tick with 1,000 due, one worker: {one:.2f} s, fired {run.fired} (goal < 2 s)")
-        make_due(url, 1000, now, 1000)
+        make_due(url, 1000, now)
         fired, elapsed = parallel(url, 8)
         print(f"1,000 due with 8 workers: {elapsed:.2f} s, fired {fired}")
-        make_due(url, args.due, now, 2000)
+        make_due(url, args.due, now)
         fired, elapsed = parallel(url, 8)
         print(f"firings with 8 workers: {fired / elapsed:,.0f}/s ({fired:,} in {elapsed:.1f} s)")
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 if __name__ == "__main__":

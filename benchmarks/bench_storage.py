@@ -30,7 +30,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -38,7 +37,8 @@ from helpdesk_core import Actor, Helpdesk
 from helpdesk_core.model.events import TicketCreated
 from helpdesk_core.model.tickets import Ticket, ticket_to_dict
 from helpdesk_core.testing import FixedClock
-from helpdesk_plugins.storage_sql.schema import to_micros
+from helpdesk_plugins.storage_sql.schema import TICKET_COLUMNS, to_micros
+from helpdesk_plugins.storage_sql.scratch import scratch_schema
 
 CONFIG: dict[str, Any] = {
     "desk": {"default_team": "after-sales", "timezone": "Asia/Shanghai"},
@@ -116,29 +116,7 @@ def bare_postgres(url: str, n: int) -> float:
 
 
 # -- scoped lists among many tickets ------------------------------------------------------------
-COPY_COLUMNS = [
-    "id",
-    "number",
-    "subject",
-    "type",
-    "sub_category",
-    "priority",
-    "urgency",
-    "channel",
-    "status",
-    "status_category",
-    "requester",
-    "organisation",
-    "assignee",
-    "team",
-    "department",
-    "created_by",
-    "tier",
-    "version",
-    "created_at",
-    "updated_at",
-    "doc",
-]
+COPY_COLUMNS = [*TICKET_COLUMNS, "tier", "version", "created_at", "updated_at", "doc"]
 
 
 def _synthetic(i: int, rng: random.Random, start: datetime) -> Ticket:
@@ -183,7 +161,7 @@ def load_many(url: str, n: int) -> None:
             for i in range(n):
                 t = _synthetic(i, rng, start)
                 copy.write_row(
-                    [getattr(t, c) for c in COPY_COLUMNS[:16]]
+                    [getattr(t, c) for c in TICKET_COLUMNS]
                     + [
                         t.tier,
                         t.version,
@@ -267,19 +245,15 @@ def main() -> None:
     if not args.pg:
         print("PostgreSQL: skipped (give --pg or HELPDESK_TEST_POSTGRES_URL)")
         return
-    schema = f"hd_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.pg)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in args.pg else "?"
-    url = f"{args.pg}{sep}options={quote(f'-csearch_path={schema}')}"
-    try:
+    with scratch_schema(args.pg, "hd_bench") as url:
         rate = open_tickets(url, args.open)
         peer = bare_postgres(url, args.open)
         print(f"open_ticket, PostgreSQL, one connection: {rate:,.0f}/s (goal >= 500/s)")
         print(f"  peer: bare psycopg inserts {peer:,.0f}/s; ratio {rate / peer:.2f}x")
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {schema}.hd_tickets CASCADE")
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("TRUNCATE hd_tickets CASCADE")
+        engine.dispose()
         t0 = time.perf_counter()
         load_many(url, args.tickets)
         print(f"loaded {args.tickets:,} tickets in {time.perf_counter() - t0:.0f} s")
@@ -289,10 +263,6 @@ def main() -> None:
             print(f"scoped list p95, {name}: {value:.1f} ms (goal < 20 ms)")
         first = figures["first page"]
         print(f"  peer: hand-written SQL p95 {peer_p95:.1f} ms; ratio {first / peer_p95:.2f}x")
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,7 @@ import pytest
 
 from helpdesk_core import Actor, Helpdesk, hookimpl
 from helpdesk_core.testing import FixedClock, RecordingNotifier
-
-POSTGRES_SKIP_REASON = "needs PostgreSQL: set HELPDESK_TEST_POSTGRES_URL"
+from helpdesk_core.testing.postgres import POSTGRES_SKIP_REASON, REQUIRE_POSTGRES_ENV
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -20,7 +19,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()  # type: ignore[attr-defined]
     if (
         report.skipped
-        and os.environ.get("HELPDESK_REQUIRE_POSTGRES")
+        and os.environ.get(REQUIRE_POSTGRES_ENV)
         and POSTGRES_SKIP_REASON in str(report.longrepr)
     ):
         report.outcome = "failed"
@@ -73,7 +72,3 @@ def supervisor() -> Actor:
 @pytest.fixture
 def customer() -> Actor:
     return Actor(id="C20261102001", roles={"customer"}, organisation="acme")
-
-
-def postgres_url() -> str | None:
-    return os.environ.get("HELPDESK_TEST_POSTGRES_URL") or None

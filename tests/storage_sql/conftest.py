@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from tests.conftest import POSTGRES_SKIP_REASON, postgres_url
+
+from helpdesk_core.testing.postgres import POSTGRES_SKIP_REASON, postgres_url
 
 sa = pytest.importorskip("sqlalchemy")
 
@@ -21,17 +20,10 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh schema in the test database, dropped afterwards; the URL selects it."""
+    from helpdesk_plugins.storage_sql.scratch import scratch_schema
+
     base = postgres_url()
     if base is None:
         pytest.skip(POSTGRES_SKIP_REASON)
-    schema = f"hd_test_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        engine.dispose()
+    with scratch_schema(base, "hd_test") as url:
+        yield url
