@@ -193,6 +193,7 @@ def test_storage_settings_errors_name_the_key(section: dict[str, object], path: 
         ("sqlite:////no/such/dir/desk.db", "does not exist"),
         ("mysql://x@y/z", "unsupported database 'mysql'"),
         ("not a url", "not a database URL"),
+        ("postgresql+psycopg://nobody@127.0.0.1:9/none", "cannot open postgresql"),
     ],
 )
 def test_bad_urls_get_clear_errors(url: str, message: str) -> None:

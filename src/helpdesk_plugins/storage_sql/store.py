@@ -306,6 +306,9 @@ class SqlStorage:
                 from helpdesk_plugins.storage_sql.migrate import check_current
 
                 check_current(self.engine)
+        except sa.exc.OperationalError as exc:
+            self.close()
+            raise StorageError(f"cannot open {url}: {exc.orig}") from exc
         except BaseException:
             self.close()
             raise
