@@ -70,13 +70,13 @@ def upgrade(url: str, revision: str = "head") -> None:
     import shutil
 
     from helpdesk_core.storage_settings import StorageSettings
-    from helpdesk_plugins.storage_sql.store import make_engine
+    from helpdesk_plugins.storage_sql.store import make_engine, shown
 
     engine, tempdir = make_engine(url, StorageSettings())
     try:
         upgrade_engine(engine, revision)
     except sa.exc.OperationalError as exc:
-        raise StorageError(f"cannot migrate {url}: {exc.orig}") from exc
+        raise StorageError(f"cannot migrate {shown(url)}: {exc.orig}") from exc
     finally:
         engine.dispose()
         if tempdir is not None:

@@ -63,7 +63,7 @@ def backup(url: str, to: str) -> str:
     if backend == "sqlite":
         source_path = _sqlite_path(parsed)
         if not source_path.exists():
-            raise StorageError(f"{url}: no database file at {source_path}")
+            raise StorageError(f"{parsed}: no database file at {source_path}")
         source = sqlite3.connect(source_path)
         dest = sqlite3.connect(target)
         try:
@@ -79,7 +79,7 @@ def backup(url: str, to: str) -> str:
             command.append(f"--schema={schema}")
         _run([*command, f"--dbname={uri}"], "pg_dump")
         return str(target)
-    raise StorageError(f"{url}: cannot back up a {backend!r} database")
+    raise StorageError(f"{parsed}: cannot back up a {backend!r} database")
 
 
 def restore(source: str, url: str) -> None:
@@ -122,4 +122,4 @@ def restore(source: str, url: str) -> None:
             "pg_restore",
         )
         return
-    raise StorageError(f"{url}: cannot restore into a {backend!r} database")
+    raise StorageError(f"{parsed}: cannot restore into a {backend!r} database")

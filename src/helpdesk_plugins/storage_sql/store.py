@@ -77,6 +77,14 @@ def _regexp(pattern: str, value: str | None) -> int:
     return int(value is not None and _pattern(pattern).search(value) is not None)
 
 
+def shown(url: str) -> str:
+    """``url`` safe for messages and logs: any password replaced by ``***``."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
 def _opt_micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
 
@@ -240,7 +248,7 @@ def make_engine(url: str, settings: StorageSettings) -> tuple[Engine, str | None
         else:
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
-                raise StorageError(f"{url}: directory {parent} does not exist")
+                raise StorageError(f"{shown(url)}: directory {parent} does not exist")
         engine = sa.create_engine(
             parsed.set(database=database),
             connect_args={"check_same_thread": False, "timeout": 0},
@@ -264,10 +272,10 @@ def make_engine(url: str, settings: StorageSettings) -> tuple[Engine, str | None
             engine = sa.create_engine(parsed, pool_size=settings.pool_size, max_overflow=20)
         except ImportError as exc:
             raise StorageError(
-                f"{url}: the PostgreSQL driver is missing; install helpdesk-core[postgres]"
+                f"{shown(url)}: the PostgreSQL driver is missing; install helpdesk-core[postgres]"
             ) from exc
         return engine, None
-    raise StorageError(f"{url}: unsupported database {backend!r}; use sqlite or postgresql")
+    raise StorageError(f"{shown(url)}: unsupported database {backend!r}; use sqlite or postgresql")
 
 
 class SqlStorage:
@@ -308,7 +316,7 @@ class SqlStorage:
                 check_current(self.engine)
         except sa.exc.OperationalError as exc:
             self.close()
-            raise StorageError(f"cannot open {url}: {exc.orig}") from exc
+            raise StorageError(f"cannot open {shown(url)}: {exc.orig}") from exc
         except BaseException:
             self.close()
             raise
@@ -317,11 +325,11 @@ class SqlStorage:
     @contextmanager
     def transaction(self) -> Iterator[SqlUnitOfWork]:
         if self._closed:
-            raise StorageError(f"storage {self.url} is closed")
+            raise StorageError(f"storage {shown(self.url)} is closed")
         try:
             conn = self.engine.connect()
         except sa.exc.OperationalError as exc:
-            raise StorageError(f"cannot connect to {self.url}: {exc.orig}") from exc
+            raise StorageError(f"cannot connect to {shown(self.url)}: {exc.orig}") from exc
         try:
             uow = SqlUnitOfWork(self, conn)
             try:
@@ -336,7 +344,7 @@ class SqlStorage:
             except sa.exc.IntegrityError as exc:
                 raise ConcurrencyConflict("transaction", 0, 1) from exc
             except sa.exc.OperationalError as exc:
-                raise StorageError(f"commit failed on {self.url}: {exc.orig}") from exc
+                raise StorageError(f"commit failed on {shown(self.url)}: {exc.orig}") from exc
         finally:
             conn.close()
 
@@ -407,13 +415,13 @@ class SqlUnitOfWork:
         try:
             self._conn.exec_driver_sql(sql)
         except sa.exc.OperationalError as exc:
-            raise StorageError(f"{self._store.url}: {exc.orig}") from exc
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
 
     def _x(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         try:
             return self._conn.execute(statement, params)
         except sa.exc.OperationalError as exc:
-            raise StorageError(f"{self._store.url}: {exc.orig}") from exc
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
 
     def _w(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         self._begin_write()
@@ -429,7 +437,7 @@ class SqlUnitOfWork:
         try:
             cursor.execute(prepared.sql, prepared.params(values or {}))
         except self._store.dbapi.OperationalError as exc:
-            raise StorageError(f"{self._store.url}: {exc}") from exc
+            raise StorageError(f"{shown(self._store.url)}: {exc}") from exc
         return cursor
 
     def _qw(self, prepared: Prepared, values: dict[str, Any]) -> Any:
@@ -449,7 +457,7 @@ class SqlUnitOfWork:
         try:
             self._raw.cursor().executemany(prepared.sql, [prepared.params(r) for r in rows])
         except self._store.dbapi.OperationalError as exc:
-            raise StorageError(f"{self._store.url}: {exc}") from exc
+            raise StorageError(f"{shown(self._store.url)}: {exc}") from exc
 
     @contextmanager
     def _at_once(self) -> Iterator[Callable[..., sa.CursorResult[Any]]]:
