@@ -24,7 +24,7 @@ from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationEr
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.people import Agent
-from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
+from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
 from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
 from helpdesk_core.permissions import Grant
 from helpdesk_core.ports import TicketQuery
@@ -197,15 +197,10 @@ class MemoryUnitOfWork:
                 current = self._store.outbox_rows.get(message_id)
         if current is None:
             raise ValidationError("message_id", f"no outbox message {message_id!r}")
-        if delivered:
-            state, available = "delivered", current.available_at
-        elif retry_at is not None:
-            state, available = "pending", retry_at
-        else:
-            state, available = "dead", current.available_at
+        available = retry_at if not delivered and retry_at is not None else current.available_at
         self._outbox_done[message_id] = attrs.evolve(
             current,
-            state=state,
+            state=delivery_state(delivered, retry_at),
             attempts=current.attempts + 1,
             last_error=error,
             available_at=available,

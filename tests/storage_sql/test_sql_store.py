@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from helpdesk_core import Actor, Helpdesk
 from helpdesk_core.config import load_config
 from helpdesk_core.errors import ConfigError, StorageError
+from helpdesk_core.ports import TicketQuery
 from helpdesk_core.testing import FixedClock
 from helpdesk_core.testing.storage_contract import new_ticket
 from helpdesk_plugins import cli, storage_sql
@@ -210,13 +211,7 @@ def _fill(url: str, n: int) -> None:
 
 def _ids(url: str) -> list[str]:
     with open_storage(url) as store, store.transaction() as uow:
-        return sorted(t.id for t in uow.query_tickets(_all()))
-
-
-def _all() -> object:
-    from helpdesk_core.ports import TicketQuery
-
-    return TicketQuery(limit=None)
+        return sorted(t.id for t in uow.query_tickets(TicketQuery(limit=None)))
 
 
 def test_sqlite_backup_while_open_and_restore(tmp_path: Path) -> None:

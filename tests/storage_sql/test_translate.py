@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpdesk_core.conditions import Condition, compile_condition
+from helpdesk_core.model.events import Event
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.ports import TicketQuery
 from helpdesk_core.testing.storage_contract import T0, new_ticket
@@ -93,10 +94,9 @@ CONDITIONS = st.recursive(
 )
 
 
-def population() -> list[Ticket]:
-    tickets = []
-    for i in range(36):
-        ticket, _ = new_ticket(
+def _population() -> list[tuple[Ticket, list[Event]]]:
+    return [
+        new_ticket(
             f"t{i:03d}",
             i,
             at=T0 + timedelta(minutes=i % 5),
@@ -108,40 +108,20 @@ def population() -> list[Ticket]:
             tags=frozenset([frozenset(), {"vip"}, {"vip", "tech"}][i % 3]),
             custom=[{}, {"order": "A1", "amount": 3}, {"order": None, "amount": 2.5}][i % 3],
         )
-        tickets.append(ticket)
-    return tickets
+        for i in range(36)
+    ]
+
+
+POPULATION = _population()
+TICKETS = [ticket for ticket, _ in POPULATION]
 
 
 def _store(url: str) -> SqlStorage:
     store = open_storage(url)
     with store.transaction() as uow:
-        for ticket in population():
-            uow.save_ticket(ticket, [_created_event(ticket)])
+        for ticket, events in POPULATION:
+            uow.save_ticket(ticket, events)
     return store
-
-
-def _created_event(ticket: Ticket) -> Any:
-    from helpdesk_core.model.events import TicketCreated
-
-    return TicketCreated(
-        ticket_id=ticket.id,
-        seq=1,
-        at=ticket.created_at,
-        actor=ticket.created_by,
-        number=ticket.number,
-        subject=ticket.subject,
-        type=ticket.type,
-        priority=ticket.priority,
-        channel=ticket.channel,
-        status=ticket.status,
-        status_category=ticket.status_category,
-        requester=ticket.requester,
-        assignee=ticket.assignee,
-        team=ticket.team,
-        urgency=ticket.urgency,
-        tags=ticket.tags,
-        custom=dict(ticket.custom),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -152,9 +132,7 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlStorag
 
 
 def _check(store: SqlStorage, condition: Condition) -> None:
-    expected = sorted(
-        (t.created_at, t.id) for t in population() if condition.matches(ticket_subject(t))
-    )
+    expected = sorted((t.created_at, t.id) for t in TICKETS if condition.matches(ticket_subject(t)))
     with store.transaction() as uow:
         got = uow.query_tickets(TicketQuery(where=condition, limit=None))
         assert [(t.created_at, t.id) for t in got] == expected, condition.to_data()
@@ -205,7 +183,7 @@ def test_what_runs_in_sql(condition: dict[str, Any], exact_sqlite: bool, exact_p
 def test_a_partial_translation_still_pages_correctly(sqlite_store: SqlStorage) -> None:
     condition = compile_condition({"all": [{"team": {"ne": "tech"}}, {"custom.amount": 3}]})
     expected = sorted(
-        ((t.created_at, t.id) for t in population() if condition.matches(ticket_subject(t))),
+        ((t.created_at, t.id) for t in TICKETS if condition.matches(ticket_subject(t))),
         reverse=True,
     )
     seen: list[tuple[datetime, str]] = []

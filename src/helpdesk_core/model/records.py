@@ -35,6 +35,14 @@ class OutboxMessage:
     )
 
 
+def delivery_state(delivered: bool, retry_at: datetime | None) -> str:
+    """An outbox message's state after a delivery attempt: delivered, pending again (a retry
+    is scheduled) or dead."""
+    if delivered:
+        return "delivered"
+    return "pending" if retry_at is not None else "dead"
+
+
 @attrs.frozen
 class AuditRecord:
     """One user operation, allowed or denied (R-SEC-1). Ticket changes are also events."""

@@ -45,7 +45,7 @@ from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
 from helpdesk_core.model.events import Event, event_from_dict, event_to_dict
 from helpdesk_core.model.people import Agent
-from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
+from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
 from helpdesk_core.model.tickets import (
     Ticket,
     base_version,
@@ -142,7 +142,6 @@ class Statements:
             sa.select(t.c.doc).where(t.c.number == sa.bindparam("number"))
         )
         self.ticket_version = p(sa.select(t.c.version).where(by_id))
-        self.ticket_by_number = p(sa.select(t.c.id).where(t.c.number == sa.bindparam("number")))
         columns = [c.name for c in t.c]
         self.insert_ticket = p(
             module.insert(t)
@@ -682,18 +681,14 @@ class SqlUnitOfWork:
     ) -> None:
         o = s.outbox.c
         values: dict[str, Any] = {
+            "state": delivery_state(delivered, retry_at),
             "attempts": o.attempts + 1,
             "last_error": error,
             "claimed_by": None,
             "lease_until": None,
         }
-        if delivered:
-            values["state"] = "delivered"
-        elif retry_at is not None:
-            values["state"] = "pending"
+        if not delivered and retry_at is not None:
             values["available_at"] = to_micros(retry_at)
-        else:
-            values["state"] = "dead"
         done = self._w(sa.update(s.outbox).where(o.id == message_id).values(**values))
         if done.rowcount != 1:
             raise ValidationError("message_id", f"no outbox message {message_id!r}")
