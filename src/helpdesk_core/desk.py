@@ -279,7 +279,7 @@ class Helpdesk:
                             uow.save_ticket(change.ticket, change.events)
                             for event in change.events:
                                 uow.add_outbox(self._event_message(event, now))
-                            self._schedule(uow, change.ticket, now)
+                            self._schedule(uow, change.ticket, now, change.events)
                 break
             except _Refused as refused:
                 self._deny(actor, refused.action, refused.target, refused.decision, now)
@@ -883,12 +883,20 @@ class Helpdesk:
             return []
         return sla.evaluate(self.sla, uow.ticket_events(ticket_id), now)
 
-    def _schedule(self, uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
-        """Keep the ticket's next escalation check current (same transaction)."""
+    def _schedule(
+        self, uow: UnitOfWork, ticket: Ticket, now: datetime, new_events: Sequence[Event]
+    ) -> None:
+        """Keep the ticket's next escalation check current (same transaction). A ticket created
+        by this command has no firings yet and ``new_events`` is its whole history, so nothing
+        is read back from the store."""
         if self.escalation is None:
             return
-        fired = {f.key for f in uow.firings(ticket.id)}
-        clocks = self._sla_clocks(uow, ticket.id, now)
+        if new_events and new_events[0].seq == 1:
+            fired: set[str] = set()
+            clocks = [] if self.sla is None else sla.evaluate(self.sla, new_events, now)
+        else:
+            fired = {f.key for f in uow.firings(ticket.id)}
+            clocks = self._sla_clocks(uow, ticket.id, now)
         uow.schedule_check(ticket.id, self.escalation.next_check_at(ticket, clocks, now, fired))
 
     def run_escalations(
