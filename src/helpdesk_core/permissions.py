@@ -114,9 +114,15 @@ class Rule:
     where: Condition = TRUE
     effect: str = "allow"
     description: str = ""
+    _matcher: re.Pattern[str] = attrs.field(init=False, eq=False, repr=False)
+    """All ``actions`` patterns as one compiled regular expression (checked on every command)."""
+
+    def __attrs_post_init__(self) -> None:
+        pattern = "|".join(f"(?:{fnmatch.translate(p)})" for p in self.actions) or "(?!)"
+        object.__setattr__(self, "_matcher", re.compile(pattern))
 
     def covers(self, action: str) -> bool:
-        return any(fnmatch.fnmatchcase(action, pattern) for pattern in self.actions)
+        return self._matcher.match(action) is not None
 
     def applies_to(self, actor: Actor) -> bool:
         return not self.roles.isdisjoint(actor.roles)
