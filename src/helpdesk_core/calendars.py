@@ -51,53 +51,152 @@ DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SHIFT: Final = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = 1_000_000
-_DAY_US: Final = 86_400 * _US
 _MIN_YEAR: Final = 1
 _MAX_YEAR: Final = 9998
 _ZERO: Final = timedelta(0)
 _EMPTY_YEARS: Final = 8
 """Searching this many consecutive closed years ends in CalendarError (rule 5)."""
 
-Interval = tuple[int, int]
+Interval = tuple[timedelta, timedelta]
+"""``[open, close)`` as offsets from the Unix epoch (UTC)."""
 
 
-_FAST_ZONES: Final = (ZoneInfo, type(UTC))
-_FAST_LIMIT: Final = float(2**32)
+def _naive(t: Any) -> CalendarError:
+    if not isinstance(t, datetime):
+        return CalendarError(f"expected an aware datetime, got {type(t).__name__} {t!r}")
+    return CalendarError(f"naive datetime {t.isoformat()}: give a time zone")
 
 
-def _to_us(t: datetime) -> int:
-    """An aware datetime as integer microseconds since the epoch (exact; honours fold).
+def utc_offset(t: datetime) -> timedelta:
+    """An aware datetime as its exact offset from the Unix epoch (honours ``fold``).
 
-    Fast path: ``timestamp()`` is the correctly rounded float of the exact seconds; below 2**32
-    seconds (until 2106) it and its product with 10**6 are each within 0.25 us of the truth,
-    so rounding gives the exact microsecond. Elsewhere the exact integer path is used.
+    Instants are ``timedelta`` offsets inside the calendars: comparing and adding them is a
+    few tens of nanoseconds in C, and the results of ``between`` need no conversion.
     """
-    tz = t.tzinfo
-    if tz is None or (type(tz) not in _FAST_ZONES and t.utcoffset() is None):
-        raise CalendarError(f"naive datetime {t.isoformat()}: give a time zone")
-    ts = t.timestamp()
-    if -_FAST_LIMIT < ts < _FAST_LIMIT:
-        return round(ts * 1e6)
-    d = t - _EPOCH
-    return (d.days * 86_400 + d.seconds) * _US + d.microseconds
+    if type(t) is datetime:
+        try:
+            return t - _EPOCH
+        except TypeError:
+            raise _naive(t) from None
+    if not isinstance(t, datetime) or t.utcoffset() is None:
+        raise _naive(t)
+    # subclasses (pendulum.DateTime) may return their own types from arithmetic
+    plain = datetime(
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond, t.tzinfo, fold=t.fold
+    )
+    return plain - _EPOCH
 
 
-def _td_us(d: timedelta) -> int:
-    return (d.days * 86_400 + d.seconds) * _US + d.microseconds
-
-
-def _year_start(year: int) -> int:
-    return (date(year, 1, 1).toordinal() - date(1970, 1, 1).toordinal()) * _DAY_US
+def _year_start(year: int) -> timedelta:
+    return timedelta(days=date(year, 1, 1).toordinal() - date(1970, 1, 1).toordinal())
 
 
 _YEAR_STARTS: Final = [_year_start(y) for y in range(_MIN_YEAR, _MAX_YEAR + 2)]
 
 
-def _year_of(us: int) -> int:
-    i = bisect_right(_YEAR_STARTS, us) - 1
+def _year_of(u: timedelta) -> int:
+    i = bisect_right(_YEAR_STARTS, u) - 1
     if i < 0 or i > _MAX_YEAR - _MIN_YEAR:
         raise CalendarError("instant outside the supported years 1..9998")
     return i + _MIN_YEAR
+
+
+_HOUR: Final = timedelta(hours=1)
+_SECOND: Final = timedelta(seconds=1)
+
+
+class _WallMap:
+    """Local wall time -> epoch offset for one zone without asking the zone each time.
+
+    Wall time is ``t - datetime(1970, 1, 1, tzinfo=zone)`` (Python subtracts same-zone
+    datetimes naively). The map holds ranges of wall time in which the zone's UTC offset is one
+    value whatever ``fold`` says (gaps and overlaps are left out and go to ``utcoffset()``),
+    built per UTC year on first use by sampling the zone hourly and bisecting each change to
+    the second (tzdb transitions are whole seconds, and none reverts within an hour).
+    """
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.wall_epoch = datetime(1970, 1, 1, tzinfo=zone)
+        self.years: set[int] = set()
+        self.ranges: list[tuple[timedelta, timedelta, timedelta]] = []
+        self.los: list[timedelta] = []
+        self.hit = (_ZERO, _ZERO, _ZERO)
+        """The last range used: callers test it inline before calling :meth:`to_utc`."""
+
+    def _offset(self, u: timedelta) -> timedelta:
+        offset = self.zone.fromutc(self.wall_epoch + u).utcoffset()
+        assert offset is not None
+        return offset
+
+    def _build(self, year: int) -> None:
+        self.years.add(year)
+        lo, hi = _YEAR_STARTS[year - _MIN_YEAR], _YEAR_STARTS[year - _MIN_YEAR + 1]
+        try:
+            cuts = [lo]
+            offsets = [self._offset(lo)]
+            before = self._offset(lo - _SECOND)
+            at = lo
+            while at < hi:
+                nxt = min(at + _HOUR, hi)
+                off = self._offset(nxt) if nxt < hi else self._offset(hi - _SECOND)
+                if off != offsets[-1]:
+                    a, b = at, nxt  # offsets[-1] at a, another offset at b: find the change
+                    while b - a > _SECOND:
+                        mid = a + (b - a) // 2 // _SECOND * _SECOND
+                        mid = mid if mid > a else a + _SECOND
+                        if self._offset(mid) == offsets[-1]:
+                            a = mid
+                        else:
+                            b = mid
+                    cuts.append(b)
+                    offsets.append(self._offset(b))
+                at = nxt
+            after = self._offset(hi)
+        except (OverflowError, ValueError):
+            return  # the first and last representable years stay on the exact slow path
+        cuts.append(hi)
+        for k, off in enumerate(offsets):
+            prev = offsets[k - 1] if k else before
+            nxt_off = offsets[k + 1] if k + 1 < len(offsets) else after
+            start, end = cuts[k] + max(prev, off), cuts[k + 1] + min(off, nxt_off)
+            if start < end:
+                self.ranges.append((start, end, off))
+        merged: list[tuple[timedelta, timedelta, timedelta]] = []
+        for start, end, off in sorted(self.ranges):
+            if merged and merged[-1][1] == start and merged[-1][2] == off:
+                merged[-1] = (merged[-1][0], end, off)
+            else:
+                merged.append((start, end, off))
+        self.ranges = merged
+        self.los = [r[0] for r in merged]
+
+    def to_utc(self, t: datetime, wall: timedelta) -> timedelta:
+        """``t`` (in this zone, ``wall`` its wall time) as an epoch offset; exact."""
+        i = bisect_right(self.los, wall) - 1
+        if i >= 0:
+            found = self.ranges[i]
+            if wall < found[1]:
+                self.hit = found
+                return wall - found[2]
+        u = wall - t.utcoffset()  # type: ignore[operator]
+        try:
+            year = _year_of(u)
+        except CalendarError:
+            return u
+        if year not in self.years:
+            self._build(year)
+        return u
+
+
+_WALL_MAPS: dict[ZoneInfo, _WallMap] = {}
+
+
+def _wall_map(zone: ZoneInfo) -> _WallMap:
+    found = _WALL_MAPS.get(zone)
+    if found is None or found.zone is not zone:
+        found = _WALL_MAPS[zone] = _WallMap(zone)
+    return found
 
 
 def _merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -148,7 +247,7 @@ def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
     return out
 
 
-def _clip(intervals: Iterable[Interval], lo: int, hi: int) -> list[Interval]:
+def _clip(intervals: Iterable[Interval], lo: timedelta, hi: timedelta) -> list[Interval]:
     return [(max(s, lo), min(e, hi)) for s, e in intervals if e > lo and s < hi]
 
 
@@ -161,7 +260,7 @@ class _Block:
         self.starts = [s for s, _ in intervals]
         self.ends = [e for _, e in intervals]
         cum = []
-        total = 0
+        total = _ZERO
         for s, e in intervals:
             cum.append(total)
             total += e - s
@@ -169,22 +268,31 @@ class _Block:
         self.cum_end = [c + e - s for c, (s, e) in zip(cum, intervals, strict=True)]
         self.total = total
 
-    def before(self, t: int) -> int:
+    def before(self, t: timedelta) -> timedelta:
         """Open time in [block start, t)."""
         i = bisect_right(self.starts, t) - 1
         if i < 0:
-            return 0
+            return _ZERO
         end = self.ends[i]
         return self.cum[i] + (t if t < end else end) - self.starts[i]
 
 
 class CalendarBase:
-    """The query API every calendar (and every calendar algebra result) has."""
+    """The query API every calendar (and every calendar algebra result) has.
+
+    Besides the public methods, :meth:`span` and :meth:`advance` answer the same questions on
+    epoch offsets (:func:`utc_offset`) for callers that convert each instant once (the SLA
+    engine).
+    """
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
+        self._map = _wall_map(zone)
+        self._wall_epoch = self._map.wall_epoch
+        self._fromutc = zone.fromutc
         self._blocks: dict[int, _Block] = {}
-        self._last: tuple[int, int, int, _Block] = (0, 0, 0, _Block([]))
+        empty = _Block([])
+        self._last: tuple[timedelta, timedelta, int, _Block] = (_ZERO, _ZERO, 0, empty)
 
     # -- subclasses provide the open intervals of one UTC year, clipped to it
     def _compile(self, year: int) -> list[Interval]:
@@ -201,20 +309,28 @@ class CalendarBase:
             self._blocks[year] = block
         return block
 
-    def _out(self, us: int) -> datetime:
-        seconds, micro = divmod(us, _US)
-        try:
-            out = datetime.fromtimestamp(seconds, self.zone)
-        except (OverflowError, OSError, ValueError):
-            return (_EPOCH + timedelta(microseconds=us)).astimezone(self.zone)
-        return out.replace(microsecond=micro) if micro else out
+    def utc(self, t: datetime) -> timedelta:
+        """``t`` as an epoch offset; the calendar's own zone takes the cheap path (wall
+        difference minus the zone's offset at ``t``)."""
+        if type(t) is datetime and t.tzinfo is self.zone:
+            wall = t - self._wall_epoch
+            lo, hi, off = self._map.hit
+            return wall - off if lo <= wall < hi else self._map.to_utc(t, wall)
+        return utc_offset(t)
 
-    def _locate(self, us: int) -> tuple[int, _Block]:
-        """The year and block holding ``us`` (the last one used is cached)."""
+    def local(self, u: timedelta) -> datetime:
+        """The epoch offset ``u`` as an aware datetime in this calendar's zone."""
+        try:
+            return self._fromutc(self._wall_epoch + u)
+        except OverflowError:
+            return (_EPOCH + u).astimezone(self.zone)
+
+    def _locate(self, u: timedelta) -> tuple[int, _Block]:
+        """The year and block holding ``u`` (the last one used is cached)."""
         lo, hi, year, block = self._last
-        if lo <= us < hi:
+        if lo <= u < hi:
             return year, block
-        year = _year_of(us)
+        year = _year_of(u)
         block = self._block(year)
         self._last = (
             _YEAR_STARTS[year - _MIN_YEAR],
@@ -230,7 +346,7 @@ class CalendarBase:
         if not _MIN_YEAR <= year <= _MAX_YEAR:
             raise CalendarError(f"{what}: no open time before the end of the supported years")
         block = self._block(year)
-        empty = empty + 1 if block.total == 0 else 0
+        empty = empty + 1 if block.total == _ZERO else 0
         if empty >= _EMPTY_YEARS:
             raise CalendarError(
                 f"{what}: the calendar has no open time in {_EMPTY_YEARS} consecutive years "
@@ -241,90 +357,131 @@ class CalendarBase:
     # -- queries
     def is_open(self, t: datetime) -> bool:
         """Whether ``t`` lies inside an open interval (intervals are half-open)."""
-        us = _to_us(t)
-        block = self._block(_year_of(us))
-        i = bisect_right(block.starts, us) - 1
-        return i >= 0 and us < block.ends[i]
+        u = self.utc(t)
+        block = self._block(_year_of(u))
+        i = bisect_right(block.starts, u) - 1
+        return i >= 0 and u < block.ends[i]
 
     def next_open(self, t: datetime) -> datetime:
         """``t`` when open, else the next opening instant."""
-        us = _to_us(t)
+        u = self.utc(t)
         if not self._has_shifts():
             raise CalendarError("next_open: the calendar has no shifts at all")
-        year = _year_of(us)
+        year = _year_of(u)
         block = self._block(year)
-        i = bisect_right(block.starts, us) - 1
-        if i >= 0 and us < block.ends[i]:
+        i = bisect_right(block.starts, u) - 1
+        if i >= 0 and u < block.ends[i]:
             return t
         i += 1
         empty = 0
         while i >= len(block.starts):
             year, block, empty = self._step(year, 1, empty, "next_open")
             i = 0
-        return self._out(block.starts[i])
+        return self.local(block.starts[i])
 
     def between(self, a: datetime, b: datetime) -> timedelta:
         """Open time in [a, b); negative when b < a. Never raises for aware inputs."""
-        ua, ub = _to_us(a), _to_us(b)
+        zone = self.zone
+        # the calendar's own zone: wall difference minus the zone offset (inlined utc())
+        if type(a) is datetime and a.tzinfo is zone:
+            wall = a - self._wall_epoch
+            lo, hi, off = self._map.hit
+            ua = wall - off if lo <= wall < hi else self._map.to_utc(a, wall)
+        else:
+            ua = utc_offset(a)
+        if type(b) is datetime and b.tzinfo is zone:
+            wall = b - self._wall_epoch
+            lo, hi, off = self._map.hit
+            ub = wall - off if lo <= wall < hi else self._map.to_utc(b, wall)
+        else:
+            ub = utc_offset(b)
         if ub < ua:
-            return -self._between(ub, ua)
-        return self._between(ua, ub)
-
-    def _between(self, ua: int, ub: int) -> timedelta:
-        ya, block = self._locate(ua)
-        if ub < self._last[1]:  # same year: the common case, inlined
-            starts, ends, cum = block.starts, block.ends, block.cum
+            return -self.span(ub, ua)
+        lo, hi, _, block = self._last
+        if lo <= ua and ub < hi:  # both in the cached year: span() inlined
+            starts = block.starts
             i = bisect_right(starts, ub) - 1
             if i < 0:
                 return _ZERO
-            end = ends[i]
-            after = cum[i] + (ub if ub < end else end) - starts[i]
+            end = block.ends[i]
+            after = block.cum[i] + (ub if ub < end else end) - starts[i]
             i = bisect_right(starts, ua) - 1
             if i >= 0:
-                end = ends[i]
-                after -= cum[i] + (ua if ua < end else end) - starts[i]
-            return timedelta(microseconds=after)
+                end = block.ends[i]
+                after -= block.cum[i] + (ua if ua < end else end) - starts[i]
+            return after
+        return self.span(ua, ub)
+
+    def span(self, ua: timedelta, ub: timedelta) -> timedelta:
+        """Open time in [ua, ub) for epoch offsets with ``ua <= ub``."""
+        lo, hi, ya, block = self._last
+        if not lo <= ua < hi:
+            ya, block = self._locate(ua)
+            hi = self._last[1]
+        if ub < hi:  # same year: the common case, inlined
+            starts = block.starts
+            i = bisect_right(starts, ub) - 1
+            if i < 0:
+                return _ZERO
+            end = block.ends[i]
+            after = block.cum[i] + (ub if ub < end else end) - starts[i]
+            i = bisect_right(starts, ua) - 1
+            if i >= 0:
+                end = block.ends[i]
+                after -= block.cum[i] + (ua if ua < end else end) - starts[i]
+            return after
         yb = _year_of(ub)
         total = block.total - block.before(ua)
         for year in range(ya + 1, yb):
             total += self._block(year).total
-        total += self._block(yb).before(ub)
-        return timedelta(microseconds=total)
+        return total + self._block(yb).before(ub)
 
     def add(self, start: datetime, delta: timedelta) -> datetime:
         """Move ``delta`` of open time from ``start`` (rule 4); aware result in this zone."""
-        us = _to_us(start)
-        if not isinstance(delta, timedelta):
-            raise CalendarError(f"add needs a timedelta, got {type(delta).__name__}")
-        d = (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
-        if d == 0:
+        if type(start) is datetime and start.tzinfo is self.zone:
+            wall = start - self._wall_epoch
+            lo, hi, off = self._map.hit
+            u = wall - off if lo <= wall < hi else self._map.to_utc(start, wall)
+        else:
+            u = utc_offset(start)
+        if type(delta) is not timedelta:
+            if not isinstance(delta, timedelta):
+                raise CalendarError(f"add needs a timedelta, got {type(delta).__name__}")
+            delta = timedelta(delta.days, delta.seconds, delta.microseconds)
+        if not delta:
             return start
+        return self.local(self.advance(u, delta))
+
+    def advance(self, u: timedelta, delta: timedelta) -> timedelta:
+        """:meth:`add` on epoch offsets: ``u`` itself when ``delta`` is zero."""
+        if not delta:
+            return u
         if not self._has_shifts():
             raise CalendarError("add: the calendar has no shifts at all")
-        year, block = self._locate(us)
+        year, block = self._locate(u)
         starts = block.starts
-        i = bisect_right(starts, us) - 1
+        i = bisect_right(starts, u) - 1
         if i < 0:
-            target = d
+            target = delta
         else:
             end = block.ends[i]
-            target = block.cum[i] + (us if us < end else end) - starts[i] + d
+            target = block.cum[i] + (u if u < end else end) - starts[i] + delta
         empty = 0
-        if d > 0:
+        if delta > _ZERO:
             while target > block.total:
                 target -= block.total
                 year, block, empty = self._step(year, 1, empty, "add")
             i = bisect_left(block.cum_end, target)
-            return self._out(block.starts[i] + target - block.cum[i])
-        while target < 0:
+            return block.starts[i] + target - block.cum[i]
+        while target < _ZERO:
             year, block, empty = self._step(year, -1, empty, "add")
             target += block.total
         i = bisect_right(block.cum, target) - 1
-        return self._out(block.starts[i] + target - block.cum[i])
+        return block.starts[i] + target - block.cum[i]
 
     def intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
         """Maximal open intervals clipped to [a, b), as aware datetimes in this zone."""
-        ua, ub = _to_us(a), _to_us(b)
+        ua, ub = self.utc(a), self.utc(b)
         if ub <= ua:
             return []
         found: list[Interval] = []
@@ -333,7 +490,7 @@ class CalendarBase:
             lo = bisect_right(block.ends, ua)
             hi = bisect_left(block.starts, ub)
             found.extend(zip(block.starts[lo:hi], block.ends[lo:hi], strict=True))
-        return [(self._out(s), self._out(e)) for s, e in _merge(_clip(found, ua, ub))]
+        return [(self.local(s), self.local(e)) for s, e in _merge(_clip(found, ua, ub))]
 
     # -- algebra
     def __and__(self, other: CalendarBase) -> CalendarBase:
@@ -556,23 +713,23 @@ class BusinessCalendar(CalendarBase):
         )
 
     # -- compilation
-    def _wall_us(self, day: date, minute: int) -> int:
+    def _wall(self, day: date, minute: int) -> timedelta:
         """Local wall time ``minute`` minutes after midnight of ``day`` as an instant (rule 3:
         fold=0 maps a gap time forward by the gap and an ambiguous time to its first
         occurrence)."""
         wall = datetime.combine(day, time(), tzinfo=self.zone) + timedelta(minutes=minute)
-        return _to_us(wall)
+        return self.utc(wall)
 
     def _span(self, day: date, start: int, end: int) -> Interval:
         """A shift or closed range of ``day`` as instants (rules 1, 3, 6)."""
         if end <= start:  # crosses midnight; "X-X" is 24 hours
             end += 1440
-        open_us = self._wall_us(day, start)
+        opens = self._wall(day, start)
         if end >= 1440:
-            close_us = self._wall_us(day + timedelta(days=end // 1440), end % 1440)
+            closes = self._wall(day + timedelta(days=end // 1440), end % 1440)
         else:
-            close_us = self._wall_us(day, end)
-        return open_us, close_us
+            closes = self._wall(day, end)
+        return opens, closes
 
     def _day_shifts(self, day: date) -> list[tuple[int, int]]:
         weekday = self.extra_workdays.get(day)
