@@ -37,12 +37,14 @@ behaves the same way). Merging a ticket away counts as resolving it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 import attrs
 
+from helpdesk_core.calendars import CalendarBase, utc_offset
 from helpdesk_core.conditions import TRUE, Condition, ConditionRegistry, compile_condition
 from helpdesk_core.conditions import default_registry as _default_registry
 from helpdesk_core.config import register_section, section_parser
@@ -166,119 +168,187 @@ class SlaClock:
     def instant_at(self, elapsed: timedelta) -> datetime | None:
         """When the clock's elapsed time reaches ``elapsed``: a past instant, or a future one
         if nothing changes; None when it will not (met, or paused before reaching it)."""
-        return _instant_at(self.segments, elapsed, self._calendar, open_ended=self.met_at is None)
+        line = _line(self._calendar, self.started_at.tzinfo)
+        if not self.segments:
+            return None
+        starts = [utc_offset(a) for a, _ in self.segments]
+        ends = [None if b is None else utc_offset(b) for _, b in self.segments]
+        when = _instant(line, starts, ends, elapsed, self.met_at is None)
+        return None if when is None else line.local(when)
 
 
-def _measure(cal: Calendar | None, a: datetime, b: datetime) -> timedelta:
-    if b <= a:
-        return _ZERO
-    return cal.between(a, b) if cal is not None else b - a
+# ---------------------------------------------------------------------- time lines
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _advance(cal: Calendar | None, a: datetime, d: timedelta) -> datetime:
-    return cal.add(a, d) if cal is not None else a + d
+class _Line:
+    """How one policy measures time, on epoch offsets (:func:`utc_offset`): business time on
+    a calendar, or real elapsed time. The walk converts each event instant once; measuring
+    and advancing are then table look-ups and timedelta arithmetic, and only the instants a
+    clock reports are turned back into datetimes (in the calendar's zone, or the zone the
+    ticket was opened in)."""
+
+    __slots__ = ("advance", "cal", "local", "span")
+
+    span: Callable[[timedelta, timedelta], timedelta]
+    """Time in [a, b) for a <= b."""
+    advance: Callable[[timedelta, timedelta], timedelta]
+    """The earliest instant with ``span(u, t) == d`` (``u`` itself for d == 0)."""
+    local: Callable[[timedelta], datetime]
+
+    def __init__(self, cal: Calendar | None, zone: tzinfo | None) -> None:
+        self.cal = cal
+        if isinstance(cal, CalendarBase):
+            self.span, self.advance, self.local = cal.span, cal.advance, cal.local
+        elif cal is not None:  # any other Calendar: through its public API
+            foreign = cal
+
+            def span(a: timedelta, b: timedelta) -> timedelta:
+                return foreign.between(_EPOCH + a, _EPOCH + b)
+
+            def advance(u: timedelta, d: timedelta) -> timedelta:
+                return utc_offset(foreign.add(_EPOCH + u, d)) if d else u
+
+            self.span, self.advance, self.local = span, advance, _local_in(zone)
+        else:
+            self.span, self.advance, self.local = _real_span, _real_advance, _local_in(zone)
 
 
-def _instant_at(
-    segments: Sequence[tuple[datetime, datetime | None]],
+_LINES: dict[tuple[int, tzinfo | None], _Line] = {}
+
+
+def _line(cal: Calendar | None, zone: tzinfo | None) -> _Line:
+    """The (shared) line for ``cal``; real time and foreign calendars report in ``zone``."""
+    key = (id(cal), None if isinstance(cal, CalendarBase) else zone)
+    line = _LINES.get(key)
+    if line is None or line.cal is not cal:
+        if len(_LINES) > 1024:
+            _LINES.clear()
+        line = _LINES[key] = _Line(cal, zone)
+    return line
+
+
+def _real_span(a: timedelta, b: timedelta) -> timedelta:
+    return b - a
+
+
+def _real_advance(u: timedelta, d: timedelta) -> timedelta:
+    return u + d
+
+
+def _local_in(zone: tzinfo | None) -> Callable[[timedelta], datetime]:
+    if isinstance(zone, ZoneInfo):
+        fromutc, wall_epoch = zone.fromutc, datetime(1970, 1, 1, tzinfo=zone)
+        return lambda u: fromutc(wall_epoch + u)
+    tz = zone or UTC
+    return lambda u: (_EPOCH + u).astimezone(tz)
+
+
+def _instant(
+    line: _Line,
+    starts: Sequence[timedelta],
+    ends: Sequence[timedelta | None],
     x: timedelta,
-    cal: Calendar | None,
-    *,
     open_ended: bool,
-) -> datetime | None:
-    """The earliest instant at which ``x`` of running time has accumulated over ``segments``
-    (an open last segment runs on); after closed segments only when ``open_ended``."""
-    if not segments:
+) -> timedelta | None:
+    """The earliest instant at which ``x`` of running time has accumulated over the segments
+    (an open last segment runs on); after the closed segments only when ``open_ended``."""
+    if not starts:
         return None
     if x <= _ZERO:
-        return segments[0][0]
+        return starts[0]
     done = _ZERO
-    for a, b in segments:
+    for a, b in zip(starts, ends, strict=True):
         if b is None:
-            return _advance(cal, a, x - done)
-        length = _measure(cal, a, b)
+            return line.advance(a, x - done)
+        length = line.span(a, b) if b > a else _ZERO
         if x <= done + length:
-            return _advance(cal, a, x - done)
+            return line.advance(a, x - done)
         done += length
-    last_end = segments[-1][1]
-    assert last_end is not None
-    return _advance(cal, last_end, x - done) if open_ended else None
+    last = ends[-1]
+    assert last is not None
+    return line.advance(last, x - done) if open_ended else None
 
 
 class _Run:
     """A clock being built while walking the events.
 
-    Closed segment lengths are measured once (per calendar); while running, the due instant is
-    computed once per (segment, target, calendar), so checking for a breach at each event is a
-    comparison, not a calendar walk.
+    Segments are kept both as the events' datetimes (reported) and as epoch offsets
+    (measured). The closed segments' running time is measured once per line; the due instant
+    is computed once per (segments, line, target), so checking for a breach at each event is
+    a comparison, not a calendar walk.
     """
 
     __slots__ = (
-        "_due_key", "_due_value", "_lengths", "_lengths_cal", "breached_at", "cycle",
-        "met_at", "met_target", "metric", "segments", "started_at",
+        "_closed", "_closed_line", "_closed_n", "_due", "_due_line", "_due_target",
+        "breached_u", "cycle", "ends", "eu", "met_at", "met_target", "met_u", "metric",
+        "running", "started_at", "starts", "su",
     )  # fmt: skip
 
-    def __init__(self, metric: str, cycle: int, at: datetime, running: bool) -> None:
+    def __init__(self, metric: str, cycle: int, at: datetime, u: timedelta, running: bool) -> None:
         self.metric = metric
         self.cycle = cycle
         self.started_at = at
-        self.segments: list[list[Any]] = [[at, None]] if running else []
+        self.running = running
+        self.starts: list[datetime] = [at] if running else []
+        self.ends: list[datetime | None] = [None] if running else []
+        self.su: list[timedelta] = [u] if running else []
+        self.eu: list[timedelta | None] = [None] if running else []
         self.met_at: datetime | None = None
-        self.breached_at: datetime | None = None
-        self.met_target: tuple[SlaPolicy, timedelta, Calendar | None] | None = None
-        self._lengths: list[timedelta] = []
-        self._lengths_cal: object = _UNMEASURED
-        self._due_key: tuple[Any, ...] | None = None
-        self._due_value: datetime | None = None
+        self.met_u: timedelta | None = None
+        self.breached_u: timedelta | None = None
+        self.met_target: tuple[SlaPolicy, timedelta, _Line] | None = None
+        self._closed = _ZERO
+        self._closed_line: _Line | None = None
+        self._closed_n = 0
+        self._due: timedelta | None = None
+        self._due_line: _Line | None = None
+        self._due_target = _ZERO
 
-    @property
-    def running(self) -> bool:
-        return bool(self.segments) and self.segments[-1][1] is None
-
-    def pause(self, at: datetime) -> None:
+    def pause(self, at: datetime, u: timedelta) -> None:
         if self.running:
-            self.segments[-1][1] = at
+            self.ends[-1], self.eu[-1] = at, u
+            self.running = False
+            self._due_line = None
 
-    def resume(self, at: datetime) -> None:
-        if not self.running and self.met_at is None:
-            self.segments.append([at, None])
+    def resume(self, at: datetime, u: timedelta) -> None:
+        if not self.running and self.met_u is None:
+            self.starts.append(at)
+            self.ends.append(None)
+            self.su.append(u)
+            self.eu.append(None)
+            self.running = True
+            self._due_line = None
 
-    def closed(self, cal: Calendar | None) -> list[timedelta]:
-        """Lengths of the closed segments in ``cal``'s time (cached)."""
-        if self._lengths_cal is not cal:
-            self._lengths = []
-            self._lengths_cal = cal
-        lengths = self._lengths
-        count = len(self.segments) - (1 if self.running else 0)
-        while len(lengths) < count:
-            a, b = self.segments[len(lengths)]
-            lengths.append(_measure(cal, a, b))
-        return lengths
+    def closed(self, line: _Line) -> timedelta:
+        """Running time of the closed segments on ``line`` (measured once each)."""
+        n = len(self.su) - 1 if self.running else len(self.su)
+        if self._closed_line is not line:
+            self._closed_line, self._closed_n, self._closed = line, 0, _ZERO
+        if self._closed_n < n:
+            total, span, su, eu = self._closed, line.span, self.su, self.eu
+            for k in range(self._closed_n, n):
+                a, b = su[k], eu[k]
+                assert b is not None
+                if b > a:
+                    total += span(a, b)
+            self._closed, self._closed_n = total, n
+        return self._closed
 
-    def elapsed(self, cal: Calendar | None, at: datetime) -> timedelta:
-        """Running time up to ``at`` (``at`` is never before a closed segment's end)."""
-        total = sum(self.closed(cal), _ZERO)
-        if self.running:
-            total += _measure(cal, self.segments[-1][0], at)
-        return total
-
-    def due(self, cal: Calendar | None, target: timedelta) -> datetime | None:
+    def due(self, line: _Line, target: timedelta) -> timedelta | None:
         """When the running time reaches ``target`` if the clock keeps running."""
-        if not self.segments:
-            return None
-        key = (id(cal), target, len(self.segments), self.running)
-        if key != self._due_key:
-            self._due_key = key
-            closed = sum(self.closed(cal), _ZERO)
-            if self.running and closed < target:
-                self._due_value = _advance(cal, self.segments[-1][0], target - closed)
-            else:
-                segs = [(a, b) for a, b in self.segments]
-                self._due_value = _instant_at(segs, target, cal, open_ended=self.running)
-        return self._due_value
+        if self._due_line is line and self._due_target == target:
+            return self._due
+        closed = self.closed(line)
+        if self.running and closed < target:
+            due: timedelta | None = line.advance(self.su[-1], target - closed)
+        else:
+            due = _instant(line, self.su, self.eu, target, self.running)
+        self._due, self._due_line, self._due_target = due, line, target
+        return due
 
 
-_UNMEASURED: Final = object()
+_NO_TARGETS: Final[Mapping[str, timedelta]] = {}
 
 
 class _Walk:
@@ -290,115 +360,152 @@ class _Walk:
         self.current: dict[str, _Run] = {}
         self.cycles: dict[str, int] = {}
         self.ticket: Ticket | None = None
+        """The folded ticket; only kept when a condition may read any of its fields."""
+        self.started = False
         self.priority = ""
         self.status = ""
         self.category = ""
         self.first_reply: datetime | None = None
         self.policy: SlaPolicy | None = None
-        self.cal: Calendar | None = None
+        self.targets: Mapping[str, timedelta] = _NO_TARGETS
+        self.line: _Line | None = None
+        self.lines: dict[str | None, _Line] = {}
+        self.zone: tzinfo | None = None
+        self.pause_statuses = config.pause_statuses
         # folding the whole ticket is only needed when a condition may read any field
         self.fold = bool(config.custom) or any(p.when is not TRUE for p in config.policies)
 
-    def start(self, metric: str, at: datetime, running: bool = True) -> None:
-        self.cycles[metric] = self.cycles.get(metric, 0) + 1
-        run = _Run(metric, self.cycles[metric], at, running)
+    def start(self, metric: str, at: datetime, u: timedelta, running: bool = True) -> None:
+        cycle = self.cycles[metric] = self.cycles.get(metric, 0) + 1
+        run = _Run(metric, cycle, at, u, running)
         self.runs.append(run)
         self.current[metric] = run
 
-    def meet(self, metric: str, at: datetime) -> None:
+    def meet(self, metric: str, at: datetime, u: timedelta) -> None:
         run = self.current.pop(metric, None)
         if run is None:
             return
-        self.check(run, at)
-        run.pause(at)
-        run.met_at = at
-        if self.policy is not None:
-            target = self.policy.target(self.priority, run.metric)
-            if target is not None:
-                run.met_target = (self.policy, target, self.cal)
+        self.check(run, u)
+        run.pause(at, u)
+        run.met_at, run.met_u = at, u
+        target = self.targets.get(metric)
+        if target is not None and self.policy is not None and self.line is not None:
+            run.met_target = (self.policy, target, self.line)
 
-    def check(self, run: _Run, at: datetime) -> None:
-        """Rule 7: an unmet clock whose running time passed its target by ``at`` breached at
+    def check(self, run: _Run, u: timedelta) -> None:
+        """Rule 7: an unmet clock whose running time passed its target by ``u`` breached at
         the instant it reached the target."""
-        if run.breached_at is not None or run.met_at is not None or self.policy is None:
+        if run.breached_u is not None or run.met_u is not None or self.line is None:
             return
-        target = self.policy.target(self.priority, run.metric)
+        target = self.targets.get(run.metric)
         if target is None:
             return
-        due = run.due(self.cal, target)
-        if due is not None and at > due:
-            run.breached_at = due
+        due = run.due(self.line, target)
+        if due is not None and u > due:
+            run.breached_u = due
 
-    def check_all(self, at: datetime) -> None:
+    def check_all(self, u: timedelta) -> None:
+        """:meth:`check` for every running cycle (inlined: it runs at every event)."""
+        line = self.line
+        if line is None:
+            return
+        targets = self.targets
         for run in self.current.values():
-            self.check(run, at)
+            if run.breached_u is None:
+                target = targets.get(run.metric)
+                if target is not None:
+                    if run._due_line is line and run._due_target == target:
+                        due = run._due
+                    else:
+                        due = run.due(line, target)
+                    if due is not None and u > due:
+                        run.breached_u = due
 
-    def retarget(self) -> None:
-        assert self.ticket is not None
-        policy = self.config.match(self.ticket) if self.fold else self._first_policy()
-        self.policy = policy
-        self.cal = self.config.calendar_of(policy) if policy is not None else None
+    def line_of(self, policy: SlaPolicy) -> _Line:
+        line = self.lines.get(policy.calendar)
+        if line is None:
+            line = self.lines[policy.calendar] = _line(self.config.calendar_of(policy), self.zone)
+        return line
 
-    def _first_policy(self) -> SlaPolicy | None:
-        return self.config.policies[0] if self.config.policies else None
+    def retarget(self) -> bool:
+        """Pick the policy, line and targets again; whether anything changed."""
+        if self.fold:
+            assert self.ticket is not None
+            policy = self.config.match(self.ticket)
+        else:
+            policy = self.config.policies[0] if self.config.policies else None
+        if policy is None:
+            line, targets = None, _NO_TARGETS
+        else:
+            line, targets = self.line_of(policy), policy.targets.get(self.priority, _NO_TARGETS)
+        changed = policy is not self.policy or line is not self.line or targets is not self.targets
+        self.policy, self.line, self.targets = policy, line, targets
+        return changed
 
-    def step(self, event: Event) -> None:
+    def step(self, event: Event, u: timedelta) -> None:
         at = event.at
-        self.check_all(at)
-        pause = self.config.pause_statuses
+        if self.current:
+            self.check_all(u)
+        pause = self.pause_statuses
+        cls = type(event)
         if isinstance(event, TicketCreated):
-            self.ticket = Ticket.created(event)
+            self.started = True
+            if self.fold:
+                self.ticket = Ticket.created(event)
+            self.zone = at.tzinfo
             self.priority, self.status = event.priority, event.status
             self.category = event.status_category
             self.retarget()
-            self.start("first_response", at)
-            self.start("resolution", at, running=event.status not in pause)
-            self._custom(event)
+            self.start("first_response", at, u)
+            self.start("resolution", at, u, running=event.status not in pause)
+            self._custom(event, u)
             return
-        if self.ticket is None:
+        if not self.started:
             raise HelpdeskError("an SLA history must start with TicketCreated")
         kind = event.kind
-        if self.fold:
+        if self.ticket is not None:
             self.ticket = event.apply(self.ticket)
             self.priority, self.status = self.ticket.priority, self.ticket.status
             self.category = self.ticket.status_category
+        elif kind in _MESSAGE_KINDS:
+            pass
         elif isinstance(event, StatusChanged | Merged):
             self.status, self.category = event.to_status, event.to_category
         elif kind == "priority_changed":
             self.priority = event.to_priority  # type: ignore[attr-defined]
-        if kind not in _MESSAGE_KINDS:
-            # fields the policy conditions read may have changed; a re-target applies from
-            # the original start: breached at once if the new due instant is past
-            self.retarget()
-            self.check_all(at)
-        if isinstance(event, Replied):
-            self.meet("first_response", at)
-            self.meet("next_response", at)
+        # fields the policy conditions read may have changed; a re-target applies from the
+        # original start: breached at once if the new due instant is past
+        if kind not in _MESSAGE_KINDS and self.retarget():
+            self.check_all(u)
+        if cls is Replied or isinstance(event, Replied):
+            self.meet("first_response", at, u)
+            self.meet("next_response", at, u)
             if self.first_reply is None:
                 self.first_reply = at
-            self.meet("periodic_update", at)
+            self.meet("periodic_update", at, u)
             if self.category not in DONE_CATEGORIES:
-                self.start("periodic_update", at)
-        elif isinstance(event, CustomerMessaged):
+                self.start("periodic_update", at, u)
+        elif cls is CustomerMessaged or isinstance(event, CustomerMessaged):
             if self.first_reply is not None and "next_response" not in self.current:
-                self.start("next_response", at)
-        elif isinstance(event, StatusChanged | Merged):
+                self.start("next_response", at, u)
+        elif cls is StatusChanged or cls is Merged or isinstance(event, StatusChanged | Merged):
             resolution = self.current.get("resolution")
             if self.category in DONE_CATEGORIES:
-                self.meet("resolution", at)
-                self.meet("next_response", at)
-                self.meet("periodic_update", at)
+                self.meet("resolution", at, u)
+                self.meet("next_response", at, u)
+                self.meet("periodic_update", at, u)
             elif isinstance(event, StatusChanged) and event.reopen:
-                self.start("resolution", at, running=self.status not in pause)
+                self.start("resolution", at, u, running=self.status not in pause)
             elif resolution is not None:
                 # rule 1: pause statuses stop only the resolution clock
                 if self.status in pause:
-                    resolution.pause(at)
+                    resolution.pause(at, u)
                 else:
-                    resolution.resume(at)
-        self._custom(event)
+                    resolution.resume(at, u)
+        if self.config.custom:
+            self._custom(event, u)
 
-    def _custom(self, event: Event) -> None:
+    def _custom(self, event: Event, u: timedelta) -> None:
         if not self.config.custom or self.ticket is None:
             return
         subject: dict[str, Any] | None = None
@@ -409,13 +516,22 @@ class _Walk:
                 subject = ticket_subject(self.ticket)
                 subject.update({f"event.{k}": v for k, v in event_to_dict(event).items()})
             if event.kind in metric.stop_on and metric.stop_when.matches(subject):
-                self.meet(metric.name, event.at)
+                self.meet(metric.name, event.at, u)
             if (
                 event.kind in metric.start_on
                 and metric.start_when.matches(subject)
                 and metric.name not in self.current
             ):
-                self.start(metric.name, event.at)
+                self.start(metric.name, event.at, u)
+
+
+def _converter(config: SlaConfig) -> Callable[[datetime], timedelta]:
+    """Instant -> epoch offset; a policy calendar's own zone takes its cheap path."""
+    for policy in config.policies:
+        cal = config.calendars.get(policy.calendar) if policy.calendar else None
+        if isinstance(cal, CalendarBase):
+            return cal.utc
+    return utc_offset
 
 
 def evaluate(config: SlaConfig, events: Iterable[Event], now: datetime) -> list[SlaClock]:
@@ -423,26 +539,29 @@ def evaluate(config: SlaConfig, events: Iterable[Event], now: datetime) -> list[
     Events after ``now`` are ignored. Clocks of metrics without a target under the matching
     policy and priority are left out."""
     walk = _Walk(config)
+    utc = _converter(config)
+    now_u = utc(now)
     for event in events:
-        if event.at > now:
+        u = utc(event.at)
+        if u > now_u:
             break
-        walk.step(event)
-    if walk.ticket is None:
+        walk.step(event, u)
+    if not walk.started:
         return []
-    walk.check_all(now)
+    walk.check_all(now_u)
     clocks = []
     for run in walk.runs:
         if run.met_target is not None:
-            policy, target, cal = run.met_target
+            policy, target, line = run.met_target
         else:
-            if run.met_at is not None or walk.policy is None:
+            if run.met_u is not None or walk.policy is None or walk.line is None:
                 continue
-            policy, cal = walk.policy, walk.cal
-            maybe = policy.target(walk.priority, run.metric)
+            policy, line = walk.policy, walk.line
+            maybe = walk.targets.get(run.metric)
             if maybe is None:
                 continue
             target = maybe
-        clocks.append(_clock(run, policy, target, cal, now))
+        clocks.append(_clock(run, policy, target, line, now, now_u))
     return clocks
 
 
@@ -467,43 +586,64 @@ def _clock(
     run: _Run,
     policy: SlaPolicy,
     target: timedelta,
-    cal: Calendar | None,
+    line: _Line,
     now: datetime,
+    now_u: timedelta,
 ) -> SlaClock:
-    segments = tuple((a, b) for a, b in run.segments)
-    met = run.met_at is not None
+    su, eu = run.su, run.eu
+    met = run.met_u is not None
     running = run.running
-    elapsed = run.elapsed(cal, run.met_at or now)
-    due: datetime | None
+    elapsed = run.closed(line)
+    if running and now_u > su[-1]:
+        elapsed += line.span(su[-1], now_u)
+    due: timedelta | None
     if running:
-        due = run.due(cal, target)
+        due = run.due(line, target)
     elif met:
         # a met clock keeps the due instant it had while running
-        closed = sum(run.closed(cal)[:-1], _ZERO)
         if elapsed > target:
-            due = _instant_at(segments, target, cal, open_ended=False)
-        elif segments:
-            due = _advance(cal, segments[-1][0], target - closed)
+            due = _instant(line, su, eu, target, False)
+        elif su:
+            a, b = su[-1], eu[-1]
+            assert b is not None
+            last = line.span(a, b) if b > a else _ZERO
+            due = line.advance(a, target - (elapsed - last))
         else:
             due = None
     else:
-        due = _instant_at(segments, target, cal, open_ended=False) if elapsed >= target else None
-    breached_at = run.breached_at
-    if met and elapsed > target and breached_at is None:
-        breached_at = due
+        due = _instant(line, su, eu, target, False) if elapsed >= target else None
+    breached = run.breached_u
+    if met and elapsed > target and breached is None:
+        breached = due
+    local = line.local
+    due_at = None if due is None else local(due)
     warnings = []
+    fired_any = False
+    closed = elapsed if not running else run.closed(line)
+    single = len(su) == 1
     for label, threshold in _labels(policy, target):
         fired = elapsed >= threshold
-        at = _instant_at(segments, threshold, cal, open_ended=running) if fired or running else None
+        fired_any = fired_any or fired
+        at: datetime | None = None
+        if fired or running:
+            # the common shapes without a walk over the segments: one segment, or a running
+            # clock whose closed segments have not reached the threshold
+            if running and threshold > closed:
+                when: timedelta | None = line.advance(su[-1], threshold - closed)
+            elif single and threshold > _ZERO:
+                when = line.advance(su[0], threshold)
+            else:
+                when = _instant(line, su, eu, threshold, running)
+            at = None if when is None else due_at if when == due else local(when)
         warnings.append(SlaWarning(label, threshold, at, fired))
     state: State
-    if breached_at is not None:
+    if breached is not None:
         state = "breached"
     elif met:
         state = "met"
     elif not running:
         state = "paused"  # rule 9 (only resolution pauses: rule 1)
-    elif any(w.fired for w in warnings):
+    elif fired_any:
         state = "warning"
     else:
         state = "running"
@@ -515,16 +655,16 @@ def _clock(
         target=target,
         calendar=policy.calendar,
         started_at=run.started_at,
-        due_at=due,
+        due_at=due_at,
         elapsed=elapsed,
-        remaining=max(target - elapsed, _ZERO),
-        overdue=max(elapsed - target, _ZERO),
+        remaining=target - elapsed if target > elapsed else _ZERO,
+        overdue=elapsed - target if elapsed > target else _ZERO,
         met_at=run.met_at,
-        breached_at=breached_at,
+        breached_at=None if breached is None else due_at if breached == due else local(breached),
         warnings=tuple(warnings),
-        segments=segments,
+        segments=tuple(zip(run.starts, run.ends, strict=True)),
         now=now,
-        cal=cal,
+        cal=line.cal,
     )
 
 
@@ -646,7 +786,9 @@ def explain(config: SlaConfig, events: Sequence[Event], now: datetime) -> SlaExp
         for a, b in c.segments:
             end = b if b is not None else (c.met_at or now)
             used = tuple(cal.intervals(a, end)) if cal is not None else ((a, end),)
-            parts.append(SlaSegment(a, end, _measure(cal, a, end), used))
+            ua, ub = utc_offset(a), utc_offset(end)
+            length = _line(cal, a.tzinfo).span(ua, ub) if ub > ua else _ZERO
+            parts.append(SlaSegment(a, end, length, used))
         segments[(c.metric, c.cycle)] = tuple(parts)
     return SlaExplanation(
         policy.name if policy else None,
