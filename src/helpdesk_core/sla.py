@@ -601,7 +601,9 @@ def _clock(
         due = run.due(line, target)
     elif met:
         # a met clock keeps the due instant it had while running
-        if elapsed > target:
+        if len(su) == 1:
+            due = line.advance(su[0], target)
+        elif elapsed > target:
             due = _instant(line, su, eu, target, False)
         elif su:
             a, b = su[-1], eu[-1]
