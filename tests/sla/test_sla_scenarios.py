@@ -353,7 +353,6 @@ def test_rule8_remaining_and_overdue_in_business_time() -> None:
     assert later.overdue == 3 * H  # 17:30-18:00, 09:00-12:00, 13:00-13:30 = 4 h of a 1 h target
 
 
-
 def test_rule8_calendar_time_is_real_elapsed_time_across_dst() -> None:
     """New York falls back on 2026-11-01 at 02:00: 00:30 EDT + 4 h of real time is 03:30 EST
     (wall clock +3 h), not 04:30."""
@@ -366,6 +365,7 @@ def test_rule8_calendar_time_is_real_elapsed_time_across_dst() -> None:
     assert (res.elapsed, res.remaining) == (3 * H, H)
     fr = clock(evaluate(CAL_TIME, h.events, now), "first_response")
     assert fr.state == "breached" and fr.overdue == 3 * H - 15 * M
+
 
 def test_rule9_states_outside_hours_in_pause_and_after_breach() -> None:
     night = datetime(2026, 11, 2, 22, 0, tzinfo=SH)
