@@ -264,3 +264,19 @@ def test_cli_upgrade_backup_restore_and_keygen(
     key = capsys.readouterr().out.strip().splitlines()[-1]
     assert len(key) == 44
     assert cli.main(["db", "backup", "--url", url, "--to", str(snap)]) == 2  # exists: refused
+
+
+def test_ticket_numbers_on_postgres_skip_the_wal_flush_but_tickets_do_not(pg_url: str) -> None:
+    """The counter connection commits with synchronous_commit = off (a crash can only lose
+    counter steps that no committed ticket uses: the ticket's own commit flushes the WAL past
+    them); ticket transactions keep the server's durable default."""
+    with open_storage(pg_url) as store:
+        with store.transaction() as uow:
+            assert [uow.next_number("T20261102") for _ in range(3)] == [1, 2, 3]
+            assert uow._conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        with store.autocommit(flush=False) as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        with store.autocommit() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        with store.transaction() as uow:
+            assert uow.next_number("T20261102") == 4

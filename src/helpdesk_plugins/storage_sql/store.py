@@ -303,7 +303,7 @@ class SqlStorage:
         self.trace: Callable[[str], None] | None = None
         """Called with every prepared statement before it runs (diagnostics, tests)."""
         self._ac_lock = threading.Lock()
-        self._ac_conn: Connection | None = None
+        self._ac_conns: dict[bool, Connection] = {}
         try:
             if self.settings.migrate:
                 from helpdesk_plugins.storage_sql.migrate import upgrade_engine
@@ -352,9 +352,9 @@ class SqlStorage:
             return
         self._closed = True
         with self._ac_lock:
-            if self._ac_conn is not None:
-                self._ac_conn.close()
-                self._ac_conn = None
+            for conn in self._ac_conns.values():
+                conn.close()
+            self._ac_conns.clear()
         self.engine.dispose()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
@@ -366,19 +366,28 @@ class SqlStorage:
         self.close()
 
     @contextmanager
-    def autocommit(self) -> Iterator[Connection]:
+    def autocommit(self, *, flush: bool = True) -> Iterator[Connection]:
         """The store's own autocommit connection (one per store, used under a lock), for
-        statements that must take effect at once whatever the caller's transaction does."""
+        statements that must take effect at once whatever the caller's transaction does.
+
+        ``flush=False`` (PostgreSQL) gives a second connection with ``synchronous_commit =
+        off``: its commits do not wait for the WAL flush. Ticket numbers use it: a number is
+        only ever seen through the ticket transaction that used it, which commits later and
+        flushes the WAL up to and past the counter's update, so a crash can only lose
+        counter steps that no committed row uses."""
+        flush = flush or self.dialect == "sqlite"
         with self._ac_lock:
-            if self._ac_conn is None or self._ac_conn.invalidated or self._ac_conn.closed:
-                self._ac_conn = self.engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT"
-                )
+            conn = self._ac_conns.get(flush)
+            if conn is None or conn.invalidated or conn.closed:
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                if not flush:
+                    conn.exec_driver_sql("SET synchronous_commit = off")
+                self._ac_conns[flush] = conn
             try:
-                yield self._ac_conn
+                yield conn
             except sa.exc.DBAPIError as exc:
                 if exc.connection_invalidated:
-                    self._ac_conn = None
+                    self._ac_conns.pop(flush, None)
                 raise
 
     # -- documents --------------------------------------------------------------------------
@@ -605,7 +614,8 @@ class SqlUnitOfWork:
         if self._sqlite:  # inside this unit's write transaction: serialised, never duplicated
             self._begin_write()
             return int(self._value(prepared, {"name": sequence}))
-        with self._store.autocommit() as conn:  # like a sequence: not rolled back, no duplicate
+        # like a sequence: not rolled back, never duplicated
+        with self._store.autocommit(flush=False) as conn:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             cursor.execute(prepared.sql, prepared.params({"name": sequence}))
             return int(cursor.fetchone()[0])  # type: ignore[index]
