@@ -785,8 +785,11 @@ def explain(config: SlaConfig, events: Sequence[Event], now: datetime) -> SlaExp
     for c in clocks:
         cal = c._calendar
         parts = []
+        zone = getattr(cal, "zone", None)
         for a, b in c.segments:
             end = b if b is not None else (c.met_at or now)
+            if zone is not None:  # report in the calendar's zone, like its intervals
+                a, end = a.astimezone(zone), end.astimezone(zone)
             used = tuple(cal.intervals(a, end)) if cal is not None else ((a, end),)
             ua, ub = utc_offset(a), utc_offset(end)
             length = _line(cal, a.tzinfo).span(ua, ub) if ub > ua else _ZERO
