@@ -302,13 +302,27 @@ TICKET_FIELDS: Final = (
 )
 
 
+# Fields plugins added through ``helpdesk_register_conditions`` (process-wide, like operators).
+_PLUGIN_FIELDS: set[str] = set()
+_PLUGIN_PREFIXES: set[str] = set()
+
+
 def default_registry() -> ConditionRegistry:
     registry = ConditionRegistry()
     for name in TICKET_FIELDS:
         registry.add_field(name)
     for prefix in ("custom.*", "customer.*", "actor.*", "ticket.*", "sla.*", "transfer.*"):
         registry.add_field(prefix)
+    registry.fields |= _PLUGIN_FIELDS
+    registry.prefixes |= _PLUGIN_PREFIXES
     return registry
+
+
+def extend_default_registry(registry: ConditionRegistry) -> None:
+    """Make the fields a plugin added to ``registry`` known to every later compile (operators
+    are process-wide as soon as they are added)."""
+    _PLUGIN_FIELDS.update(registry.fields)
+    _PLUGIN_PREFIXES.update(registry.prefixes)
 
 
 def _leaf(

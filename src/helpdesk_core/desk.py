@@ -24,7 +24,15 @@ import attrs
 from helpdesk_core import sla
 from helpdesk_core.access import AccessPolicy, Decision
 from helpdesk_core.clock import Clock, SystemClock
-from helpdesk_core.conditions import FALSE, Condition, all_of, compile_condition, field_is
+from helpdesk_core.conditions import (
+    FALSE,
+    Condition,
+    all_of,
+    compile_condition,
+    default_registry,
+    extend_default_registry,
+    field_is,
+)
 from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.errors import (
     AlreadyClaimed,
@@ -65,7 +73,15 @@ from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import Grant, PermissionMatrix, PermissionsConfig
 from helpdesk_core.plugins import PluginManager
-from helpdesk_core.ports import Notification, Notifier, SortKey, Storage, TicketQuery, UnitOfWork
+from helpdesk_core.ports import (
+    Channel,
+    Notification,
+    Notifier,
+    SortKey,
+    Storage,
+    TicketQuery,
+    UnitOfWork,
+)
 from helpdesk_core.routing import AgentLoad, RoutingDecision, RoutingPolicy, ShiftCalendar
 from helpdesk_core.sla import SlaClock, SlaConfig
 
@@ -155,8 +171,12 @@ class Helpdesk:
         load_entrypoints: bool | None = None,
         id_factory: Callable[[], str] | None = None,
     ) -> None:
-        self.config = config if isinstance(config, HelpdeskConfig) else load_config(config)
         self.plugins = PluginManager(plugins, load_entrypoints=load_entrypoints)
+        # plugin operators and fields first: the config's conditions may use them
+        registry = default_registry()
+        self.plugins.hook.helpdesk_register_conditions(registry=registry)
+        extend_default_registry(registry)
+        self.config = config if isinstance(config, HelpdeskConfig) else load_config(config)
         self.clock: Clock = clock or SystemClock()
         self.policy: AccessPolicy = policy if policy is not None else self._matrix()
         routing = self.config.sections.get("routing")
@@ -183,6 +203,15 @@ class Helpdesk:
             if group
             for n in group
         ]
+        self.channels: dict[str, Channel] = {}
+        """Intake channels from plugins (``helpdesk_register_channels``), by name."""
+        for group in self.plugins.hook.helpdesk_register_channels(config=self.config):
+            for channel in group or ():
+                if not isinstance(channel, Channel):
+                    raise PluginError(f"{channel!r} is not a Channel (name and parse)")
+                if channel.name in self.channels:
+                    raise PluginError(f"two plugins register the channel {channel.name!r}")
+                self.channels[channel.name] = channel
 
     def _matrix(self) -> PermissionMatrix:
         """The default policy: the guides' matrix preset (or none), extended by plugins, then by

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk_core.config import load_config
+from helpdesk_core.config import load_config, section_parser
 from helpdesk_core.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -51,6 +51,11 @@ LISTED_BY_HAND = {
 }
 
 
+def _owned_by_the_library(section: str) -> bool:
+    parser = section_parser(section)
+    return parser is None or parser.__module__.startswith("helpdesk_")
+
+
 def known_keys(raw: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_config(raw)
@@ -65,6 +70,8 @@ def known_keys(raw: dict[str, Any]) -> list[str]:
 def test_every_key_the_parser_knows_is_documented(table: str, raw: dict[str, Any]) -> None:
     text = (DOCS / "configuration.md").read_text(encoding="utf-8")
     keys = known_keys(raw)
+    if table == "top level":  # sections other tests (or docs examples) registered are theirs
+        keys = [k for k in keys if _owned_by_the_library(k)]
     assert len(keys) >= 2
     missing = [k for k in keys if f"`{k}`" not in text]
     assert not missing, f"{table}: document {missing} in docs/configuration.md"
