@@ -3,8 +3,11 @@ HELPDESK_REQUIRE_POSTGRES is set (CI) such a skip becomes a failure."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -72,3 +75,20 @@ def supervisor() -> Actor:
 @pytest.fixture
 def customer() -> Actor:
     return Actor(id="C20261102001", roles={"customer"}, organisation="acme")
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.fixture
+def docs_script() -> Callable[[str], ModuleType]:
+    """Load one of the generator scripts in docs/ (render_hooks.py...) as a module."""
+
+    def load(name: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(name, DOCS / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -395,22 +395,7 @@ class CalendarBase:
             ub = wall - off if lo <= wall < hi else self._map.to_utc(b, wall)
         else:
             ub = utc_offset(b)
-        if ub < ua:
-            return -self.span(ub, ua)
-        lo, hi, _, block = self._last
-        if lo <= ua and ub < hi:  # both in the cached year: span() inlined
-            starts = block.starts
-            i = bisect_right(starts, ub) - 1
-            if i < 0:
-                return _ZERO
-            end = block.ends[i]
-            after = block.cum[i] + (ub if ub < end else end) - starts[i]
-            i = bisect_right(starts, ua) - 1
-            if i >= 0:
-                end = block.ends[i]
-                after -= block.cum[i] + (ua if ua < end else end) - starts[i]
-            return after
-        return self.span(ua, ub)
+        return -self.span(ub, ua) if ub < ua else self.span(ua, ub)
 
     def span(self, ua: timedelta, ub: timedelta) -> timedelta:
         """Open time in [ua, ub) for epoch offsets with ``ua <= ub``."""

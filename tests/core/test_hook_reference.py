@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from helpdesk_core import hookspecs
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+Loader = Callable[[str], ModuleType]
 
 
-def _renderer() -> object:
-    spec = importlib.util.spec_from_file_location("render_hooks", DOCS / "render_hooks.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_hook_reference_is_up_to_date() -> None:
-    render = _renderer().render  # type: ignore[attr-defined]
+def test_hook_reference_is_up_to_date(docs_script: Loader) -> None:
+    render = docs_script("render_hooks").render
     committed = (DOCS / "hooks.md").read_text(encoding="utf-8")
     assert committed == render(), "run: python docs/render_hooks.py > docs/hooks.md"
 
 
-def test_every_hook_is_documented_fully() -> None:
-    names = _renderer().hook_names()  # type: ignore[attr-defined]
+def test_every_hook_is_documented_fully(docs_script: Loader) -> None:
+    names = docs_script("render_hooks").hook_names()
     assert len(names) >= 7
     text = (DOCS / "hooks.md").read_text(encoding="utf-8")
     for name in names:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-def test_the_lifecycle_tables_match_the_default_workflow() -> None:
-    spec = importlib.util.spec_from_file_location("render_workflow", DOCS / "render_workflow.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_the_lifecycle_tables_match_the_default_workflow(
+    docs_script: Callable[[str], ModuleType],
+) -> None:
+    render = docs_script("render_workflow").render
     text = (DOCS / "concepts.md").read_text(encoding="utf-8")
     start = text.index("<!-- workflow-table:")
     body = text[text.index("\n", start) + 1 : text.index("<!-- /workflow-table -->")]
-    assert body == module.render(), "run: python docs/render_workflow.py, paste into concepts.md"
+    assert body == render(), "run: python docs/render_workflow.py, paste into concepts.md"
