@@ -31,6 +31,7 @@ time; every query is a binary search (``bisect``) plus arithmetic. No minute or 
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -119,8 +120,10 @@ class _WallMap:
         self.zone = zone
         self.wall_epoch = datetime(1970, 1, 1, tzinfo=zone)
         self.years: set[int] = set()
-        self.ranges: list[tuple[timedelta, timedelta, timedelta]] = []
-        self.los: list[timedelta] = []
+        self.table: tuple[list[timedelta], list[tuple[timedelta, timedelta, timedelta]]] = ([], [])
+        """Range starts and ranges, replaced as one tuple so concurrent readers (desks are used
+        from several threads) always see a matching pair; builds hold ``_lock``."""
+        self._lock = threading.Lock()
         self.hit = (_ZERO, _ZERO, _ZERO)
         """The last range used: callers test it inline before calling :meth:`to_utc`."""
 
@@ -130,7 +133,12 @@ class _WallMap:
         return offset
 
     def _build(self, year: int) -> None:
-        self.years.add(year)
+        with self._lock:
+            if year not in self.years:
+                self._build_locked(year)
+                self.years.add(year)
+
+    def _build_locked(self, year: int) -> None:
         lo, hi = _YEAR_STARTS[year - _MIN_YEAR], _YEAR_STARTS[year - _MIN_YEAR + 1]
         try:
             cuts = [lo]
@@ -156,26 +164,27 @@ class _WallMap:
         except (OverflowError, ValueError):
             return  # the first and last representable years stay on the exact slow path
         cuts.append(hi)
+        ranges = list(self.table[1])
         for k, off in enumerate(offsets):
             prev = offsets[k - 1] if k else before
             nxt_off = offsets[k + 1] if k + 1 < len(offsets) else after
             start, end = cuts[k] + max(prev, off), cuts[k + 1] + min(off, nxt_off)
             if start < end:
-                self.ranges.append((start, end, off))
+                ranges.append((start, end, off))
         merged: list[tuple[timedelta, timedelta, timedelta]] = []
-        for start, end, off in sorted(self.ranges):
+        for start, end, off in sorted(ranges):
             if merged and merged[-1][1] == start and merged[-1][2] == off:
                 merged[-1] = (merged[-1][0], end, off)
             else:
                 merged.append((start, end, off))
-        self.ranges = merged
-        self.los = [r[0] for r in merged]
+        self.table = ([r[0] for r in merged], merged)
 
     def to_utc(self, t: datetime, wall: timedelta) -> timedelta:
         """``t`` (in this zone, ``wall`` its wall time) as an epoch offset; exact."""
-        i = bisect_right(self.los, wall) - 1
+        los, ranges = self.table
+        i = bisect_right(los, wall) - 1
         if i >= 0:
-            found = self.ranges[i]
+            found = ranges[i]
             if wall < found[1]:
                 self.hit = found
                 return wall - found[2]

@@ -106,3 +106,21 @@ def test_non_instants_are_refused(bad: object) -> None:
         cal.between(bad, datetime(2026, 1, 2, tzinfo=UTC))  # type: ignore[arg-type]
     with pytest.raises(CalendarError):
         cal.add(bad, timedelta(0))  # type: ignore[arg-type]
+
+
+def test_threads_building_the_shared_zone_table_see_exact_offsets() -> None:
+    """Desks run in several threads; calendars of one zone share its wall table, which threads
+    build year by year while others read it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    zone = ZoneInfo("Europe/London")
+    cal = BusinessCalendar(tz=zone, week=WEEK)
+    instants = [
+        datetime(1960 + k % 80, 1 + k % 12, 1 + k % 28, k % 24, tzinfo=UTC) for k in range(4000)
+    ]
+
+    def check(chunk: list[datetime]) -> bool:
+        return all(cal.utc(t.astimezone(zone)) == t - EPOCH for t in chunk)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(check, [instants[i::8] for i in range(8)]))
