@@ -432,12 +432,7 @@ class CalendarBase:
 
     def add(self, start: datetime, delta: timedelta) -> datetime:
         """Move ``delta`` of open time from ``start`` (rule 4); aware result in this zone."""
-        if type(start) is datetime and start.tzinfo is self.zone:
-            wall = start - self._wall_epoch
-            lo, hi, off = self._map.hit
-            u = wall - off if lo <= wall < hi else self._map.to_utc(start, wall)
-        else:
-            u = utc_offset(start)
+        u = self.utc(start)
         if type(delta) is not timedelta:
             if not isinstance(delta, timedelta):
                 raise CalendarError(f"add needs a timedelta, got {type(delta).__name__}")

@@ -18,7 +18,7 @@ autogenerate against a migrated database and requires an empty diff.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -46,6 +46,14 @@ Serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 """An auto-incrementing row position (insertion order); SQLite needs INTEGER for its rowid."""
 
 metadata = sa.MetaData()
+
+
+def _owned_by_ticket() -> sa.Column[Any]:
+    """``ticket_id``, first part of the primary key of rows that die with their ticket."""
+    return sa.Column(
+        "ticket_id", Key(), sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+
 
 tickets = sa.Table(
     "hd_tickets",
@@ -84,12 +92,7 @@ tickets = sa.Table(
 ticket_tags = sa.Table(
     "hd_ticket_tags",
     metadata,
-    sa.Column(
-        "ticket_id",
-        Key(),
-        sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owned_by_ticket(),
     sa.Column("tag", Key(), primary_key=True),
     sa.Index("ix_hd_ticket_tags_tag", "tag", "ticket_id"),
 )
@@ -97,12 +100,7 @@ ticket_tags = sa.Table(
 events = sa.Table(
     "hd_events",
     metadata,
-    sa.Column(
-        "ticket_id",
-        Key(),
-        sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owned_by_ticket(),
     sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("kind", Key(), nullable=False),
     sa.Column("at", Instant(), nullable=False),

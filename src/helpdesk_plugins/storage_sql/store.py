@@ -659,27 +659,50 @@ class SqlUnitOfWork:
     ) -> list[OutboxMessage]:
         at = to_micros(now)
         o = s.outbox.c
+        rows = self._claim(
+            key=o.pos,
+            due=[o.state == "pending", o.available_at <= at],
+            order=[o.pos],
+            at=at,
+            limit=limit,
+            claimed={"claimed_by": worker, "lease_until": to_micros(now + lease)},
+            returning=list(s.outbox.c),
+        )
+        return [self._message(row) for row in rows]
+
+    def _claim(
+        self,
+        *,
+        key: sa.Column[Any],
+        due: list[Any],
+        order: list[sa.Column[Any]],
+        at: int,
+        limit: int,
+        claimed: dict[str, Any],
+        returning: list[sa.Column[Any]],
+    ) -> list[Any]:
+        """Lease up to ``limit`` due rows of ``key``'s table whose lease is free or expired,
+        at once (``_at_once``); rows locked by another worker are skipped on PostgreSQL.
+        Returns the claimed rows in ``order``."""
+        table = key.table
+        lease_until = table.c.lease_until
         candidates = (
-            sa.select(o.pos)
-            .where(
-                o.state == "pending",
-                o.available_at <= at,
-                sa.or_(o.lease_until.is_(None), o.lease_until <= at),
-            )
-            .order_by(o.pos)
+            sa.select(key)
+            .where(*due, sa.or_(lease_until.is_(None), lease_until <= at))
+            .order_by(*order)
             .limit(limit)
         )
         if not self._sqlite:
             candidates = candidates.with_for_update(skip_locked=True)
         claim = (
-            sa.update(s.outbox)
-            .where(o.pos.in_(candidates.scalar_subquery()))
-            .values(claimed_by=worker, lease_until=to_micros(now + lease))
-            .returning(*s.outbox.c)
+            sa.update(table)
+            .where(key.in_(candidates.scalar_subquery()))
+            .values(**claimed)
+            .returning(*returning)
         )
         with self._at_once() as run:
-            rows = sorted(run(claim).all(), key=lambda r: r.pos)
-        return [self._message(row) for row in rows]
+            rows = run(claim).all()
+        return sorted(rows, key=lambda r: tuple(getattr(r, c.name) for c in order))
 
     def finish_outbox(
         self,
@@ -766,26 +789,15 @@ class SqlUnitOfWork:
     ) -> list[tuple[str, datetime]]:
         at = to_micros(now)
         c = s.schedule.c
-        candidates = (
-            sa.select(c.ticket_id)
-            .where(
-                c.next_check_at.is_not(None),
-                c.next_check_at <= at,
-                sa.or_(c.lease_until.is_(None), c.lease_until <= at),
-            )
-            .order_by(c.next_check_at, c.ticket_id)
-            .limit(limit)
+        rows = self._claim(
+            key=c.ticket_id,
+            due=[c.next_check_at.is_not(None), c.next_check_at <= at],
+            order=[c.next_check_at, c.ticket_id],
+            at=at,
+            limit=limit,
+            claimed={"lease_owner": worker, "lease_until": to_micros(now + lease)},
+            returning=[c.ticket_id, c.next_check_at],
         )
-        if not self._sqlite:
-            candidates = candidates.with_for_update(skip_locked=True)
-        claim = (
-            sa.update(s.schedule)
-            .where(c.ticket_id.in_(candidates.scalar_subquery()))
-            .values(lease_owner=worker, lease_until=to_micros(now + lease))
-            .returning(c.ticket_id, c.next_check_at)
-        )
-        with self._at_once() as run:
-            rows = sorted(run(claim).all(), key=lambda r: (r.next_check_at, r.ticket_id))
         return [(row.ticket_id, from_micros(row.next_check_at)) for row in rows]
 
     def release_check(self, ticket_id: str, worker: str, next_check_at: datetime | None) -> bool:
