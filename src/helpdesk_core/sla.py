@@ -600,10 +600,11 @@ def _clock(
     if running:
         due = run.due(line, target)
     elif met:
-        # a met clock keeps the due instant it had while running
+        # a met clock keeps the due instant it had while running: the instant its running
+        # time reached the target (also when it reached it exactly), else where it would have
         if len(su) == 1:
             due = line.advance(su[0], target)
-        elif elapsed > target:
+        elif elapsed >= target:
             due = _instant(line, su, eu, target, False)
         elif su:
             a, b = su[-1], eu[-1]
