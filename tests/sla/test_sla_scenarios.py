@@ -340,7 +340,6 @@ def test_rule7_breach_is_final_and_met_keeps_its_target() -> None:
     assert (fr.state, fr.breached_at) == ("breached", T0 + H)
 
 
-
 def test_rule7_met_late_after_reaching_the_target_exactly_reports_that_instant() -> None:
     """Found by test_clock_properties: resolution reaches its 8 h at 18:00 (closing), pauses,
     resumes out of hours at 18:01 and is met at 18:02. Met after the due instant: breached,
@@ -358,6 +357,7 @@ def test_rule7_met_late_after_reaching_the_target_exactly_reports_that_instant()
     at_18 = datetime(2026, 11, 2, 18, 0, tzinfo=SH)
     assert (res.state, res.elapsed) == ("breached", 8 * H)
     assert res.due_at == res.breached_at == at_18
+
 
 def test_rule8_remaining_and_overdue_in_business_time() -> None:
     h = History(start=datetime(2026, 11, 2, 17, 30, tzinfo=SH))
