@@ -907,10 +907,19 @@ class Helpdesk:
         return sla.explain(self.sla or sla.SlaConfig(), raw, at)
 
     # ------------------------------------------------------------------ escalation (R-RTE-4)
-    def _sla_clocks(self, uow: UnitOfWork, ticket_id: str, now: datetime) -> list[SlaClock]:
+    def _sla_clocks(
+        self,
+        uow: UnitOfWork,
+        ticket_id: str,
+        now: datetime,
+        history: Sequence[Event] | None = None,
+    ) -> list[SlaClock]:
+        """The ticket's clocks; ``history`` when the caller holds all its events already."""
         if self.sla is None:
             return []
-        return sla.evaluate(self.sla, uow.ticket_events(ticket_id), now)
+        return sla.evaluate(
+            self.sla, uow.ticket_events(ticket_id) if history is None else history, now
+        )
 
     def _schedule(
         self, uow: UnitOfWork, ticket: Ticket, now: datetime, new_events: Sequence[Event]
@@ -920,12 +929,9 @@ class Helpdesk:
         is read back from the store."""
         if self.escalation is None:
             return
-        if new_events and new_events[0].seq == 1:
-            fired: set[str] = set()
-            clocks = [] if self.sla is None else sla.evaluate(self.sla, new_events, now)
-        else:
-            fired = {f.key for f in uow.firings(ticket.id)}
-            clocks = self._sla_clocks(uow, ticket.id, now)
+        created = bool(new_events) and new_events[0].seq == 1
+        fired = set() if created else {f.key for f in uow.firings(ticket.id)}
+        clocks = self._sla_clocks(uow, ticket.id, now, new_events if created else None)
         uow.schedule_check(ticket.id, self.escalation.next_check_at(ticket, clocks, now, fired))
 
     def run_escalations(
