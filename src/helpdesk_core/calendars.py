@@ -445,9 +445,9 @@ class CalendarBase:
         """:meth:`add` on epoch offsets: ``u`` itself when ``delta`` is zero."""
         if not delta:
             return u
-        if not self._has_shifts():
-            raise CalendarError("add: the calendar has no shifts at all")
-        year, block = self._locate(u)
+        lo, hi, year, block = self._last
+        if not lo <= u < hi:
+            year, block = self._locate(u)
         starts = block.starts
         i = bisect_right(starts, u) - 1
         if i < 0:
@@ -455,6 +455,11 @@ class CalendarBase:
         else:
             end = block.ends[i]
             target = block.cum[i] + (u if u < end else end) - starts[i] + delta
+        if delta > _ZERO and target <= block.total:  # lands in the same year: the common case
+            i = bisect_left(block.cum_end, target)
+            return starts[i] + target - block.cum[i]
+        if not self._has_shifts():
+            raise CalendarError("add: the calendar has no shifts at all")
         empty = 0
         if delta > _ZERO:
             while target > block.total:

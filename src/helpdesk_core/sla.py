@@ -297,7 +297,9 @@ class _Run:
         self.met_at: datetime | None = None
         self.met_u: timedelta | None = None
         self.breached_u: timedelta | None = None
-        self.met_target: tuple[SlaPolicy, timedelta, _Line] | None = None
+        self.met_target: tuple[SlaPolicy, timedelta, _Line, timedelta | None] | None = None
+        """Policy, target and line the clock was met under, and its due instant if it was
+        running when met."""
         self._closed = _ZERO
         self._closed_line: _Line | None = None
         self._closed_n = 0
@@ -385,27 +387,20 @@ class _Walk:
         run = self.current.pop(metric, None)
         if run is None:
             return
-        self.check(run, u)
+        target, line, policy = self.targets.get(metric), self.line, self.policy
+        if target is not None and line is not None and policy is not None:
+            # rule 7 (check) and the due instant the clock is met under: while it runs, the
+            # instant its running time reaches the target (also when met after it)
+            due = run.due(line, target)
+            if run.breached_u is None and due is not None and u > due:
+                run.breached_u = due
+            run.met_target = (policy, target, line, due if run.running else None)
         run.pause(at, u)
         run.met_at, run.met_u = at, u
-        target = self.targets.get(metric)
-        if target is not None and self.policy is not None and self.line is not None:
-            run.met_target = (self.policy, target, self.line)
-
-    def check(self, run: _Run, u: timedelta) -> None:
-        """Rule 7: an unmet clock whose running time passed its target by ``u`` breached at
-        the instant it reached the target."""
-        if run.breached_u is not None or run.met_u is not None or self.line is None:
-            return
-        target = self.targets.get(run.metric)
-        if target is None:
-            return
-        due = run.due(self.line, target)
-        if due is not None and u > due:
-            run.breached_u = due
 
     def check_all(self, u: timedelta) -> None:
-        """:meth:`check` for every running cycle (inlined: it runs at every event)."""
+        """Rule 7 for every running cycle: an unmet clock whose running time passed its
+        target by ``u`` breached at the instant it reached the target."""
         line = self.line
         if line is None:
             return
@@ -473,9 +468,14 @@ class _Walk:
             self.status, self.category = event.to_status, event.to_category
         elif kind == "priority_changed":
             self.priority = event.to_priority  # type: ignore[attr-defined]
-        # fields the policy conditions read may have changed; a re-target applies from the
-        # original start: breached at once if the new due instant is past
-        if kind not in _MESSAGE_KINDS and self.retarget():
+        # fields the policy conditions read may have changed (without conditions, only the
+        # priority matters); a re-target applies from the original start: breached at once if
+        # the new due instant is past
+        if (
+            kind not in _MESSAGE_KINDS
+            and (self.ticket is not None or kind == "priority_changed")
+            and self.retarget()
+        ):
             self.check_all(u)
         if cls is Replied or isinstance(event, Replied):
             self.meet("first_response", at, u)
@@ -542,7 +542,8 @@ def evaluate(config: SlaConfig, events: Iterable[Event], now: datetime) -> list[
     utc = _converter(config)
     now_u = utc(now)
     for event in events:
-        u = utc(event.at)
+        at = event.at  # events keep UTC instants (model.events.to_utc): the cheap path
+        u = at - _EPOCH if at.tzinfo is UTC and type(at) is datetime else utc(at)
         if u > now_u:
             break
         walk.step(event, u)
@@ -551,8 +552,9 @@ def evaluate(config: SlaConfig, events: Iterable[Event], now: datetime) -> list[
     walk.check_all(now_u)
     clocks = []
     for run in walk.runs:
+        met_due = None
         if run.met_target is not None:
-            policy, target, line = run.met_target
+            policy, target, line, met_due = run.met_target
         else:
             if run.met_u is not None or walk.policy is None or walk.line is None:
                 continue
@@ -561,7 +563,7 @@ def evaluate(config: SlaConfig, events: Iterable[Event], now: datetime) -> list[
             if maybe is None:
                 continue
             target = maybe
-        clocks.append(_clock(run, policy, target, line, now, now_u))
+        clocks.append(_clock(run, policy, target, line, now, now_u, met_due))
     return clocks
 
 
@@ -589,22 +591,22 @@ def _clock(
     line: _Line,
     now: datetime,
     now_u: timedelta,
+    met_due: timedelta | None = None,
 ) -> SlaClock:
     su, eu = run.su, run.eu
     met = run.met_u is not None
     running = run.running
-    elapsed = run.closed(line)
-    if running and now_u > su[-1]:
-        elapsed += line.span(su[-1], now_u)
+    closed = run.closed(line)
+    elapsed = closed + line.span(su[-1], now_u) if running and now_u > su[-1] else closed
     due: timedelta | None
     if running:
         due = run.due(line, target)
+    elif met_due is not None:
+        due = met_due  # met while running: the due instant it had then
     elif met:
-        # a met clock keeps the due instant it had while running: the instant its running
-        # time reached the target (also when it reached it exactly), else where it would have
-        if len(su) == 1:
-            due = line.advance(su[0], target)
-        elif elapsed >= target:
+        # met while paused: the instant its running time reached the target, else where
+        # it would have reached it had it kept running
+        if elapsed >= target:
             due = _instant(line, su, eu, target, False)
         elif su:
             a, b = su[-1], eu[-1]
@@ -622,13 +624,12 @@ def _clock(
     due_at = None if due is None else local(due)
     warnings = []
     fired_any = False
-    closed = elapsed if not running else run.closed(line)
     single = len(su) == 1
     for label, threshold in _labels(policy, target):
         fired = elapsed >= threshold
-        fired_any = fired_any or fired
         at: datetime | None = None
         if fired or running:
+            fired_any = fired_any or fired
             # the common shapes without a walk over the segments: one segment, or a running
             # clock whose closed segments have not reached the threshold
             if running and threshold > closed:
@@ -650,24 +651,25 @@ def _clock(
         state = "warning"
     else:
         state = "running"
+    # positional, in field order (the hot path: keywords cost a fifth of the constructor)
     return SlaClock(
-        metric=run.metric,
-        cycle=run.cycle,
-        state=state,
-        policy=policy.name,
-        target=target,
-        calendar=policy.calendar,
-        started_at=run.started_at,
-        due_at=due_at,
-        elapsed=elapsed,
-        remaining=target - elapsed if target > elapsed else _ZERO,
-        overdue=elapsed - target if elapsed > target else _ZERO,
-        met_at=run.met_at,
-        breached_at=None if breached is None else due_at if breached == due else local(breached),
-        warnings=tuple(warnings),
-        segments=tuple(zip(run.starts, run.ends, strict=True)),
-        now=now,
-        cal=line.cal,
+        run.metric,
+        run.cycle,
+        state,
+        policy.name,
+        target,
+        policy.calendar,
+        run.started_at,
+        due_at,
+        elapsed,
+        target - elapsed if target > elapsed else _ZERO,  # remaining
+        elapsed - target if elapsed > target else _ZERO,  # overdue
+        run.met_at,
+        None if breached is None else due_at if breached == due else local(breached),
+        tuple(warnings),
+        tuple(zip(run.starts, run.ends, strict=True)),
+        now,
+        line.cal,
     )
 
 
