@@ -273,16 +273,16 @@ def _instant(
 class _Run:
     """A clock being built while walking the events.
 
-    Segments are kept both as the events' datetimes (reported) and as epoch offsets
-    (measured). The closed segments' running time is measured once per line; the due instant
-    is computed once per (segments, line, target), so checking for a breach at each event is
-    a comparison, not a calendar walk.
+    Segments are kept both as the events' datetimes (``segments``, reported) and as epoch
+    offsets (``su``/``eu``, measured). The closed segments' running time is measured once
+    per line; the due instant is computed once per (segments, line, target), so checking
+    for a breach at each event is a comparison, not a calendar walk.
     """
 
     __slots__ = (
         "_closed", "_closed_line", "_closed_n", "_due", "_due_line", "_due_target",
-        "breached_u", "cycle", "ends", "eu", "met_at", "met_target", "met_u", "metric",
-        "running", "started_at", "starts", "su",
+        "breached_u", "cycle", "eu", "met_at", "met_target", "met_u", "metric", "running",
+        "segments", "started_at", "su",
     )  # fmt: skip
 
     def __init__(self, metric: str, cycle: int, at: datetime, u: timedelta, running: bool) -> None:
@@ -290,8 +290,7 @@ class _Run:
         self.cycle = cycle
         self.started_at = at
         self.running = running
-        self.starts: list[datetime] = [at] if running else []
-        self.ends: list[datetime | None] = [None] if running else []
+        self.segments: list[tuple[datetime, datetime | None]] = [(at, None)] if running else []
         self.su: list[timedelta] = [u] if running else []
         self.eu: list[timedelta | None] = [None] if running else []
         self.met_at: datetime | None = None
@@ -309,14 +308,14 @@ class _Run:
 
     def pause(self, at: datetime, u: timedelta) -> None:
         if self.running:
-            self.ends[-1], self.eu[-1] = at, u
+            self.segments[-1] = (self.segments[-1][0], at)
+            self.eu[-1] = u
             self.running = False
             self._due_line = None
 
     def resume(self, at: datetime, u: timedelta) -> None:
         if not self.running and self.met_u is None:
-            self.starts.append(at)
-            self.ends.append(None)
+            self.segments.append((at, None))
             self.su.append(u)
             self.eu.append(None)
             self.running = True
@@ -667,7 +666,7 @@ def _clock(
         run.met_at,
         None if breached is None else due_at if breached == due else local(breached),
         tuple(warnings),
-        tuple(zip(run.starts, run.ends, strict=True)),
+        tuple(run.segments),
         now,
         line.cal,
     )
