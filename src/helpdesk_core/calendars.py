@@ -39,6 +39,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from helpdesk_core.config import register_section
+from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import CalendarError, ConfigError, HelpdeskError
 
 __all__ = [
@@ -68,8 +69,44 @@ def _naive(t: Any) -> CalendarError:
     return CalendarError(f"naive datetime {t.isoformat()}: give a time zone")
 
 
-def utc_offset(t: datetime) -> timedelta:
-    """An aware datetime as its exact offset from the Unix epoch (honours ``fold``).
+def instant(t: datetime | str) -> datetime:
+    """An instant given at the API's edge: an aware datetime (stdlib or pendulum) as is, or an
+    ISO 8601 string with an offset (``"2026-03-09T10:00:00+08:00"``, ``"...Z"``) parsed.
+    Anything else, a naive datetime or a string without an offset raises CalendarError."""
+    if isinstance(t, str):
+        try:
+            parsed = datetime.fromisoformat(t.strip())
+        except ValueError:
+            raise CalendarError(
+                f"not an ISO 8601 instant: {t!r} (expected e.g. '2026-03-09T10:00:00+08:00')"
+            ) from None
+        if parsed.utcoffset() is None:
+            raise CalendarError(f"naive ISO instant {t!r} (no offset): give a time zone")
+        return parsed
+    if not isinstance(t, datetime) or t.utcoffset() is None:
+        raise _naive(t)
+    return t
+
+
+def duration(d: timedelta | str) -> timedelta:
+    """A duration given at the API's edge: a timedelta, a pendulum ``Duration`` or a string
+    (``"2h30m"``, ``"90m"``, ISO 8601 ``"PT2H30M"``, ``"P1D"``) as a plain timedelta."""
+    if type(d) is timedelta:
+        return d
+    if not isinstance(d, timedelta | str):
+        raise CalendarError(
+            "expected a duration (timedelta, pendulum Duration, or a string such as '2h30m' "
+            f"or 'P1D'), got {type(d).__name__} {d!r}"
+        )
+    try:
+        return parse_duration(d, "duration")
+    except HelpdeskError as exc:
+        raise CalendarError(str(exc)) from None
+
+
+def utc_offset(t: datetime | str) -> timedelta:
+    """An aware datetime (or ISO string, see :func:`instant`) as its exact offset from the
+    Unix epoch (honours ``fold``).
 
     Instants are ``timedelta`` offsets inside the calendars: comparing and adding them is a
     few tens of nanoseconds in C, and the results of ``between`` need no conversion.
@@ -79,8 +116,9 @@ def utc_offset(t: datetime) -> timedelta:
             return t - _EPOCH
         except TypeError:
             raise _naive(t) from None
-    if not isinstance(t, datetime) or t.utcoffset() is None:
-        raise _naive(t)
+    t = instant(t)
+    if type(t) is datetime:
+        return t - _EPOCH
     # subclasses (pendulum.DateTime) may return their own types from arithmetic
     plain = datetime(
         t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond, t.tzinfo, fold=t.fold
@@ -318,7 +356,7 @@ class CalendarBase:
             self._blocks[year] = block
         return block
 
-    def utc(self, t: datetime) -> timedelta:
+    def utc(self, t: datetime | str) -> timedelta:
         """``t`` as an epoch offset; the calendar's own zone takes the cheap path (wall
         difference minus the zone's offset at ``t``)."""
         if type(t) is datetime and t.tzinfo is self.zone:
@@ -364,14 +402,14 @@ class CalendarBase:
         return year, block, empty
 
     # -- queries
-    def is_open(self, t: datetime) -> bool:
+    def is_open(self, t: datetime | str) -> bool:
         """Whether ``t`` lies inside an open interval (intervals are half-open)."""
         u = self.utc(t)
         block = self._block(_year_of(u))
         i = bisect_right(block.starts, u) - 1
         return i >= 0 and u < block.ends[i]
 
-    def next_open(self, t: datetime) -> datetime:
+    def next_open(self, t: datetime | str) -> datetime:
         """``t`` when open, else the next opening instant."""
         u = self.utc(t)
         if not self._has_shifts():
@@ -380,7 +418,7 @@ class CalendarBase:
         block = self._block(year)
         i = bisect_right(block.starts, u) - 1
         if i >= 0 and u < block.ends[i]:
-            return t
+            return t if isinstance(t, datetime) else self.local(u)
         i += 1
         empty = 0
         while i >= len(block.starts):
@@ -388,7 +426,7 @@ class CalendarBase:
             i = 0
         return self.local(block.starts[i])
 
-    def between(self, a: datetime, b: datetime) -> timedelta:
+    def between(self, a: datetime | str, b: datetime | str) -> timedelta:
         """Open time in [a, b); negative when b < a. Never raises for aware inputs."""
         zone = self.zone
         # the calendar's own zone: wall difference minus the zone offset (inlined utc())
@@ -430,15 +468,15 @@ class CalendarBase:
             total += self._block(year).total
         return total + self._block(yb).before(ub)
 
-    def add(self, start: datetime, delta: timedelta) -> datetime:
-        """Move ``delta`` of open time from ``start`` (rule 4); aware result in this zone."""
+    def add(self, start: datetime | str, delta: timedelta | str) -> datetime:
+        """Move ``delta`` of open time from ``start`` (rule 4); aware result in this zone.
+        ``delta`` may be a timedelta, a pendulum ``Duration`` or a string ("2h30m", "P1D");
+        ``start`` an aware datetime or an ISO 8601 string with an offset."""
         u = self.utc(start)
         if type(delta) is not timedelta:
-            if not isinstance(delta, timedelta):
-                raise CalendarError(f"add needs a timedelta, got {type(delta).__name__}")
-            delta = timedelta(delta.days, delta.seconds, delta.microseconds)
+            delta = duration(delta)
         if not delta:
-            return start
+            return start if isinstance(start, datetime) else self.local(u)
         return self.local(self.advance(u, delta))
 
     def advance(self, u: timedelta, delta: timedelta) -> timedelta:
@@ -473,7 +511,7 @@ class CalendarBase:
         i = bisect_right(block.cum, target) - 1
         return block.starts[i] + target - block.cum[i]
 
-    def intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
+    def intervals(self, a: datetime | str, b: datetime | str) -> list[tuple[datetime, datetime]]:
         """Maximal open intervals clipped to [a, b), as aware datetimes in this zone."""
         ua, ub = self.utc(a), self.utc(b)
         if ub <= ua:

@@ -3,6 +3,7 @@ and the errors (R-CAL-1, R-CAL-2)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -233,6 +234,50 @@ def test_rule6_naive_inputs_raise_even_for_zero() -> None:
     ):
         with pytest.raises(CalendarError, match="naive"):
             call()
+
+
+def test_api_edges_accept_iso_instants_and_duration_strings() -> None:
+    """pendulum is the vocabulary at the edges: ISO instants with an offset, durations as
+    "2h30m", ISO 8601 "PT2H30M"/"P1D" or a pendulum Duration."""
+    cal = BusinessCalendar(tz="Asia/Shanghai", week=GUIDE_WEEK)
+    start = sh(2026, 11, 2, 11, 0)
+    expected = sh(2026, 11, 3, 11, 0)
+    assert cal.add(start, "2h30m") == sh(2026, 11, 2, 14, 30)
+    assert cal.add(start, "PT2H30M") == sh(2026, 11, 2, 14, 30)
+    assert cal.add(start, "-90m") == sh(2026, 11, 2, 9, 30)
+    assert cal.add(start, "P1D") == cal.add(start, timedelta(days=1))
+    assert cal.add(start, pendulum.duration(hours=8)) == expected
+    assert cal.add("2026-11-02T11:00:00+08:00", timedelta(hours=8)) == expected
+    assert cal.add("2026-11-02T03:00:00Z", "8h") == expected
+    assert cal.add("2026-11-02T11:00:00+08:00", "0m") == start
+    assert cal.between("2026-11-02T11:00:00+08:00", "2026-11-03T11:00:00+08:00") == 8 * H
+    assert cal.is_open("2026-11-02T12:30:00+08:00") is False
+    assert cal.next_open("2026-11-02T12:30:00+08:00") == sh(2026, 11, 2, 13, 0)
+    assert cal.next_open("2026-11-02T04:30:00+00:00") == sh(2026, 11, 2, 12, 30) + 30 * M
+    assert cal.next_open("2026-11-02T13:30:00+08:00") == sh(2026, 11, 2, 13, 30)
+    assert cal.intervals("2026-11-02T11:00:00+08:00", "2026-11-02T14:00:00+08:00") == [
+        (sh(2026, 11, 2, 11, 0), sh(2026, 11, 2, 12, 0)),
+        (sh(2026, 11, 2, 13, 0), sh(2026, 11, 2, 14, 0)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("call", "needle"),
+    [
+        (lambda cal: cal.add(sh(2026, 11, 2, 9), "two hours"), "'two hours'"),
+        (lambda cal: cal.add(sh(2026, 11, 2, 9), 90), "got int 90"),
+        (lambda cal: cal.add("2026-11-02T09:00:00", "1h"), "naive ISO instant"),
+        (lambda cal: cal.between("2026-11-02 nine", sh(2026, 11, 2, 9)), "not an ISO 8601"),
+        (lambda cal: cal.is_open("yesterday"), "not an ISO 8601 instant: 'yesterday'"),
+    ],
+)
+def test_api_edges_refuse_bad_strings_naming_them(
+    call: Callable[[BusinessCalendar], object], needle: str
+) -> None:
+    cal = BusinessCalendar(tz="Asia/Shanghai", week=GUIDE_WEEK)
+    with pytest.raises(CalendarError) as caught:
+        call(cal)
+    assert needle in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -99,10 +99,10 @@ def test_other_zones_fixed_offsets_and_pendulum_are_exact() -> None:
         assert cal.utc(t) == utc_offset(t) == t - EPOCH
 
 
-@pytest.mark.parametrize("bad", [datetime(2026, 1, 1), "2026-01-01T00:00:00Z", 5])
+@pytest.mark.parametrize("bad", [datetime(2026, 1, 1), "2026-01-01T00:00:00", 5])
 def test_non_instants_are_refused(bad: object) -> None:
     cal = BusinessCalendar(tz="UTC", week=WEEK)
-    with pytest.raises(CalendarError, match=r"naive datetime|expected an aware datetime"):
+    with pytest.raises(CalendarError, match=r"naive (ISO instant|datetime)|expected an aware"):
         cal.between(bad, datetime(2026, 1, 2, tzinfo=UTC))  # type: ignore[arg-type]
     with pytest.raises(CalendarError):
         cal.add(bad, timedelta(0))  # type: ignore[arg-type]
