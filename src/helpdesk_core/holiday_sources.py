@@ -82,12 +82,18 @@ def country_days(
     year_list = sorted(set(years))
     if not year_list:
         raise CalendarError("years: give at least one year")
+    supported = holidays_package.list_supported_countries()
+    if country not in supported:
+        raise CalendarError(f"country: the holidays package does not know {country!r}")
+    if subdiv is not None and subdiv not in supported[country]:
+        raise CalendarError(
+            f"subdiv: {country} has no subdivision {subdiv!r} in the holidays package; "
+            f"known: {', '.join(supported[country])}"
+        )
     try:
         found = holidays_package.country_holidays(country, subdiv=subdiv, years=year_list)
-    except NotImplementedError as exc:
-        raise CalendarError(f"country: the holidays package does not know {country!r}") from exc
-    except Exception as exc:  # the package raises plain errors for unknown subdivisions
-        raise CalendarError(f"subdiv: {exc}") from exc
+    except Exception as exc:  # pragma: no cover - checked above; the package's own words
+        raise CalendarError(f"country: {exc}") from exc
     days = sorted(d.isoformat() for d in found)
     extra: dict[str, str] = {}
     pays_for: dict[date, date] = {}
