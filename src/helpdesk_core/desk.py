@@ -882,7 +882,7 @@ class Helpdesk:
 
     # ------------------------------------------------------------------ SLA (R-SLA-1..5)
     def sla_status(
-        self, actor: Actor, ticket_id: str, *, now: datetime | None = None
+        self, actor: Actor, ticket_id: str, now: datetime | None = None
     ) -> list[SlaClock]:
         """The ticket's SLA clocks as of ``now`` (``ticket.view``): metric, cycle, state, due,
         remaining or overdue, met/breached instants. Empty without an ``[sla]`` section."""
@@ -895,7 +895,7 @@ class Helpdesk:
         return sla.evaluate(self.sla, raw, at)
 
     def sla_explain(
-        self, actor: Actor, ticket_id: str, *, now: datetime | None = None
+        self, actor: Actor, ticket_id: str, now: datetime | None = None
     ) -> sla.SlaExplanation:
         """Why the clocks are what they are: the policy and why it matched, each running or
         paused segment with its business time and calendar intervals, how due was reached.

@@ -581,7 +581,8 @@ def test_the_real_workflow_resolves_and_reopens_clocks_through_the_desk() -> Non
     }
     clock_.advance(hours=1)
     desk.set_status(admin, t.id, "in_progress")  # reopened
-    clocks = desk.sla_status(admin, t.id, now=T0 + 5 * H)
+    clocks = desk.sla_status(admin, t.id, T0 + 5 * H)  # the signature: now positional
+    assert list(desk.sla_explain(admin, t.id, T0 + 5 * H).clocks) == clocks
     states = {(c.metric, c.cycle): (c.state, c.elapsed) for c in clocks}
     assert states[("resolution", 2)] == ("running", 5 * H - 90 * M)
     assert ("first_response", 2) not in states
