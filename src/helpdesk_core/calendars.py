@@ -46,7 +46,10 @@ __all__ = [
     "BusinessCalendar",
     "CalendarBase",
     "CalendarError",
+    "duration",
+    "instant",
     "parse_calendars",
+    "utc_offset",
 ]
 
 DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
