@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from helpdesk_core.config import register_section
+from helpdesk_core.config import register_section, table
 from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import CalendarError, ConfigError, HelpdeskError
 
@@ -809,13 +809,7 @@ def parse_calendars(value: Any, path: str, raw: Mapping[str, Any]) -> dict[str, 
     calendars: dict[str, BusinessCalendar] = {}
     for name, spec in value.items():
         where = f"{path}.{name}"
-        if not isinstance(spec, Mapping):
-            raise ConfigError(where, "must be a table with tz and week", spec)
-        for key in spec:
-            if key not in _CALENDAR_KEYS:
-                raise ConfigError(
-                    f"{where}.{key}", f"unknown key; expected one of {sorted(_CALENDAR_KEYS)}"
-                )
+        spec = table(spec, where, _CALENDAR_KEYS, "must be a table with tz and week")
         holidays: list[Any] = list(spec.get("holidays", []) or [])
         extra_raw = spec.get("extra_workdays", {})
         extra: dict[Any, str] = (

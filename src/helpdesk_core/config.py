@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -146,6 +146,19 @@ _CORE_KEYS: Final = frozenset(
     {"desk", "priorities", "ticket_types", "channels", "custom_fields", "workflow"}
 )
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def table(
+    value: Any, path: str, known: Collection[str], what: str = "must be a table"
+) -> Mapping[str, Any]:
+    """``value`` as a config table whose keys are all in ``known``; else a ConfigError naming
+    ``path`` (not a table) or ``path.key`` (an unknown key, with the known ones)."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, what, value)
+    for key in value:
+        if key not in known:
+            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(known)}")
+    return value
 
 
 def _names(value: Any, path: str) -> tuple[str, ...]:

@@ -41,7 +41,7 @@ from typing import Any, Final, Literal, Protocol
 import attrs
 
 from helpdesk_core.conditions import TRUE, Condition, compile_condition
-from helpdesk_core.config import register_section
+from helpdesk_core.config import register_section, table
 from helpdesk_core.errors import ConfigError, HelpdeskError
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 
@@ -383,13 +383,7 @@ def _strings(raw: Any, path: str) -> tuple[str, ...]:
 
 
 def _level(raw: Any, path: str, number: int, priorities: Sequence[str]) -> Level:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(path, "must be a table", raw)
-    for key in raw:
-        if key not in _LEVEL_KEYS:
-            raise ConfigError(
-                f"{path}.{key}", f"unknown key; expected one of {sorted(_LEVEL_KEYS)}"
-            )
+    raw = table(raw, path, _LEVEL_KEYS)
     if "trigger" not in raw:
         raise ConfigError(f"{path}.trigger", "every level needs a trigger")
     notify = _strings(raw.get("notify", []), f"{path}.notify")
@@ -506,13 +500,7 @@ def parse_escalation(value: Any, path: str, raw: Mapping[str, Any]) -> Escalatio
     calendars = _calendars(raw) if raw_policies else {}
     policies = []
     for ppath, item in raw_policies:
-        if not isinstance(item, Mapping):
-            raise ConfigError(ppath, "must be a table", item)
-        for key in item:
-            if key not in _POLICY_KEYS:
-                raise ConfigError(
-                    f"{ppath}.{key}", f"unknown key; expected one of {sorted(_POLICY_KEYS)}"
-                )
+        item = table(item, ppath, _POLICY_KEYS)
         name = item.get("name")
         if not isinstance(name, str) or not name or "|" in name:
             raise ConfigError(f"{ppath}.name", "must be a non-empty name without '|'", name)

@@ -38,7 +38,7 @@ from helpdesk_core.conditions import (
     field_is,
     negate,
 )
-from helpdesk_core.config import CustomFieldSpec, register_section
+from helpdesk_core.config import CustomFieldSpec, register_section, table
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import (
     Assigned,
@@ -667,12 +667,8 @@ class PermissionsConfig:
 
 
 def parse_permissions(value: Any, path: str, raw: Mapping[str, Any]) -> PermissionsConfig:
-    if not isinstance(value, Mapping):
-        raise ConfigError(path, "must be a table", value)
     known = {"preset", "share_organisation_tickets", "roles", "actions", "teams", "rules", "fields"}
-    for key in value:
-        if key not in known:
-            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(known)}")
+    value = table(value, path, known)
     preset = value.get("preset", "default")
     if preset not in ("default", "none"):
         raise ConfigError(f"{path}.preset", "must be 'default' or 'none'", preset)

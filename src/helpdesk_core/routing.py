@@ -34,7 +34,7 @@ from typing import Any, Final, Protocol
 import attrs
 
 from helpdesk_core.conditions import FALSE, TRUE, Condition, compile_condition
-from helpdesk_core.config import register_section
+from helpdesk_core.config import register_section, table
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.tickets import Ticket, ticket_subject
@@ -269,14 +269,10 @@ def parse_routing(value: Any, path: str, raw: Mapping[str, Any]) -> RoutingPolic
     """``[routing]``: ``preset``, ``rules`` (list), ``default`` (a rule without ``where``),
     ``priority`` (list of ``{where, priority}``), ``weights`` (priority -> number), ``seed``,
     ``auto`` (route on open)."""
-    if not isinstance(value, Mapping):
-        raise ConfigError(path, "must be a table", value)
     known = {
         "preset", "rules", "default", "priority", "weights", "seed", "auto", "transfer_approval",
     }  # fmt: skip
-    for key in value:
-        if key not in known:
-            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(known)}")
+    value = table(value, path, known)
     preset = value.get("preset")
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"{path}.preset", f"unknown preset; known: {sorted(PRESETS)}", preset)

@@ -47,7 +47,7 @@ import attrs
 from helpdesk_core.calendars import CalendarBase, utc_offset
 from helpdesk_core.conditions import TRUE, Condition, ConditionRegistry, compile_condition
 from helpdesk_core.conditions import default_registry as _default_registry
-from helpdesk_core.config import register_section, section_parser
+from helpdesk_core.config import register_section, section_parser, table
 from helpdesk_core.durations import human, parse_duration
 from helpdesk_core.errors import ConfigError, HelpdeskError
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW
@@ -912,13 +912,7 @@ def _duration(value: Any, path: str) -> timedelta:
 def _policy(
     raw: Any, path: str, priorities: Sequence[str], metrics: set[str], calendars: Mapping[str, Any]
 ) -> SlaPolicy:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(path, "must be a table", raw)
-    for key in raw:
-        if key not in _POLICY_KEYS:
-            raise ConfigError(
-                f"{path}.{key}", f"unknown key; expected one of {sorted(_POLICY_KEYS)}"
-            )
+    raw = table(raw, path, _POLICY_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{path}.name", "every policy needs a name", name)
@@ -981,12 +975,7 @@ def _policy(
 
 
 def _metric(raw: Any, path: str) -> CustomMetric:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(path, "must be a table", raw)
-    known = {"name", "start_on", "stop_on", "start_when", "stop_when"}
-    for key in raw:
-        if key not in known:
-            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(known)}")
+    raw = table(raw, path, {"name", "start_on", "stop_on", "start_when", "stop_when"})
     name = raw.get("name")
     if not isinstance(name, str) or not name or name in METRICS:
         raise ConfigError(f"{path}.name", "needs a new metric name", name)
@@ -1010,11 +999,7 @@ def _metric(raw: Any, path: str) -> CustomMetric:
 
 def parse_sla(value: Any, path: str, raw: Mapping[str, Any]) -> SlaConfig:
     """``[sla]``: ``preset``, ``[[sla.policies]]``, ``pause_statuses``, ``[[sla.metrics]]``."""
-    if not isinstance(value, Mapping):
-        raise ConfigError(path, "must be a table", value)
-    for key in value:
-        if key not in _KEYS:
-            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(_KEYS)}")
+    value = table(value, path, _KEYS)
     metrics_raw = value.get("metrics", [])
     if not isinstance(metrics_raw, list):
         raise ConfigError(f"{path}.metrics", "must be a list of tables", metrics_raw)

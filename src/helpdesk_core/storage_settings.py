@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import attrs
 
-from helpdesk_core.config import HelpdeskConfig, register_section
+from helpdesk_core.config import HelpdeskConfig, register_section, table
 from helpdesk_core.errors import ConfigError
 
 ENCRYPTION_MODES: Final = ("required", "off")
@@ -48,11 +48,7 @@ _KEYS: Final = {f.name for f in attrs.fields(StorageSettings)}
 
 
 def parse_storage(value: Any, path: str, raw: Mapping[str, Any]) -> StorageSettings:
-    if not isinstance(value, Mapping):
-        raise ConfigError(path, "must be a table", value)
-    for key in value:
-        if key not in _KEYS:
-            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(_KEYS)}")
+    value = table(value, path, _KEYS)
     kwargs: dict[str, Any] = {}
     for key in ("field_key_env", "field_key_file"):
         if key in value:
