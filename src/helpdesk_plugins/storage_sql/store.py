@@ -132,6 +132,8 @@ class Statements:
     def __init__(self, dialect: sa.engine.Dialect) -> None:
         t, o = s.tickets, s.outbox
         module: Any = sqlite_dialect if dialect.name == "sqlite" else pg_dialect
+        self.insert: Callable[[sa.Table], Any] = module.insert
+        """The dialect's INSERT (with ``on_conflict_do_*``)."""
         by_id = t.c.id == sa.bindparam("id")
 
         def p(statement: Any) -> Prepared:
@@ -485,10 +487,6 @@ class SqlUnitOfWork:
             raise
         self._exec_driver("COMMIT")
 
-    def _insert(self, table: sa.Table) -> Any:
-        module = sqlite_dialect if self._sqlite else pg_dialect
-        return module.insert(table)
-
     # -- tickets --------------------------------------------------------------------------
     def _ticket(self, doc: str) -> Ticket:
         return ticket_from_dict(self._store.open_doc(doc))
@@ -734,7 +732,7 @@ class SqlUnitOfWork:
 
     # -- documents: grants, agents, state -------------------------------------------------------
     def _upsert(self, table: sa.Table, key: str, values: dict[str, Any]) -> None:
-        statement = self._insert(table).values(**values)
+        statement = self._store.sql.insert(table).values(**values)
         self._w(
             statement.on_conflict_do_update(
                 index_elements=[table.c[key]],
@@ -747,11 +745,14 @@ class SqlUnitOfWork:
             s.grants, "id", {"id": grant.id, "state": grant.state, "doc": _dumps(grant.to_dict())}
         )
 
+    def _doc(self, key: sa.Column[Any], value: str) -> Any:
+        """The parsed ``doc`` of the row whose ``key`` column is ``value``; None if none."""
+        doc = self._x(sa.select(key.table.c.doc).where(key == value)).scalar_one_or_none()
+        return None if doc is None else json.loads(doc)
+
     def get_grant(self, grant_id: str) -> Grant | None:
-        doc = self._x(
-            sa.select(s.grants.c.doc).where(s.grants.c.id == grant_id)
-        ).scalar_one_or_none()
-        return None if doc is None else Grant.from_dict(json.loads(doc))
+        data = self._doc(s.grants.c.id, grant_id)
+        return None if data is None else Grant.from_dict(data)
 
     def grants(self, state: str | None = None) -> list[Grant]:
         sql = self._store.sql
@@ -769,12 +770,7 @@ class SqlUnitOfWork:
         return [Agent(**json.loads(doc)) for (doc,) in self._q(self._store.sql.agents)]
 
     def load_state(self, key: str) -> dict[str, Any] | None:
-        doc = self._x(
-            sa.select(s.state_docs.c.doc).where(s.state_docs.c.key == key)
-        ).scalar_one_or_none()
-        if doc is None:
-            return None
-        value: dict[str, Any] = json.loads(doc)
+        value: dict[str, Any] | None = self._doc(s.state_docs.c.key, key)
         return value
 
     def save_state(self, key: str, value: dict[str, Any]) -> None:
