@@ -25,6 +25,10 @@ from helpdesk_core.storage_settings import sensitive_custom_fields, storage_sett
 SEALED: Final = "$enc"
 
 
+def _is_sealed(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {SEALED}
+
+
 def generate_key() -> str:
     """A new random Fernet key, as text."""
     from cryptography.fernet import Fernet
@@ -72,7 +76,7 @@ class FieldCipher:
             return doc
         opened: dict[str, Any] | None = None
         for name, value in custom.items():
-            if isinstance(value, Mapping) and set(value) == {SEALED}:
+            if _is_sealed(value):
                 if opened is None:
                     opened = dict(custom)
                 try:
@@ -95,9 +99,8 @@ class PlainCodec:
         return doc
 
     def open(self, doc: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(doc.get("custom"), Mapping) and any(
-            isinstance(v, Mapping) and set(v) == {SEALED} for v in doc["custom"].values()
-        ):
+        custom = doc.get("custom")
+        if isinstance(custom, Mapping) and any(_is_sealed(v) for v in custom.values()):
             raise StorageError(
                 "this database holds encrypted fields but no field key is configured: set "
                 "HELPDESK_FIELD_KEY (or [storage] field_key_env / field_key_file)"

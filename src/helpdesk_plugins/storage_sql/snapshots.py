@@ -45,6 +45,17 @@ def _tool(name: str) -> str:
     return path
 
 
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """Copy the SQLite database ``source`` into ``target`` with the online backup API."""
+    src = sqlite3.connect(source)
+    dest = sqlite3.connect(target)
+    try:
+        src.backup(dest)
+    finally:
+        dest.close()
+        src.close()
+
+
 def _run(command: list[str], what: str) -> None:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -64,13 +75,7 @@ def backup(url: str, to: str) -> str:
         source_path = _sqlite_path(parsed)
         if not source_path.exists():
             raise StorageError(f"{parsed}: no database file at {source_path}")
-        source = sqlite3.connect(source_path)
-        dest = sqlite3.connect(target)
-        try:
-            source.backup(dest)
-        finally:
-            dest.close()
-            source.close()
+        _sqlite_copy(source_path, target)
         return str(target)
     if backend == "postgresql":
         uri, schema = _libpq(parsed)
@@ -99,13 +104,7 @@ def restore(source: str, url: str) -> None:
         missing = [t for t in _REQUIRED_TABLES if t not in names]
         if missing:
             raise StorageError(f"{snapshot} is not a helpdesk backup (no {', '.join(missing)})")
-        src = sqlite3.connect(snapshot)
-        dest = sqlite3.connect(_sqlite_path(parsed))
-        try:
-            src.backup(dest)
-        finally:
-            dest.close()
-            src.close()
+        _sqlite_copy(snapshot, _sqlite_path(parsed))
         return
     if backend == "postgresql":
         uri, _ = _libpq(parsed)
