@@ -98,7 +98,7 @@ def _leaf(leaf: Compare, dialect: str) -> Clause | None:
         kind = "text"
     column = tickets.c[field]
     nullable = field in NULLABLE_TEXT
-    return _scalar_leaf(column, kind, nullable, op, value, leaf, dialect)
+    return _scalar_leaf(column, kind, nullable, op, value, dialect)
 
 
 def _convert(kind: str, value: Any) -> tuple[bool, Any]:
@@ -124,7 +124,6 @@ def _scalar_leaf(
     nullable: bool,
     op: str,
     value: Any,
-    leaf: Compare,
     dialect: str,
 ) -> Clause | None:
     # kind "time" and "int" columns are NOT NULL; only some text columns are nullable.
