@@ -13,7 +13,7 @@ authorise in their own layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -24,7 +24,7 @@ from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket
 
 if TYPE_CHECKING:
-    from helpdesk_core.permissions import Grant
+    from helpdesk_core.model.grants import Grant
 
 
 @attrs.frozen
@@ -66,8 +66,18 @@ class AccessPolicy(Protocol):
         action: str,
         resource: Ticket | None = None,
         grants: Iterable[Grant] = (),
+        *,
+        hidden: Collection[str] = (),
     ) -> list[str]:
-        """Lines saying why ``check`` decides as it does."""
+        """Lines saying why ``check`` decides as it does, naming none of the ``hidden`` fields
+        (those the reader may not see)."""
+
+    def unreadable(
+        self, actor: Actor, grants: Iterable[Grant] = (), ticket: Ticket | None = None
+    ) -> frozenset[str]:
+        """The ticket fields ``actor`` sees hidden or masked (on ``ticket``, or on some ticket
+        when ``None``): they may not filter, sort or count on them, nor write them (either would
+        reveal the value)."""
 
 
 class AllowAllPolicy:
@@ -101,5 +111,12 @@ class AllowAllPolicy:
         action: str,
         resource: Ticket | None = None,
         grants: Iterable[Any] = (),
+        *,
+        hidden: Collection[str] = (),
     ) -> list[str]:
         return [f"{actor.id} may {action}: the desk runs with AllowAllPolicy"]
+
+    def unreadable(
+        self, actor: Actor, grants: Iterable[Any] = (), ticket: Ticket | None = None
+    ) -> frozenset[str]:
+        return frozenset()

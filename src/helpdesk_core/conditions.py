@@ -24,8 +24,10 @@ never ``in`` a list, and every ordering comparison with it is false.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any, Final
 
 import attrs
@@ -258,6 +260,8 @@ class ConditionRegistry:
 
     fields: set[str] = attrs.field(factory=set)
     prefixes: set[str] = attrs.field(factory=set)
+    hidden: frozenset[str] = frozenset()
+    """Fields refused as if unknown (an actor's hidden and masked fields)."""
 
     def add_field(self, name: str) -> None:
         """Allow a field; ``"custom.*"`` allows every field under ``custom.``."""
@@ -273,7 +277,15 @@ class ConditionRegistry:
         _CUSTOM_OPERATORS[name] = func
 
     def knows(self, field: str) -> bool:
+        if field in self.hidden:
+            return False
         return field in self.fields or any(field.startswith(p) for p in self.prefixes)
+
+    def without(self, fields: Iterable[str]) -> ConditionRegistry:
+        """This registry refusing ``fields`` exactly as unknown ones (same error, same path)."""
+        return attrs.evolve(
+            self, fields=set(self.fields), prefixes=set(self.prefixes), hidden=frozenset(fields)
+        )
 
 
 TICKET_FIELDS: Final = (
@@ -325,9 +337,52 @@ def extend_default_registry(registry: ConditionRegistry) -> None:
     _PLUGIN_PREFIXES.update(registry.prefixes)
 
 
+MAX_DEPTH: Final = 32
+"""How deeply ``all``/``any``/``not`` may nest (deeper data is refused, never recursed into)."""
+
+MAX_INT: Final = 2**63 - 1
+"""Numbers in conditions stay within what every store compares natively (a 64-bit integer)."""
+
+MAX_VALUE_TEXT: Final = 10_000
+MAX_VALUES: Final = 1_000
+
+
+def _operand(value: Any, path: str) -> None:
+    """A comparison value every store can compare: text (no NUL, valid Unicode, bounded),
+    a 64-bit integer, a finite number, true/false, a date or instant, or ``None``."""
+    if value is None or isinstance(value, bool | date):
+        return
+    if isinstance(value, int):
+        if not -MAX_INT <= value <= MAX_INT:
+            raise ConditionError(path, f"numbers must be within +/-{MAX_INT}", value)
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConditionError(path, "numbers must be finite", value)
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_VALUE_TEXT or "\x00" in value:
+            raise ConditionError(
+                path, f"text values have no NUL and at most {MAX_VALUE_TEXT} characters"
+            )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConditionError(
+                path, "text values must be valid Unicode (a lone surrogate)"
+            ) from None
+        return
+    raise ConditionError(
+        path,
+        f"a comparison value is text, a number, true/false or a date, not {type(value).__name__}",
+    )
+
+
 def _leaf(
     field: str, op: str, value: Any, *, path: str, registry: ConditionRegistry | None
 ) -> Condition:
+    if not isinstance(field, str) or not field or len(field) > 200:
+        raise ConditionError(path, "field names are non-empty strings", field)
     if registry is not None and not registry.knows(field):
         raise ConditionError(path, f"unknown field {field!r}", field)
     if op not in OPERATORS and op not in _CUSTOM_OPERATORS:
@@ -337,6 +392,10 @@ def _leaf(
     if op in ("in", "not_in"):
         if isinstance(value, str) or not isinstance(value, Sequence | set | frozenset):
             raise ConditionError(path, f"{op!r} needs a list of values", value)
+        if len(value) > MAX_VALUES:
+            raise ConditionError(path, f"{op!r} takes at most {MAX_VALUES} values")
+        for i, item in enumerate(value):
+            _operand(item, f"{path}[{i}]")
         return Compare(field, op, tuple(value))
     if op == "matches":
         if not isinstance(value, str):
@@ -350,6 +409,8 @@ def _leaf(
         raise ConditionError(path, "'exists' needs true or false", value)
     if isinstance(value, Mapping):
         raise ConditionError(path, "a comparison value cannot be a table", value)
+    if op in OPERATORS:  # a plugin operator defines its own operands
+        _operand(value, path)
     return Compare(field, op, value)
 
 
@@ -364,7 +425,9 @@ def compile_condition(
     return _compile(data, path, reg)
 
 
-def _compile(data: Any, path: str, reg: ConditionRegistry) -> Condition:
+def _compile(data: Any, path: str, reg: ConditionRegistry, depth: int = 0) -> Condition:
+    if depth > MAX_DEPTH:
+        raise ConditionError(path, f"nests deeper than {MAX_DEPTH} levels")
     if isinstance(data, Condition):
         return data
     if data is True:
@@ -381,10 +444,12 @@ def _compile(data: Any, path: str, reg: ConditionRegistry) -> Condition:
         if key in ("all", "any"):
             if isinstance(value, str | bytes) or not isinstance(value, Sequence):
                 raise ConditionError(sub, f"{key!r} needs a list of conditions", value)
-            items = [_compile(item, f"{sub}[{i}]", reg) for i, item in enumerate(value)]
+            if len(value) > MAX_VALUES:
+                raise ConditionError(sub, f"{key!r} takes at most {MAX_VALUES} conditions")
+            items = [_compile(item, f"{sub}[{i}]", reg, depth + 1) for i, item in enumerate(value)]
             parts.append(all_of(items) if key == "all" else any_of(items))
         elif key == "not":
-            parts.append(negate(_compile(value, sub, reg)))
+            parts.append(negate(_compile(value, sub, reg, depth + 1)))
         elif not isinstance(key, str):
             raise ConditionError(path, "field names must be strings", key)
         elif isinstance(value, Mapping):

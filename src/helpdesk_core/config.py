@@ -239,6 +239,12 @@ def load_config(source: Mapping[str, Any] | str | Path | None = None) -> Helpdes
         raw = {}
     elif isinstance(source, Mapping):
         raw = source
+    elif not isinstance(source, str | Path):
+        raise ConfigError(
+            "",
+            "a configuration is a table, a TOML file path or TOML text, "
+            f"not {type(source).__name__}",
+        )
     else:
         text: str
         origin: str

@@ -21,6 +21,8 @@ _ISO: Final = re.compile(
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
 LOCALES: Final = {"en": "en", "zh-CN": "zh", "zh": "zh"}
+MAX_DURATION: Final = timedelta(days=3650)
+"""The longest duration anything takes (ten years): beyond it a figure is a typo."""
 
 
 def parse_duration(value: Any, field: str = "duration") -> timedelta:
@@ -29,6 +31,8 @@ def parse_duration(value: Any, field: str = "duration") -> timedelta:
     ``timedelta`` or a pendulum ``Duration``. A bare number is refused (seconds or minutes?).
     Negative compact durations are written ``"-2h"``."""
     if isinstance(value, timedelta):
+        if abs(value) > MAX_DURATION:
+            raise ValidationError(field, f"must be at most {MAX_DURATION.days:,} days, got {value}")
         return timedelta(days=value.days, seconds=value.seconds, microseconds=value.microseconds)
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValidationError(
@@ -44,9 +48,12 @@ def parse_duration(value: Any, field: str = "duration") -> timedelta:
             field, f"must be a duration such as '2h30m', '1d' or 'PT2H30M', got {value!r}"
         )
     parts = {k: float(match.group(k) or 0) for k in "wdhms"}
-    result = timedelta(
-        weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
-    )
+    total = (
+        parts["w"] * 604_800 + parts["d"] * 86_400 + parts["h"] * 3_600 + parts["m"] * 60
+    ) + parts["s"]
+    if total > MAX_DURATION.total_seconds():
+        raise ValidationError(field, f"must be at most {MAX_DURATION.days:,} days, got {value!r}")
+    result = timedelta(seconds=total)
     if iso is not None:
         negative = bool(iso.group("sign"))
     return -result if negative else result

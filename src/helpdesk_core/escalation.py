@@ -43,6 +43,7 @@ import attrs
 from helpdesk_core.conditions import TRUE, Condition, compile_condition
 from helpdesk_core.config import register_section, table
 from helpdesk_core.errors import ConfigError, HelpdeskError
+from helpdesk_core.model.people import Agent
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 
 TriggerKind = Literal["sla_fraction", "sla_before_due", "sla_breach", "idle", "unassigned"]
@@ -243,6 +244,50 @@ class EscalationPolicy:
         if level.off_hours == "on_call" and self.on_call is not None:
             return now, True
         return hours.next_open(now), False
+
+
+def resolve_recipients(
+    ticket: Ticket,
+    notify: Sequence[str],
+    directory: Sequence[Agent],
+    on_call: str | None,
+    to_on_call: bool,
+) -> list[str]:
+    """The people a level's ``notify`` list names for this ticket, in order, without repeats.
+
+    ``handler`` is the assignee; ``supervisor`` the supervisors of the ticket's team, else of its
+    department; ``manager`` every manager; ``on_call`` whoever is on duty; ``agent:ID``,
+    ``role:NAME`` and ``team:NAME`` (or a bare team name) name people directly. A notice sent
+    outside hours to the on-call rota (``to_on_call``) goes to the person on duty only.
+    """
+    if to_on_call:
+        return [on_call] if on_call else []
+    found: list[str] = []
+    for who in notify:
+        if who == "handler":
+            ids = [ticket.assignee] if ticket.assignee else []
+        elif who == "supervisor":
+            ids = [a.id for a in directory if "supervisor" in a.roles and a.team == ticket.team]
+            if not ids:  # nobody in the team: the department's supervisors
+                ids = [
+                    a.id
+                    for a in directory
+                    if "supervisor" in a.roles
+                    and ticket.department is not None
+                    and a.department == ticket.department
+                ]
+        elif who == "manager":
+            ids = [a.id for a in directory if "manager" in a.roles]
+        elif who == "on_call":
+            ids = [on_call] if on_call else []
+        elif who.startswith("agent:"):
+            ids = [who.removeprefix("agent:")]
+        elif who.startswith("role:"):
+            ids = [a.id for a in directory if who.removeprefix("role:") in a.roles]
+        else:
+            ids = [a.id for a in directory if a.team == who.removeprefix("team:")]
+        found += [i for i in ids if i not in found]
+    return found
 
 
 @attrs.frozen

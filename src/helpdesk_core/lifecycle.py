@@ -110,6 +110,20 @@ class Workflow:
             return f"required fields not set: {', '.join(missing)}"
         return None
 
+    def resume_status(self) -> str | None:
+        """Where a customer's message moves a paused ticket: ``in_progress`` if the workflow has
+        it, else its first open-category status (``None`` when it has none)."""
+        if "in_progress" in self.statuses:
+            return "in_progress"
+        return next((s for s, st in self.statuses.items() if st.category == "open"), None)
+
+    def merged_status(self) -> str | None:
+        """The status a ticket merged into another takes: ``merged`` if the workflow has it,
+        else its first closed-category status (``None`` when it has none)."""
+        if "merged" in self.statuses:
+            return "merged"
+        return next((s for s, st in self.statuses.items() if st.category == "closed"), None)
+
     @classmethod
     def from_config(cls, data: Mapping[str, Any], path: str = "workflow") -> Workflow:
         """Load ``[workflow]``: ``statuses`` (name -> category), ``initial``, ``transitions``

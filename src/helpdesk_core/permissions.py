@@ -21,8 +21,7 @@ import csv
 import fnmatch
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -41,14 +40,18 @@ from helpdesk_core.conditions import (
 from helpdesk_core.config import CustomFieldSpec, register_section, table
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import (
-    Assigned,
     Event,
     FieldsChanged,
     MergeReceived,
     NoteAdded,
     TicketCreated,
-    to_utc,
+    TransferDecided,
+    Transferred,
+    TransferRequested,
 )
+from helpdesk_core.model.grants import GRANT_STATES as GRANT_STATES
+from helpdesk_core.model.grants import Grant as Grant
+from helpdesk_core.model.grants import GrantChange as GrantChange
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 
@@ -136,83 +139,43 @@ class FieldRule:
     masked: frozenset[str] = frozenset()
 
 
-GRANT_STATES: Final = ("requested", "approved", "rejected", "revoked", "expired")
+PRESENTED_FIELDS: Final = ("tags", "assignee", "team", "department", "organisation", "description")
+"""Ticket fields a role's field rules may hide or mask."""
+
+EVENT_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "assignee": ("assignee", "previous_assignee"),
+    "team": ("team", "previous_team", "from_team", "to_team"),
+    "department": ("department",),
+    "organisation": ("organisation",),
+    "description": ("description",),
+    "tags": ("tags", "tags_added", "tags_removed"),
+}
+"""Where each presented ticket field appears in events (``previous_team``, ``to_team``...)."""
+
+INTERNAL_EVENTS: Final = (NoteAdded, TransferRequested, TransferDecided, Transferred)
+"""Events only readers of internal notes see (a transfer carries the internal hand-over)."""
+
+_SCOPE_FIELD: Final = {
+    "requester": "requester",
+    "organisation": "organisation",
+    "team": "team",
+    "department": "department",
+    "own": "assignee",
+}
 
 
-@attrs.frozen
-class GrantChange:
-    """One step in a grant's history: requested, approved, rejected, revoked, expired."""
-
-    state: str
-    at: datetime = attrs.field(converter=to_utc)
-    actor: str
-    note: str | None = None
+def _blank(attr: str, *, masked: bool) -> Any:
+    """What a hidden (``None``) or masked (``***``) value reads as; tags become empty."""
+    if attr.startswith("tags"):
+        return frozenset()
+    return "***" if masked else None
 
 
-@attrs.frozen
-class Grant:
-    """A time-limited, approved grant of extra actions to a person or a role (R-PRM-3).
-
-    Example: sales rep ``s-7`` may ``ticket.view`` the tickets ``where requester == C123`` until
-    Friday, once a supervisor approved it. Only an approved grant whose ``valid_until`` is still
-    in the future takes effect; revocation takes effect on the very next call.
-    """
-
-    id: str
-    actions: tuple[str, ...]
-    where: Mapping[str, Any]
-    valid_until: datetime = attrs.field(converter=to_utc)
-    reason: str
-    requested_by: str
-    grantee: str | None = None
-    role: str | None = None
-    state: str = "requested"
-    history: tuple[GrantChange, ...] = ()
-
-    def active(self, now: datetime) -> bool:
-        return self.state == "approved" and to_utc(now) < self.valid_until
-
-    def applies_to(self, actor: Actor) -> bool:
-        return (self.grantee is not None and self.grantee == actor.id) or (
-            self.role is not None and self.role in actor.roles
-        )
-
-    def change(self, state: str, at: datetime, actor: str, note: str | None = None) -> Grant:
-        return attrs.evolve(
-            self, state=state, history=(*self.history, GrantChange(state, at, actor, note))
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "actions": list(self.actions),
-            "where": dict(self.where),
-            "valid_until": self.valid_until.isoformat(),
-            "reason": self.reason,
-            "requested_by": self.requested_by,
-            "grantee": self.grantee,
-            "role": self.role,
-            "state": self.state,
-            "history": [
-                {"state": c.state, "at": c.at.isoformat(), "actor": c.actor, "note": c.note}
-                for c in self.history
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Grant:
-        return cls(
-            id=data["id"],
-            actions=tuple(data["actions"]),
-            where=dict(data["where"]),
-            valid_until=data["valid_until"],
-            reason=data["reason"],
-            requested_by=data["requested_by"],
-            grantee=data.get("grantee"),
-            role=data.get("role"),
-            state=data["state"],
-            history=tuple(GrantChange(**c) for c in data.get("history", ())),
-        )
+def _present_plain(values: Mapping[str, Any], rule: FieldRule) -> dict[str, Any]:
+    """A field change's plain values without hidden fields and with masked ones masked."""
+    return {
+        k: ("***" if k in rule.masked else v) for k, v in values.items() if k not in rule.hidden
+    }
 
 
 # -- masking (R-CUS-2) -----------------------------------------------------------------------
@@ -413,8 +376,12 @@ class PermissionMatrix:
         action: str,
         resource: Ticket | None = None,
         grants: Iterable[Grant] = (),
+        *,
+        hidden: Collection[str] = (),
     ) -> list[str]:
-        """Why ``check`` decides as it does, one line per rule and grant considered."""
+        """Why ``check`` decides as it does, one line per rule and grant considered. Names none
+        of the ``hidden`` fields (the reader's hidden and masked fields): neither their values
+        nor conditions over them."""
         grants = list(grants)
         decision = self.check(actor, action, resource, grants)
         roles = ", ".join(sorted(actor.roles)) or "no role"
@@ -432,7 +399,11 @@ class PermissionMatrix:
             ok = self._rule_matches(rule, actor, subject)
             lines.append(
                 f"- {rule.id} ({rule.effect}, scope {rule.scope}): "
-                + ("matches" if ok else "does not match: " + self._why_not(rule, actor, subject))
+                + (
+                    "matches"
+                    if ok
+                    else "does not match: " + self._why_not(rule, actor, subject, hidden)
+                )
             )
         for grant in self._grants_for(actor, action, grants):
             lines.append(f"- grant {grant.id}: active until {grant.valid_until.isoformat()}")
@@ -440,7 +411,13 @@ class PermissionMatrix:
             lines.append(f"- no rule mentions {action}")
         return lines
 
-    def _why_not(self, rule: Rule, actor: Actor, subject: Mapping[str, Any] | None) -> str:
+    def _why_not(
+        self,
+        rule: Rule,
+        actor: Actor,
+        subject: Mapping[str, Any] | None,
+        hidden: Collection[str] = (),
+    ) -> str:
         if subject is None:
             return "needs a ticket (the rule has a scope or condition)"
         scope = self._scope_condition(rule.scope, actor)
@@ -453,10 +430,13 @@ class PermissionMatrix:
                 "team": f"team == {actor.team}",
                 "department": f"department == {actor.department}",
             }
-            wanted = " or ".join(needs.get(p, p) for p in rule.scope.split("+"))
+            parts = [p for p in rule.scope.split("+") if _SCOPE_FIELD.get(p) not in hidden]
+            wanted = " or ".join(needs.get(p, p) for p in parts) or "a scope it does not meet"
             fields = ("assignee", "created_by", "requester", "organisation", "team", "department")
-            has = ", ".join(f"{f}={subject.get(f)!r}" for f in fields)
-            return f"scope needs {wanted}; ticket has {has}"
+            has = ", ".join(f"{f}={subject.get(f)!r}" for f in fields if f not in hidden)
+            return f"scope needs {wanted}; ticket has {has or 'none of them visible'}"
+        if rule.where.fields() & set(hidden):
+            return "its condition is false for this ticket"
         return f"condition {rule.where.to_data()} is false for this ticket"
 
     # -- field rules and presentation ---------------------------------------------------------
@@ -469,6 +449,18 @@ class PermissionMatrix:
         hidden = frozenset.intersection(*(r.hidden for r in rules))
         masked = frozenset.intersection(*(r.masked | r.hidden for r in rules)) - hidden
         return FieldRule(hidden, masked)
+
+    def unreadable(
+        self, actor: Actor, grants: Iterable[Grant] = (), ticket: Ticket | None = None
+    ) -> frozenset[str]:
+        """Fields the actor sees hidden or masked: the role's field rules, and the PII custom
+        fields unless they may see contact data on ``ticket`` (without a ticket: on every
+        ticket, i.e. an unconditional ``customer.view_contact``)."""
+        rule = self.field_rule(actor)
+        fields = set(rule.hidden | rule.masked)
+        if self.pii_fields and not self.check(actor, "customer.view_contact", ticket, grants):
+            fields |= set(self.pii_fields)
+        return frozenset(fields)
 
     def present(self, actor: Actor, ticket: Ticket, grants: Iterable[Grant] = ()) -> Ticket:
         """The ticket as ``actor`` may see it: internal notes removed without
@@ -484,11 +476,11 @@ class PermissionMatrix:
         custom = self._present_custom(actor, ticket, ticket.custom, rule, grants)
         if custom != dict(ticket.custom):
             changes["custom"] = custom
-        for name in ("tags", "assignee", "team", "department", "organisation", "description"):
+        for name in PRESENTED_FIELDS:
             if name in rule.hidden:
-                changes[name] = frozenset() if name == "tags" else None
+                changes[name] = _blank(name, masked=False)
             elif name in rule.masked and getattr(ticket, name):
-                changes[name] = frozenset() if name == "tags" else "***"
+                changes[name] = _blank(name, masked=True)
         return attrs.evolve(ticket, **changes) if changes else ticket
 
     def _present_custom(
@@ -519,15 +511,17 @@ class PermissionMatrix:
     def present_history(
         self, actor: Actor, ticket: Ticket, events: Sequence[Event], grants: Iterable[Grant] = ()
     ) -> list[Event]:
-        """The events as ``actor`` may see them: the same rules as :meth:`present` (notes,
-        contact masking, hidden fields) applied to every event that carries such data."""
+        """The events as ``actor`` may see them, through the same rules as :meth:`present`:
+        without ``ticket.view_notes`` the internal events (notes, transfer requests, decisions
+        and hand-overs with their summaries) are omitted and messages are public ones only; a
+        field the role may not see is ``None`` (empty for tags) in every event that carries it,
+        a masked one ``***``; contact custom fields are masked as on the ticket."""
         grants = list(grants)
         rule = self.field_rule(actor)
         notes = self.check(actor, "ticket.view_notes", ticket, grants).allowed
-        hide_people = {"assignee", "team"} & rule.hidden
         shown: list[Event] = []
         for event in events:
-            if isinstance(event, NoteAdded) and not notes:
+            if not notes and isinstance(event, INTERNAL_EVENTS):
                 continue
             changes: dict[str, Any] = {}
             if isinstance(event, TicketCreated | FieldsChanged):
@@ -538,10 +532,16 @@ class PermissionMatrix:
                 public = tuple(m for m in event.messages if m.public)
                 if len(public) != len(event.messages):
                     changes["messages"] = public
-            if isinstance(event, Assigned) and hide_people:
-                for name in hide_people:
-                    changes[name] = None
-                    changes[f"previous_{name}"] = None
+            if isinstance(event, FieldsChanged):
+                plain = _present_plain(event.changes, rule)
+                if plain != event.changes:
+                    changes["changes"] = plain
+            present = attrs.fields_dict(type(event))
+            for name in PRESENTED_FIELDS:
+                if name in rule.hidden or name in rule.masked:
+                    for attr in EVENT_FIELDS[name]:
+                        if attr in present and getattr(event, attr):
+                            changes[attr] = _blank(attr, masked=name not in rule.hidden)
             shown.append(attrs.evolve(event, **changes) if changes else event)
         return shown
 

@@ -21,7 +21,7 @@ from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
 
 if TYPE_CHECKING:
-    from helpdesk_core.permissions import Grant
+    from helpdesk_core.model.grants import Grant
 
 SortKey = Literal["created_at", "updated_at", "number"]
 

@@ -33,7 +33,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from helpdesk_core.conditions import FALSE, TRUE, Condition, compile_condition
+from helpdesk_core.conditions import FALSE, TRUE, Condition, all_of, compile_condition, field_is
 from helpdesk_core.config import register_section, table
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.model.people import Agent
@@ -68,6 +68,10 @@ class PriorityRule:
 
     where: Condition
     priority: str
+
+
+LOAD_CATEGORIES: Final = ("new", "open", "pending")
+"""Status categories whose tickets count towards an agent's load."""
 
 
 @attrs.frozen
@@ -185,6 +189,30 @@ class RoutingPolicy:
 
     def weight(self, priority: str) -> float:
         return self.weights.get(priority, 1.0)
+
+    def load_condition(self, agents: Sequence[Agent]) -> Condition:
+        """The tickets that count towards these agents' loads: assigned to one of them and not
+        yet solved (categories new, open and pending)."""
+        return all_of(
+            [
+                field_is("assignee", "in", [a.id for a in agents]),
+                field_is("status_category", "in", list(LOAD_CATEGORIES)),
+            ]
+        )
+
+    def loads(self, agents: Sequence[Agent], assigned: Iterable[Ticket]) -> list[AgentLoad]:
+        """Each agent's open tickets, counted and weighted by priority, from the tickets that
+        :meth:`load_condition` selects."""
+        counts: dict[str, int] = {}
+        weights: dict[str, float] = {}
+        for ticket in assigned:
+            if ticket.assignee is None:
+                continue
+            counts[ticket.assignee] = counts.get(ticket.assignee, 0) + 1
+            weights[ticket.assignee] = weights.get(ticket.assignee, 0.0) + self.weight(
+                ticket.priority
+            )
+        return [AgentLoad(a, counts.get(a.id, 0), weights.get(a.id, 0.0)) for a in agents]
 
 
 def _ticket_skills(ticket: Ticket, key: str = "skills") -> frozenset[str]:

@@ -23,10 +23,10 @@ from helpdesk_core.config import HelpdeskConfig
 from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.model.events import Event
+from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
 from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
-from helpdesk_core.permissions import Grant
 from helpdesk_core.ports import TicketQuery
 
 

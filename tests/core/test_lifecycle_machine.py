@@ -65,9 +65,12 @@ class TicketLifecycle(RuleBasedStateMachine):
             return
         except InvalidTransition as exc:
             assert may
-            assert target not in allowed or target == before.status
-            if target != before.status:
-                assert list(exc.allowed) == sorted(allowed)
+            assert target not in allowed and target != before.status
+            assert list(exc.allowed) == sorted(allowed)
+            assert self.desk.get_ticket(AGENT, self.ticket.id) == before
+            return
+        if target == before.status:  # a no-op, so clients need not read first (issue 19)
+            assert after.version == before.version
             assert self.desk.get_ticket(AGENT, self.ticket.id) == before
             return
         assert target in allowed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ def make_desk(
     routing: Mapping[str, Any],
     clock: FixedClock | None = None,
     plugins: list[object] | None = None,
+    id_factory: Callable[[], str] | None = None,
 ) -> Helpdesk:
     return Helpdesk(
         config={
@@ -43,6 +44,7 @@ def make_desk(
         clock=clock or FixedClock("2026-11-02T10:00:00+08:00"),
         plugins=plugins or [],
         load_entrypoints=False,
+        id_factory=id_factory,
     )
 
 
@@ -136,10 +138,11 @@ def test_least_loaded_weighs_open_tickets_by_priority() -> None:
 def test_least_loaded_tie_break_is_deterministic_per_ticket() -> None:
     picks = []
     for _ in range(2):
+        same_ids = iter(f"id{i}" for i in range(100)).__next__  # same ids each run
         with make_desk(
-            {"default": {"strategy": "least_loaded", "team": "service"}, "seed": 7}
+            {"default": {"strategy": "least_loaded", "team": "service"}, "seed": 7},
+            id_factory=same_ids,
         ) as desk:
-            desk._new_id = iter(f"id{i}" for i in range(100)).__next__  # same ids each run
             agents(
                 desk, *(Agent(id=f"a{i}", name="x", team="service", online=True) for i in range(4))
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import attrs
@@ -41,6 +41,21 @@ def delivery_state(delivered: bool, retry_at: datetime | None) -> str:
     if delivered:
         return "delivered"
     return "pending" if retry_at is not None else "dead"
+
+
+OUTBOX_MAX_ATTEMPTS: Final = 8
+"""Delivery attempts before an outbox message is dead (kept, with its last error)."""
+
+OUTBOX_FIRST_BACKOFF: Final = timedelta(seconds=30)
+
+
+def retry_at(message: OutboxMessage, failed_at: datetime) -> datetime | None:
+    """When a message whose delivery just failed is tried again: exponential back-off from 30 s
+    (30 s, 1 min, 2 min, ...), or ``None`` once it has had :data:`OUTBOX_MAX_ATTEMPTS` attempts
+    (it is dead)."""
+    if message.attempts + 1 >= OUTBOX_MAX_ATTEMPTS:
+        return None
+    return failed_at + OUTBOX_FIRST_BACKOFF * (1 << message.attempts)
 
 
 @attrs.frozen

@@ -36,10 +36,11 @@ from helpdesk_core.model.events import (
     TicketCreated,
     event_to_dict,
 )
+from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.people import Actor, Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
-from helpdesk_core.permissions import Grant, PermissionMatrix
+from helpdesk_core.permissions import PermissionMatrix
 from helpdesk_core.ports import Storage, TicketQuery
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -44,6 +44,7 @@ from helpdesk_core.conditions import Condition
 from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
 from helpdesk_core.model.events import Event, event_from_dict, event_to_dict
+from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
 from helpdesk_core.model.tickets import (
@@ -53,7 +54,6 @@ from helpdesk_core.model.tickets import (
     ticket_subject,
     ticket_to_dict,
 )
-from helpdesk_core.permissions import Grant
 from helpdesk_core.ports import TicketQuery
 from helpdesk_core.storage_settings import StorageSettings, storage_settings
 from helpdesk_plugins.storage_sql import schema as s

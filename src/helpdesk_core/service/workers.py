@@ -1,0 +1,275 @@
+"""What worker processes run: escalation ticks and outbox delivery, plus the escalation
+bookkeeping every command does (the next check instant of a changed ticket).
+
+Escalation firings are exactly once per (ticket, policy, level, metric, cycle): the firing record
+is written in the same transaction as its actions and notices, and a ticket is held under a lease
+while a worker works on it. Outbox delivery is at least once, with an idempotency key per
+notification; the rules of who hears of what are :mod:`helpdesk_core.notifications`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import attrs
+
+from helpdesk_core import notifications
+from helpdesk_core.errors import ConcurrencyConflict, HelpdeskError, ValidationError
+from helpdesk_core.escalation import (
+    DueFiring,
+    EscalationConfig,
+    EscalationPolicy,
+    resolve_recipients,
+)
+from helpdesk_core.model.events import Event, FieldsChanged, PriorityChanged
+from helpdesk_core.model.people import SYSTEM
+from helpdesk_core.model.records import Firing, OutboxMessage, retry_at
+from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.ports import Notifier, UnitOfWork
+from helpdesk_core.service.runner import MAX_RETRIES, Change, Runner
+from helpdesk_core.service.tickets import add_transfer
+from helpdesk_core.sla import SlaClock, SlaConfig, evaluate
+
+log = logging.getLogger("helpdesk")
+
+
+@attrs.frozen
+class EscalationRun:
+    """What one :meth:`Helpdesk.run_escalations` tick did."""
+
+    claimed: int
+    fired: int
+    keys: tuple[str, ...]
+    lost_leases: int = 0
+
+
+class LeaseLost(HelpdeskError):
+    """Another worker took the ticket over while this one worked on it; roll back."""
+
+
+ReviewHook = Callable[[Ticket, DueFiring], None]
+"""Told after commit of a firing whose level asks for a post-incident review."""
+
+
+@attrs.frozen
+class Escalations:
+    """The desk's SLA and escalation configuration, as the workers and the runner use it."""
+
+    escalation: EscalationConfig | None
+    sla: SlaConfig | None
+    priorities: tuple[str, ...]
+
+    def clocks(
+        self, uow: UnitOfWork, ticket_id: str, now: datetime, history: Sequence[Event] | None = None
+    ) -> list[SlaClock]:
+        """The ticket's clocks; ``history`` when the caller holds all its events already."""
+        if self.sla is None:
+            return []
+        return evaluate(self.sla, uow.ticket_events(ticket_id) if history is None else history, now)
+
+    def schedule(
+        self, uow: UnitOfWork, ticket: Ticket, now: datetime, new_events: Sequence[Event]
+    ) -> None:
+        """Keep the ticket's next escalation check current (same transaction). A ticket created
+        by this command has no firings yet and ``new_events`` is its whole history, so nothing
+        is read back from the store."""
+        if self.escalation is None:
+            return
+        created = bool(new_events) and new_events[0].seq == 1
+        fired = set() if created else {f.key for f in uow.firings(ticket.id)}
+        clocks = self.clocks(uow, ticket.id, now, new_events if created else None)
+        uow.schedule_check(ticket.id, self.escalation.next_check_at(ticket, clocks, now, fired))
+
+
+def run_escalations(
+    runner: Runner,
+    rules: Escalations,
+    review: ReviewHook,
+    *,
+    now: datetime | None,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+) -> EscalationRun:
+    _check_tick(worker, limit, lease)
+    at = runner.now(now)
+    if rules.escalation is None:
+        return EscalationRun(0, 0, ())
+    with runner.storage.transaction() as uow:
+        claimed = uow.claim_due(at, limit, worker, lease)
+    fired: list[str] = []
+    lost = 0
+    for ticket_id, _ in claimed:
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                done, reviews = _escalate(runner, rules, ticket_id, at, worker)
+            except ConcurrencyConflict:
+                if attempt == MAX_RETRIES:
+                    raise
+                continue
+            except LeaseLost:
+                lost += 1
+                done, reviews = [], []
+            break
+        fired += [d.key for d in done]
+        for ticket, firing in reviews:
+            try:
+                review(ticket, firing)
+            except Exception:
+                log.exception("helpdesk_open_review failed for %s", firing.key)
+    return EscalationRun(len(claimed), len(fired), tuple(fired), lost)
+
+
+def _check_tick(worker: object, limit: object, lease: object) -> None:
+    if not isinstance(worker, str) or not worker:
+        raise ValidationError("worker", "must be a non-empty worker name")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000:
+        raise ValidationError("limit", f"must be 1..100000, got {limit!r}")
+    if not isinstance(lease, timedelta) or lease <= timedelta(0):
+        raise ValidationError("lease", f"must be a positive timedelta, got {lease!r}")
+
+
+def _escalate(
+    runner: Runner, rules: Escalations, ticket_id: str, at: datetime, worker: str
+) -> tuple[list[DueFiring], list[tuple[Ticket, DueFiring]]]:
+    escalation = rules.escalation
+    assert escalation is not None
+    with runner.storage.transaction() as uow:
+        ticket = uow.get_ticket(ticket_id)
+        if ticket is None:
+            uow.release_check(ticket_id, worker, None)
+            return [], []
+        clocks = rules.clocks(uow, ticket_id, at)
+        fired = {f.key for f in uow.firings(ticket_id)}
+        change = Change(ticket)
+        done: list[DueFiring] = []
+        for policy in escalation.for_ticket(ticket):
+            for due in policy.due_firings(change.ticket, clocks, at, fired):
+                firing = Firing(
+                    due.key, ticket_id, due.policy, due.level.number, due.metric,
+                    due.cycle, at, worker,
+                )  # fmt: skip
+                if not uow.add_firing(firing):
+                    continue
+                fired.add(due.key)
+                done.append(due)
+                _actions(runner, rules, uow, change, policy, due, at)
+        if change.events:
+            runner.record(uow, change, at)
+            clocks = rules.clocks(uow, ticket_id, at)
+        latest = uow.get_ticket(ticket_id) or change.ticket
+        if latest.version != change.ticket.version:
+            raise ConcurrencyConflict(ticket_id, change.ticket.version, latest.version)
+        following = escalation.next_check_at(change.ticket, clocks, at, fired)
+        if not uow.release_check(ticket_id, worker, following):
+            raise LeaseLost(ticket_id)
+    runner.committed([change])
+    return done, [(change.ticket, d) for d in done if d.level.review]
+
+
+def _actions(
+    runner: Runner,
+    rules: Escalations,
+    uow: UnitOfWork,
+    change: Change,
+    policy: EscalationPolicy,
+    due: DueFiring,
+    at: datetime,
+) -> None:
+    """A fired level's actions: a notice (now, or when business hours resume, or to the
+    on-call), a reassignment, a priority raise, tags."""
+    level = due.level
+    before = change.ticket
+    if level.notify:
+        send_at, to_on_call = policy.notice_time(level, at)
+        on_call = policy.on_call.on_duty(at) if policy.on_call is not None else None
+        recipients = resolve_recipients(before, level.notify, uow.agents(), on_call, to_on_call)
+        uow.add_outbox(
+            OutboxMessage(
+                id=runner.new_id(),
+                topic="escalation",
+                key=f"escalation:{due.key}",
+                payload={
+                    "ticket_id": before.id,
+                    "number": before.number,
+                    "subject": before.subject,
+                    "policy": due.policy,
+                    "level": level.number,
+                    "metric": due.metric,
+                    "cycle": due.cycle,
+                    "reason": due.reason,
+                    "recipients": recipients,
+                    "on_call": to_on_call,
+                    "due_at": due.due_at.isoformat(),
+                },
+                created_at=at,
+                available_at=send_at,
+            )
+        )
+    if level.reassign_team is not None:
+        add_transfer(
+            change, SYSTEM.id, at, level.reassign_team, level.reassign_tier,
+            f"Escalated automatically: {due.reason}", (),
+        )  # fmt: skip
+    new_priority = level.priority
+    if level.raise_priority:
+        order = list(rules.priorities)
+        current = order.index(change.ticket.priority) if change.ticket.priority in order else 0
+        new_priority = order[max(current - 1, 0)]
+    if new_priority is not None and new_priority != change.ticket.priority:
+        old = change.ticket.priority
+        change.add(
+            lambda seq: PriorityChanged(
+                ticket_id=before.id, seq=seq, at=at, actor=SYSTEM.id,
+                from_priority=old, to_priority=new_priority, reason=due.reason,
+            )
+        )  # fmt: skip
+    missing = frozenset(level.tags) - change.ticket.tags
+    if missing:
+        change.add(
+            lambda seq: FieldsChanged(
+                ticket_id=before.id, seq=seq, at=at, actor=SYSTEM.id, tags_added=missing
+            )
+        )
+
+
+def dispatch_outbox(
+    runner: Runner,
+    notifiers: Sequence[Notifier],
+    *,
+    now: datetime | None,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+) -> int:
+    """Deliver claimed outbox messages to every notifier, at least once; a failure is retried
+    with exponential back-off and the message is dead after its last attempt
+    (:func:`helpdesk_core.model.records.retry_at`)."""
+    _check_tick(worker, limit, lease)
+    at = runner.now(now)
+    with runner.storage.transaction() as uow:
+        claimed = uow.claim_outbox(at, limit, worker, lease)
+    for message in claimed:
+        error: str | None = None
+        try:
+            ticket_id = notifications.needs_ticket(message)
+            ticket = None
+            if ticket_id is not None:
+                with runner.storage.transaction() as uow:
+                    ticket = uow.get_ticket(ticket_id)
+            for notification in notifications.notifications(message, ticket):
+                for notifier in notifiers:
+                    notifier.send(notification)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("outbox delivery of %s failed: %s", message.key, error)
+        with runner.storage.transaction() as uow:
+            if error is None:
+                uow.finish_outbox(message.id, delivered=True)
+            else:
+                uow.finish_outbox(
+                    message.id, delivered=False, error=error, retry_at=retry_at(message, at)
+                )
+    return len(claimed)
