@@ -264,16 +264,21 @@ class _Line:
     instants a clock reports are turned back into datetimes (in the calendar's zone, or the
     desk's zone for calendar time: rule 11). A config builds one line per basis."""
 
-    __slots__ = ("advance", "cal", "local", "span")
+    __slots__ = ("advance", "cal", "fromutc", "local", "span", "wall")
 
     span: Callable[[timedelta, timedelta], timedelta]
     """Time in [a, b) for a <= b."""
     advance: Callable[[timedelta, timedelta], timedelta]
     """The earliest instant with ``span(u, t) == d`` (``u`` itself for d == 0)."""
     local: Callable[[timedelta], datetime]
+    """The epoch offset as a datetime in the line's zone: ``fromutc(wall + u)`` inline."""
+    fromutc: Callable[[datetime], datetime]
+    wall: datetime
 
     def __init__(self, cal: Calendar | None, zone: tzinfo) -> None:
         self.cal = cal
+        own = cal.zone if isinstance(cal, CalendarBase) else zone
+        self.fromutc, self.wall = own.fromutc, datetime(1970, 1, 1, tzinfo=own)
         if isinstance(cal, CalendarBase):
             self.span, self.advance, self.local = cal.span, cal.advance, cal.local
         elif cal is not None:  # any other Calendar: through its public API
@@ -299,12 +304,8 @@ def _real_advance(u: timedelta, d: timedelta) -> timedelta:
 
 
 def _local_in(zone: tzinfo) -> Callable[[timedelta], datetime]:
-    if zone is UTC or getattr(zone, "key", None) == "UTC":
-        return lambda u: _EPOCH + u
-    if isinstance(zone, ZoneInfo):
-        fromutc, wall_epoch = zone.fromutc, datetime(1970, 1, 1, tzinfo=zone)
-        return lambda u: fromutc(wall_epoch + u)
-    return lambda u: (_EPOCH + u).astimezone(zone)
+    fromutc, wall_epoch = zone.fromutc, datetime(1970, 1, 1, tzinfo=zone)
+    return lambda u: fromutc(wall_epoch + u)
 
 
 def _instant(
@@ -657,8 +658,8 @@ def _clock(
     breached = run.breached_u
     if met and elapsed > target and breached is None:
         breached = due
-    local = line.local
-    due_at = None if due is None else local(due)
+    fromutc, wall = line.fromutc, line.wall  # line.local(u), inline: the hot path
+    due_at = None if due is None else fromutc(wall + due)
     warnings = []
     fired_any = False
     single = len(su) == 1
@@ -675,7 +676,7 @@ def _clock(
                 when = line.advance(su[0], threshold)
             else:
                 when = _instant(line, su, eu, threshold, running)
-            at = None if when is None else due_at if when == due else local(when)
+            at = None if when is None else due_at if when == due else fromutc(wall + when)
         warnings.append(SlaWarning(label, threshold, at, fired))
     state: State
     if breached is not None:
@@ -690,21 +691,24 @@ def _clock(
         state = "running"
     # rule 11: every reported instant in the line's zone; each offset converted once
     start_u = run.start_u
-    started_at = local(start_u)
-    met_at = None if met_u is None else started_at if met_u == start_u else local(met_u)
+    started_at = fromutc(wall + start_u)
+    met_at = None if met_u is None else started_at if met_u == start_u else fromutc(wall + met_u)
     if not su:
         segments: tuple[tuple[datetime, datetime | None], ...] = ()
     elif single:
         b0 = eu[0]
         segments = (
             (
-                started_at if su[0] == start_u else local(su[0]),
-                None if b0 is None else met_at if b0 == met_u else local(b0),
+                started_at if su[0] == start_u else fromutc(wall + su[0]),
+                None if b0 is None else met_at if b0 == met_u else fromutc(wall + b0),
             ),
         )
     else:
         segments = tuple(
-            (local(a), None if b is None else met_at if b == met_u else local(b))
+            (
+                fromutc(wall + a),
+                None if b is None else met_at if b == met_u else fromutc(wall + b),
+            )
             for a, b in zip(su, eu, strict=True)
         )
     # positional, in field order (the hot path: keywords cost a fifth of the constructor)
@@ -721,7 +725,7 @@ def _clock(
         target - elapsed if target > elapsed else _ZERO,  # remaining (rule 12)
         elapsed - target if breached is not None and elapsed > target else _ZERO,  # overdue
         met_at,
-        None if breached is None else due_at if breached == due else local(breached),
+        None if breached is None else due_at if breached == due else fromutc(wall + breached),
         tuple(warnings),
         segments,
         now,
