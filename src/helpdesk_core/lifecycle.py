@@ -76,6 +76,11 @@ class Workflow:
             (t for t in self.transitions if t.source == source and t.target == target), None
         )
 
+    def reopen_transition(self, source: str) -> Transition | None:
+        """The ``reopen = true`` transition out of ``source`` (the first declared if several),
+        or None when the workflow has none: what a reopen command takes (issue 19, R-TKT-3)."""
+        return next((t for t in self.transitions if t.source == source and t.reopen), None)
+
     def allowed_targets(self, ticket: Ticket, actor: Actor) -> list[str]:
         """Targets whose guards this actor and ticket pass now."""
         return [
@@ -181,9 +186,15 @@ class Workflow:
         pauses = data.get(
             "pause_statuses", [s for s, st in statuses.items() if st.category == "pending"]
         )
-        for name in pauses:
+        if not isinstance(pauses, list) or not all(isinstance(p, str) for p in pauses):
+            raise ConfigError(f"{path}.pause_statuses", "must be a list of status names", pauses)
+        for i, name in enumerate(pauses):
             if name not in statuses:
-                raise ConfigError(f"{path}.pause_statuses", "is not a declared status", name)
+                raise ConfigError(
+                    f"{path}.pause_statuses[{i}]",
+                    f"is not a declared status; declared: {sorted(statuses)}",
+                    name,
+                )
         return cls(statuses, tuple(transitions), str(initial), frozenset(pauses))
 
 

@@ -26,6 +26,10 @@ PROBES: list[tuple[str, dict[str, Any]]] = [
     ("sla", {"sla": {UNKNOWN: 1}}),
     ("sla.policies[]", {"sla": {"policies": [{"name": "p", UNKNOWN: 1}]}}),
     ("sla.metrics[]", {"sla": {"metrics": [{"name": "m", UNKNOWN: 1}]}}),
+    (
+        "sla target table",
+        {"sla": {"policies": [{"name": "p", "targets": {"*": {"resolution": {UNKNOWN: 1}}}}]}},
+    ),
     ("permissions", {"permissions": {UNKNOWN: 1}}),
     ("routing", {"routing": {UNKNOWN: 1}}),
     ("routing.rules[]", {"routing": {"rules": [{UNKNOWN: 1}]}}),

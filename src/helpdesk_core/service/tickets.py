@@ -674,17 +674,15 @@ def reopen(
 
     def decide(change: Change, call: Call) -> None:
         current = change.ticket.status
-        target = next(
-            (t.target for t in workflow.transitions if t.source == current and t.reopen), None
-        )
-        if target is None:
+        transition = workflow.reopen_transition(current)
+        if transition is None:
             raise InvalidTransition(
                 current,
                 "(reopen)",
                 workflow.allowed_targets(change.ticket, actor),
                 "the workflow has no reopen transition from this status",
             )
-        _status_event(runner, change, actor, target, call.at, reason)
+        _status_event(runner, change, actor, transition.target, call.at, reason)
 
     return _on_ticket(runner, actor, ticket_id, "ticket.set_status", now, decide, expected_version)
 
