@@ -22,6 +22,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()  # type: ignore[attr-defined]
     if (
         report.skipped
+        and POSTGRES_SKIP_REASON in str(report.longrepr)
+        and item.get_closest_marker("postgres") is None
+    ):
+        report.outcome = "failed"
+        report.longrepr = (
+            "this test needs PostgreSQL but lacks the 'postgres' marker (every PostgreSQL test "
+            "carries it, so `pytest -m postgres` selects them all): " + str(report.longrepr)
+        )
+    elif (
+        report.skipped
         and os.environ.get(REQUIRE_POSTGRES_ENV)
         and POSTGRES_SKIP_REASON in str(report.longrepr)
     ):

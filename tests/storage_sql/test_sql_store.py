@@ -266,6 +266,7 @@ def test_cli_upgrade_backup_restore_and_keygen(
     assert cli.main(["db", "backup", "--url", url, "--to", str(snap)]) == 2  # exists: refused
 
 
+@pytest.mark.postgres
 def test_ticket_numbers_on_postgres_skip_the_wal_flush_but_tickets_do_not(pg_url: str) -> None:
     """The counter connection commits with synchronous_commit = off (a crash can only lose
     counter steps that no committed ticket uses: the ticket's own commit flushes the WAL past
