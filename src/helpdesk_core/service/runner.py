@@ -95,7 +95,7 @@ class Refused(HelpdeskError):
         self.hidden = hidden
 
 
-@attrs.frozen
+@attrs.define
 class ActorView:
     """What one actor may do and see, built once per call: the policy's rules for their roles,
     their active grants and the fields they may not read in clear."""
@@ -103,9 +103,16 @@ class ActorView:
     actor: Actor
     policy: AccessPolicy
     grants: tuple[Grant, ...]
-    unreadable: frozenset[str]
-    """Fields (``assignee``, ``custom.phone``...) the actor sees hidden or masked: they may not
-    filter, sort, count or write on them either (that would reveal the value)."""
+    _unreadable: frozenset[str] | None = None
+
+    @property
+    def unreadable(self) -> frozenset[str]:
+        """Fields (``assignee``, ``custom.phone``...) the actor sees hidden or masked: they may
+        not filter, sort, count or write on them either (that would reveal the value). Asked of
+        the policy once per call, and only by the calls that filter or write."""
+        if self._unreadable is None:
+            self._unreadable = self.policy.unreadable(self.actor, self.grants)
+        return self._unreadable
 
     def check(self, action: str, ticket: Ticket | None = None) -> Decision:
         return self.policy.check(self.actor, action, ticket, self.grants)
@@ -234,7 +241,7 @@ class Runner:
         """The actor's view as of ``at``; grants are read on every call, so an approval or a
         revocation applies to the very next one."""
         grants = tuple(g for g in uow.grants("approved") if g.applies_to(actor) and g.active(at))
-        return ActorView(actor, self.policy, grants, self.policy.unreadable(actor, grants))
+        return ActorView(actor, self.policy, grants)
 
     def run(
         self,
