@@ -29,11 +29,9 @@ from helpdesk_core.conditions import (
     Condition,
     all_of,
     compile_condition,
-    default_registry,
-    extend_default_registry,
     field_is,
 )
-from helpdesk_core.config import HelpdeskConfig, load_config
+from helpdesk_core.config import HelpdeskConfig, for_desk
 from helpdesk_core.errors import (
     AlreadyClaimed,
     ConcurrencyConflict,
@@ -172,13 +170,15 @@ class Helpdesk:
         id_factory: Callable[[], str] | None = None,
     ) -> None:
         self.plugins = PluginManager(plugins, load_entrypoints=load_entrypoints)
-        # plugin operators and fields first: the config's conditions may use them
-        registry = default_registry()
-        self.plugins.hook.helpdesk_register_conditions(registry=registry)
-        extend_default_registry(registry)
-        self.config = config if isinstance(config, HelpdeskConfig) else load_config(config)
+        # this desk's sections, condition fields, operators and regex engine; then the config,
+        # parsed once against them
+        self.registry = self.plugins.config_registry()
+        self.conditions = self.registry.conditions
+        self.config = for_desk(config, self.registry)
         self.clock: Clock = clock or SystemClock()
         self.policy: AccessPolicy = policy if policy is not None else self._matrix()
+        if isinstance(self.policy, PermissionMatrix):
+            self.policy.conditions = self.conditions
         routing = self.config.sections.get("routing")
         self.routing: RoutingPolicy | None = routing if isinstance(routing, RoutingPolicy) else None
         self.calendars: Mapping[str, ShiftCalendar] = self.config.sections.get("calendars", {})

@@ -55,10 +55,10 @@ from helpdesk_core.model.tickets import (
 )
 from helpdesk_core.permissions import Grant
 from helpdesk_core.ports import TicketQuery
-from helpdesk_core.storage_settings import StorageSettings, storage_settings
 from helpdesk_plugins.storage_sql import schema as s
 from helpdesk_plugins.storage_sql.cipher import FieldCipher, PlainCodec, cipher_for
 from helpdesk_plugins.storage_sql.schema import from_micros, to_micros
+from helpdesk_plugins.storage_sql.settings import StorageSettings, storage_settings
 from helpdesk_plugins.storage_sql.translate import translate
 
 _SCAN_BATCH = 500
