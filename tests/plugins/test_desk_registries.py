@@ -81,9 +81,9 @@ def test_a_config_section_belongs_to_the_desk_that_has_the_plugin() -> None:
     config = {"sms": {"sender_id": "HELPDESK"}}
     desk = Helpdesk(config, plugins=[Sms()], load_entrypoints=False)
     assert desk.config.sections["sms"] == "HELPDESK"
-    with pytest.raises(ConfigError, match="^sms: unknown section"):
+    with pytest.raises(ConfigError, match=r"^sms: unknown section"):
         Helpdesk(config, load_entrypoints=False)
-    with pytest.raises(ConfigError, match="^sms: unknown section"):
+    with pytest.raises(ConfigError, match=r"^sms: unknown section"):
         load_config(config)  # standalone: the built-in plugins only
 
 
