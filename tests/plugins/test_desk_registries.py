@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpdesk_core import Helpdesk, hookimpl
 from helpdesk_core.conditions import (
@@ -20,6 +22,7 @@ from helpdesk_core.config import ConfigContext, ConfigRegistry, SectionRegistrar
 from helpdesk_core.errors import ConditionError, ConfigError, ValidationError
 from helpdesk_core.plugins import PluginManager
 from helpdesk_core.sla import SlaConfig
+from helpdesk_plugins.regex_re2 import re2_engine
 
 re2 = pytest.importorskip("re2", reason="the linear-time engine needs the 're2' extra")
 
@@ -197,3 +200,44 @@ def test_a_host_plugin_may_bring_its_own_engine() -> None:
     desk = Helpdesk(plugins=[OwnEngine()], load_entrypoints=False)
     condition = compile_filter({"subject": {"matches": "^Par"}}, desk.conditions)
     assert calls == ["^Par"] and condition.matches({"subject": "Parcel"})
+
+
+ATOMS = st.sampled_from(["a", "b", ".", "[ab]", "[^a]", r"\d", r"\s", "(a|b)", "(?:ab)", "é"])
+QUANTIFIERS = st.sampled_from(["", "*", "+", "?", "{1,2}", "*?"])
+PIECES = st.lists(st.tuples(ATOMS, QUANTIFIERS), min_size=1, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    PIECES,
+    st.booleans(),
+    st.booleans(),
+    st.text(alphabet="ab1é -", max_size=12),
+)
+def test_re2_finds_what_python_re_finds(
+    pieces: list[tuple[str, str]], start: bool, end: bool, text: str
+) -> None:
+    """Configuration patterns keep their meaning on RE2 for the syntax both engines share
+    (anchors, classes, alternation, greedy and lazy quantifiers)."""
+    pattern = ("^" if start else "") + "".join(a + q for a, q in pieces) + ("$" if end else "")
+    engine = re2_engine()
+    assert engine is not None and engine.linear
+    ours = compile_filter({"subject": {"matches": pattern}}, _registry_with(engine))
+    python = compile_condition({"subject": {"matches": pattern}})  # Python's re
+    assert ours.matches({"subject": text}) is python.matches({"subject": text})
+
+
+def _registry_with(engine: RegexEngine) -> ConditionRegistry:
+    registry = ConditionRegistry.builtin()
+    registry.set_regex_engine(engine)
+    return registry
+
+
+def test_re2_word_classes_are_ascii() -> None:
+    """The one difference the shared syntax has (docs/plugins.md): RE2's ``\\w`` is ASCII,
+    Python's is Unicode; on RE2 ``\\pL`` is a letter of any script."""
+    engine = re2_engine()
+    assert engine is not None
+    registry = _registry_with(engine)
+    assert not compile_filter({"subject": {"matches": r"^\w$"}}, registry).matches({"subject": "é"})
+    assert compile_filter({"subject": {"matches": r"^\pL$"}}, registry).matches({"subject": "é"})

@@ -48,9 +48,9 @@ TICKET_FIELD_SPECS: Final = (
     TicketField("sub_category", "text", nullable=True, editable=True),
     TicketField("priority", "text", export=True),
     TicketField("urgency", "text", nullable=True, editable=True),
-    TicketField("channel", "text", export=True),
     TicketField("status", "text", export=True),
     TicketField("status_category", "text"),
+    TicketField("channel", "text", export=True),
     TicketField("requester", "text", nullable=True, export=True),
     TicketField("organisation", "text", nullable=True, editable=True),
     TicketField("assignee", "text", nullable=True, export=True),
@@ -73,7 +73,7 @@ TICKET_FIELD_SPECS: Final = (
     ),
     TicketField("workaround", "text", nullable=True, column=False, condition=False, editable=True),
 )
-"""Every ticket field named outside the ticket class, in one place."""
+"""Every ticket field named outside the ticket class, in one place (in export column order)."""
 
 FIELD_SPEC: Final = {f.name: f for f in TICKET_FIELD_SPECS}
 
