@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from helpdesk_core.config import register_section, table
+from helpdesk_core.config import ConfigContext, table
 from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import CalendarError, ConfigError, HelpdeskError
 
@@ -800,7 +800,7 @@ _CALENDAR_KEYS: Final = {
 }  # fmt: skip
 
 
-def parse_calendars(value: Any, path: str, raw: Mapping[str, Any]) -> dict[str, BusinessCalendar]:
+def parse_calendars(value: Any, path: str, context: ConfigContext) -> dict[str, BusinessCalendar]:
     """``[calendars.<name>]`` tables: ``tz``, ``week``, ``holidays``, ``extra_workdays``, and
     optionally ``country``/``subdiv``/``years`` (public holidays from the ``holidays``
     package) or ``preset`` (e.g. ``"CN-2026"``, China's official schedule)."""
@@ -859,9 +859,6 @@ def _split_key(message: str) -> tuple[str, str]:
     """CalendarError texts start with the offending key ('week.mon-fri[1]: ...')."""
     match = _KEYED.match(message)
     return (match.group(1), match.group(2)) if match else ("", message)
-
-
-register_section("calendars", parse_calendars)
 
 
 def zone_of(calendar: CalendarBase) -> tzinfo:

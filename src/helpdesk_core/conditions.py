@@ -3,7 +3,9 @@
 A condition is data (a dict or TOML table), compiled once into a small tree of frozen nodes and
 evaluated against a *subject*: a mapping from dotted field names to values, built by
 :func:`ticket_subject`. There is no ``eval``: the operators are a closed set, extended only through
-the ``helpdesk_register_conditions`` hook.
+the ``helpdesk_register_conditions`` hook into one desk's :class:`ConditionRegistry`. A compiled
+:class:`Compare` carries its own operator function and compiled pattern, so evaluating a condition
+never looks anything up: a desk can only run the operators its own plugins gave it.
 
 Syntax (all forms nest)::
 
@@ -16,7 +18,8 @@ Syntax (all forms nest)::
 
 Operators: ``eq``, ``ne``, ``in``, ``not_in``, ``gt``, ``gte``, ``lt``, ``lte``, ``contains``
 (a member of a list field, or a substring of a text field), ``matches`` (a regular expression
-searched in a text field), ``exists`` (true/false: the field has a non-empty value).
+searched in a text field, compiled by the registry's :class:`RegexEngine`), ``exists``
+(true/false: the field has a non-empty value).
 
 A field that is missing from the subject has the value ``None``: it is ``eq`` only to ``None``,
 never ``in`` a list, and every ordering comparison with it is false.
@@ -28,11 +31,12 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
-from helpdesk_core.errors import ConditionError
+from helpdesk_core.errors import ConditionError, ValidationError
+from helpdesk_core.model.fields import CONDITION_FIELDS
 
 OPERATORS: Final = (
     "eq",
@@ -151,14 +155,58 @@ def _cmp(op: str, left: Any, right: Any) -> bool:
         return False
 
 
+OperatorFunc = Callable[[Any, Any], bool]
+"""A plugin operator: ``func(field_value, condition_value) -> bool``."""
+
+
+class CompiledPattern(Protocol):
+    """What a :class:`RegexEngine` compiles a pattern into."""
+
+    def search(self, text: str, /) -> object | None: ...
+
+
+@attrs.frozen
+class RegexEngine:
+    """How a desk compiles ``matches`` patterns.
+
+    ``compile(pattern)`` returns an object with ``search(text)`` (``None`` when nothing matches)
+    and raises :class:`ValueError` for a pattern the engine does not accept. ``linear`` says
+    whether matching takes time linear in the subject whatever the pattern; only such an engine
+    runs patterns an actor supplies (``helpdesk_plugins.regex_re2`` provides one, extra ``re2``).
+    """
+
+    name: str
+    compile: Callable[[str], CompiledPattern]
+    linear: bool
+
+
+def _python_re(pattern: str) -> CompiledPattern:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(str(exc)) from exc
+
+
+PYTHON_RE: Final = RegexEngine("re", _python_re, linear=False)
+"""Python's backtracking ``re``: compiles configuration patterns (written by the desk's
+administrator) when no linear engine is registered; never an actor's filter."""
+
+
 @attrs.frozen
 class Compare(Condition):
-    """``field op value``. ``value`` is normalised: a tuple for ``in``/``not_in``."""
+    """``field op value``. ``value`` is normalised: a tuple for ``in``/``not_in``.
+
+    ``test`` is a plugin operator's function and ``pattern`` the compiled ``matches`` pattern
+    (``engine`` names the engine that compiled it); both come from the registry the condition
+    was compiled with, never from a global table.
+    """
 
     field: str
     op: str
     value: Any
-    _pattern: re.Pattern[str] | None = attrs.field(default=None, eq=False, repr=False)
+    pattern: CompiledPattern | None = attrs.field(default=None, eq=False, repr=False)
+    test: OperatorFunc | None = attrs.field(default=None, eq=False, repr=False)
+    engine: str | None = attrs.field(default=None, eq=False, repr=False)
 
     def matches(self, subject: Mapping[str, Any]) -> bool:
         actual = subject.get(self.field)
@@ -185,18 +233,17 @@ class Compare(Condition):
         if op == "matches":
             return (
                 isinstance(actual, str)
-                and self._pattern is not None
-                and bool(self._pattern.search(actual))
+                and self.pattern is not None
+                and self.pattern.search(actual) is not None
             )
         if op == "exists":
             present = actual is not None and actual != ""
             if isinstance(actual, tuple | list | set | frozenset | dict) and not actual:
                 present = False
             return present is bool(self.value)
-        custom = _CUSTOM_OPERATORS.get(op)
-        if custom is None:  # pragma: no cover - compile() rejects unknown operators
-            raise ConditionError(self.field, f"unknown operator {op!r}")
-        return custom(actual, self.value)
+        if self.test is None:  # pragma: no cover - only a registry's compile builds these
+            raise ConditionError(self.field, f"operator {op!r} was compiled without its function")
+        return bool(self.test(actual, self.value))
 
     def to_data(self) -> Any:
         value = list(self.value) if self.op in ("in", "not_in") else self.value
@@ -242,26 +289,44 @@ def negate(item: Condition) -> Condition:
     return Not(item)
 
 
-def field_is(field: str, op: str, value: Any) -> Condition:
-    """Build a single comparison in code (validated like compiled data)."""
-    return _leaf(field, op, value, path=field, registry=None)
-
-
-# Custom operators registered by plugins (``helpdesk_register_conditions``).
-_CUSTOM_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {}
+def field_is(
+    field: str, op: str, value: Any, registry: ConditionRegistry | None = None
+) -> Condition:
+    """Build a single comparison in code (validated like compiled data; a plugin operator
+    needs the ``registry`` that holds it)."""
+    return _leaf(field, op, value, path=field, registry=registry)
 
 
 @attrs.define
 class ConditionRegistry:
-    """What the condition language knows: field names (exact or ``prefix.*``) and operators.
+    """What one desk's condition language knows: field names (exact or ``prefix.*``), plugin
+    operators and the regular-expression engine.
 
-    Passed to ``helpdesk_register_conditions`` so plugins can add fields and operators.
+    A desk builds one (:meth:`builtin`, then the ``helpdesk_register_conditions`` hook) and
+    compiles its configuration and its actors' filters with it; nothing is shared between
+    desks.
     """
 
     fields: set[str] = attrs.field(factory=set)
     prefixes: set[str] = attrs.field(factory=set)
+    operators: dict[str, OperatorFunc] = attrs.field(factory=dict)
+    regex: RegexEngine | None = None
+    """The engine for ``matches``; ``None`` until a plugin provides one (configuration then
+    uses Python's ``re``; actors' filters refuse ``matches``)."""
+
     hidden: frozenset[str] = frozenset()
     """Fields refused as if unknown (an actor's hidden and masked fields)."""
+
+    @classmethod
+    def builtin(cls) -> ConditionRegistry:
+        """The ticket fields and the ``custom.*``, ``customer.*``, ``actor.*``, ``ticket.*``,
+        ``sla.*`` and ``transfer.*`` families; no plugin operator, no regex engine."""
+        registry = cls()
+        for name in TICKET_FIELDS:
+            registry.add_field(name)
+        for prefix in ("custom.*", "customer.*", "actor.*", "ticket.*", "sla.*", "transfer.*"):
+            registry.add_field(prefix)
+        return registry
 
     def add_field(self, name: str) -> None:
         """Allow a field; ``"custom.*"`` allows every field under ``custom.``."""
@@ -270,11 +335,17 @@ class ConditionRegistry:
         else:
             self.fields.add(name)
 
-    def add_operator(self, name: str, func: Callable[[Any, Any], bool]) -> None:
-        """Add an operator ``func(field_value, condition_value) -> bool``."""
+    def add_operator(self, name: str, func: OperatorFunc) -> None:
+        """Add an operator ``func(field_value, condition_value) -> bool`` to this registry."""
         if name in OPERATORS or name in ("all", "any", "not"):
             raise ConditionError("operators", f"{name!r} is a built-in operator")
-        _CUSTOM_OPERATORS[name] = func
+        if not callable(func):
+            raise ConditionError(f"operators.{name}", "needs a function (value, arg) -> bool")
+        self.operators[name] = func
+
+    def set_regex_engine(self, engine: RegexEngine) -> None:
+        """Compile ``matches`` patterns with ``engine`` (the last plugin to call this wins)."""
+        self.regex = engine
 
     def knows(self, field: str) -> bool:
         if field in self.hidden:
@@ -284,57 +355,30 @@ class ConditionRegistry:
     def without(self, fields: Iterable[str]) -> ConditionRegistry:
         """This registry refusing ``fields`` exactly as unknown ones (same error, same path)."""
         return attrs.evolve(
-            self, fields=set(self.fields), prefixes=set(self.prefixes), hidden=frozenset(fields)
+            self,
+            fields=set(self.fields),
+            prefixes=set(self.prefixes),
+            operators=dict(self.operators),
+            hidden=frozenset(fields),
+        )
+
+    def with_prefixes(self, *prefixes: str) -> ConditionRegistry:
+        """A copy that also allows the fields under ``prefixes`` (``"event."``)."""
+        return attrs.evolve(
+            self,
+            fields=set(self.fields),
+            prefixes={*self.prefixes, *prefixes},
+            operators=dict(self.operators),
         )
 
 
-TICKET_FIELDS: Final = (
-    "id",
-    "number",
-    "subject",
-    "type",
-    "sub_category",
-    "priority",
-    "urgency",
-    "channel",
-    "status",
-    "status_category",
-    "requester",
-    "organisation",
-    "assignee",
-    "created_by",
-    "tier",
-    "team",
-    "department",
-    "tags",
-    "version",
-    "created_at",
-    "updated_at",
-    "complexity",
-)
-
-
-# Fields plugins added through ``helpdesk_register_conditions`` (process-wide, like operators).
-_PLUGIN_FIELDS: set[str] = set()
-_PLUGIN_PREFIXES: set[str] = set()
+TICKET_FIELDS: Final = CONDITION_FIELDS
+"""The ticket fields a condition may name (read from :mod:`helpdesk_core.model.fields`)."""
 
 
 def default_registry() -> ConditionRegistry:
-    registry = ConditionRegistry()
-    for name in TICKET_FIELDS:
-        registry.add_field(name)
-    for prefix in ("custom.*", "customer.*", "actor.*", "ticket.*", "sla.*", "transfer.*"):
-        registry.add_field(prefix)
-    registry.fields |= _PLUGIN_FIELDS
-    registry.prefixes |= _PLUGIN_PREFIXES
-    return registry
-
-
-def extend_default_registry(registry: ConditionRegistry) -> None:
-    """Make the fields a plugin added to ``registry`` known to every later compile (operators
-    are process-wide as soon as they are added)."""
-    _PLUGIN_FIELDS.update(registry.fields)
-    _PLUGIN_PREFIXES.update(registry.prefixes)
+    """A fresh :meth:`ConditionRegistry.builtin` (what ``compile_condition`` uses without one)."""
+    return ConditionRegistry.builtin()
 
 
 MAX_DEPTH: Final = 32
@@ -379,13 +423,20 @@ def _operand(value: Any, path: str) -> None:
 
 
 def _leaf(
-    field: str, op: str, value: Any, *, path: str, registry: ConditionRegistry | None
+    field: str,
+    op: str,
+    value: Any,
+    *,
+    path: str,
+    registry: ConditionRegistry | None,
+    actor: bool = False,
 ) -> Condition:
     if not isinstance(field, str) or not field or len(field) > 200:
         raise ConditionError(path, "field names are non-empty strings", field)
     if registry is not None and not registry.knows(field):
         raise ConditionError(path, f"unknown field {field!r}", field)
-    if op not in OPERATORS and op not in _CUSTOM_OPERATORS:
+    test = registry.operators.get(op) if registry is not None else None
+    if op not in OPERATORS and test is None:
         raise ConditionError(
             path, f"unknown operator {op!r}; use one of {', '.join(OPERATORS)}", op
         )
@@ -398,34 +449,73 @@ def _leaf(
             _operand(item, f"{path}[{i}]")
         return Compare(field, op, tuple(value))
     if op == "matches":
-        if not isinstance(value, str):
-            raise ConditionError(path, "'matches' needs a regular expression string", value)
-        try:
-            pattern = re.compile(value)
-        except re.error as exc:
-            raise ConditionError(path, f"bad regular expression: {exc}", value) from exc
-        return Compare(field, op, value, pattern)
+        return _matches(field, value, path, registry, actor)
     if op == "exists" and not isinstance(value, bool):
         raise ConditionError(path, "'exists' needs true or false", value)
     if isinstance(value, Mapping):
         raise ConditionError(path, "a comparison value cannot be a table", value)
-    if op in OPERATORS:  # a plugin operator defines its own operands
+    if test is None:  # a plugin operator defines its own operands
         _operand(value, path)
-    return Compare(field, op, value)
+    return Compare(field, op, value, test=test)
+
+
+def _matches(
+    field: str, value: Any, path: str, registry: ConditionRegistry | None, actor: bool
+) -> Condition:
+    engine = registry.regex if registry is not None else None
+    if actor:
+        where = f"where.{field}"
+        if engine is None or not engine.linear:
+            raise ValidationError(
+                where,
+                "'matches' in a filter needs a linear-time regular expression engine; "
+                "install the 're2' extra (pip install 'helpdesk-core[re2]')",
+            )
+        if not isinstance(value, str):
+            raise ValidationError(where, f"'matches' needs a regular expression string: {value!r}")
+        try:
+            pattern = engine.compile(value)
+        except ValueError as exc:
+            raise ValidationError(
+                where, f"{engine.name} rejects the pattern {value!r}: {exc}"
+            ) from exc
+        return Compare(field, "matches", value, pattern, engine=engine.name)
+    engine = engine or PYTHON_RE
+    if not isinstance(value, str):
+        raise ConditionError(path, "'matches' needs a regular expression string", value)
+    try:
+        pattern = engine.compile(value)
+    except ValueError as exc:
+        raise ConditionError(path, f"bad regular expression ({engine.name}): {exc}", value) from exc
+    return Compare(field, "matches", value, pattern, engine=engine.name)
 
 
 def compile_condition(
     data: Any, path: str = "condition", registry: ConditionRegistry | None = None
 ) -> Condition:
-    """Compile condition data into a :class:`Condition`; errors name the key path.
+    """Compile trusted condition data (configuration, code) into a :class:`Condition`; errors
+    are :class:`ConditionError` naming the key path.
 
-    ``registry`` restricts field names; ``None`` uses :func:`default_registry`.
+    ``registry`` gives the fields, plugin operators and regex engine; ``None`` uses
+    :meth:`ConditionRegistry.builtin` (no plugin operator; ``matches`` with Python's ``re``).
     """
-    reg = registry if registry is not None else default_registry()
-    return _compile(data, path, reg)
+    reg = registry if registry is not None else ConditionRegistry.builtin()
+    return _compile(data, path, reg, actor=False)
 
 
-def _compile(data: Any, path: str, reg: ConditionRegistry, depth: int = 0) -> Condition:
+def compile_filter(data: Any, registry: ConditionRegistry, path: str = "where") -> Condition:
+    """Compile a filter an actor supplied (the ``where=`` of a list, count or export).
+
+    As :func:`compile_condition`, and: ``matches`` runs only on the registry's linear-time
+    engine (none registered: :class:`ValidationError` naming ``where.<field>``), and a pattern
+    that engine rejects is a :class:`ValidationError` naming ``where.<field>``.
+    """
+    return _compile(data, path, registry, actor=True)
+
+
+def _compile(
+    data: Any, path: str, reg: ConditionRegistry, *, actor: bool, depth: int = 0
+) -> Condition:
     if depth > MAX_DEPTH:
         raise ConditionError(path, f"nests deeper than {MAX_DEPTH} levels")
     if isinstance(data, Condition):
@@ -446,17 +536,22 @@ def _compile(data: Any, path: str, reg: ConditionRegistry, depth: int = 0) -> Co
                 raise ConditionError(sub, f"{key!r} needs a list of conditions", value)
             if len(value) > MAX_VALUES:
                 raise ConditionError(sub, f"{key!r} takes at most {MAX_VALUES} conditions")
-            items = [_compile(item, f"{sub}[{i}]", reg, depth + 1) for i, item in enumerate(value)]
+            items = [
+                _compile(item, f"{sub}[{i}]", reg, actor=actor, depth=depth + 1)
+                for i, item in enumerate(value)
+            ]
             parts.append(all_of(items) if key == "all" else any_of(items))
         elif key == "not":
-            parts.append(negate(_compile(value, sub, reg, depth + 1)))
+            parts.append(negate(_compile(value, sub, reg, actor=actor, depth=depth + 1)))
         elif not isinstance(key, str):
             raise ConditionError(path, "field names must be strings", key)
         elif isinstance(value, Mapping):
             if not value:
                 raise ConditionError(sub, "needs an operator such as eq or in")
             for op, operand in value.items():
-                parts.append(_leaf(key, str(op), operand, path=f"{sub}.{op}", registry=reg))
+                parts.append(
+                    _leaf(key, str(op), operand, path=f"{sub}.{op}", registry=reg, actor=actor)
+                )
         else:
-            parts.append(_leaf(key, "eq", value, path=sub, registry=reg))
+            parts.append(_leaf(key, "eq", value, path=sub, registry=reg, actor=actor))
     return all_of(parts)

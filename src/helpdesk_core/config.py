@@ -1,10 +1,18 @@
 """Load and validate a desk's configuration from TOML or a dict (DESIGN principle 4).
 
 Every error is a :class:`~helpdesk_core.errors.ConfigError` naming the key path and the bad value
-(``custom_fields.order_id.type: unknown type (got 'strng')``). Sections that later modules own
-(``calendars``, ``sla``, ``routing``, ``escalation``, ``permissions``...) plug in through
-:func:`register_section`; a top-level key nobody registered is an error, so a typo never passes
-silently.
+(``custom_fields.order_id.type: unknown type (got 'strng')``). The core keys (``desk``,
+``priorities``, ``ticket_types``, ``channels``, ``custom_fields``, ``workflow``) are parsed here;
+every other top-level key is a *section* whose parser a plugin registers through the
+``helpdesk_register_config_sections`` hook into one desk's :class:`ConfigRegistry` (the built-in
+plugin ``helpdesk_core.builtins`` registers ``calendars``, ``sla``, ``routing``, ``escalation``
+and ``permissions``; the SQL plugin ``storage``). A top-level key nobody registered is an error,
+so a typo never passes silently.
+
+The same registry carries the desk's :class:`~helpdesk_core.conditions.ConditionRegistry`, so
+the configuration's conditions can use exactly the operators and fields that desk's plugins
+provide. :func:`load_config` without a registry uses the built-in plugins' one
+(:func:`default_registry`).
 """
 
 from __future__ import annotations
@@ -14,10 +22,11 @@ import tomllib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
+from helpdesk_core.conditions import Condition, ConditionRegistry, compile_condition
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
 
@@ -117,7 +126,8 @@ class DeskSettings:
 @attrs.frozen
 class HelpdeskConfig:
     """The validated configuration of one desk. ``sections`` holds what registered parsers
-    produced for the other top-level keys (``config.sections["sla"]``)."""
+    produced for the other top-level keys (``config.sections["sla"]``); each section is parsed
+    once, so ``[calendars.x]`` is one object wherever SLA, escalation and routing use it."""
 
     desk: DeskSettings = DeskSettings()
     priorities: tuple[str, ...] = DEFAULT_PRIORITIES
@@ -127,19 +137,90 @@ class HelpdeskConfig:
     workflow: Workflow = DEFAULT_WORKFLOW
     sections: Mapping[str, Any] = attrs.field(factory=dict)
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+    registry: ConfigRegistry | None = attrs.field(default=None, repr=False, eq=False)
+    """The registry this configuration was parsed with (``None``: built by hand)."""
 
 
-SectionParser = Callable[[Any, str, Mapping[str, Any]], Any]
-"""``parser(value, key_path, whole_raw_config) -> parsed``; raises ConfigError with key paths."""
+SectionParser = Callable[[Any, str, "ConfigContext"], Any]
+"""``parser(value, key_path, context) -> parsed``; raises ConfigError naming key paths.
+``context`` gives the whole raw config, the other sections (parsed once) and the desk's
+condition registry."""
 
-_SECTIONS: dict[str, SectionParser] = {}
+
+class SectionRegistrar(Protocol):
+    """What ``helpdesk_register_config_sections`` receives: ``register(name, parser)``."""
+
+    def __call__(self, name: str, parser: SectionParser) -> None: ...
 
 
-def register_section(name: str, parser: SectionParser) -> None:
-    """Let a module own the top-level config key ``name`` (idempotent for the same parser)."""
-    if name in _CORE_KEYS:
-        raise ConfigError(name, "is a core section and cannot be re-registered")
-    _SECTIONS[name] = parser
+@attrs.define
+class ConfigRegistry:
+    """What one desk's configuration may contain: section parsers by top-level key, and the
+    condition registry its conditions compile with. Built by the desk's plugin manager
+    (:meth:`~helpdesk_core.plugins.PluginManager.config_registry`); never shared between desks.
+    """
+
+    conditions: ConditionRegistry = attrs.field(factory=ConditionRegistry.builtin)
+    sections: dict[str, SectionParser] = attrs.field(factory=dict)
+
+    def add_section(self, name: str, parser: SectionParser) -> None:
+        """Let a plugin own the top-level key ``name`` (the hook's ``register``)."""
+        if name in _CORE_KEYS:
+            raise ConfigError(name, "is a core section and cannot be re-registered")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigError(str(name), "a section name is lowercase like 'sms'", name)
+        if not callable(parser):
+            raise ConfigError(name, "a section parser must be callable", parser)
+        known = self.sections.get(name)
+        if known is not None and known is not parser:
+            raise ConfigError(name, "two plugins register this section")
+        self.sections[name] = parser
+
+    def parser(self, name: str) -> SectionParser | None:
+        return self.sections.get(name)
+
+    def known(self) -> list[str]:
+        """Every top-level key, core and registered, sorted."""
+        return sorted(_CORE_KEYS | set(self.sections))
+
+
+@attrs.define
+class ConfigContext:
+    """Handed to every section parser: the whole raw config, the other sections (each parsed
+    at most once per configuration) and the desk's condition registry."""
+
+    raw: Mapping[str, Any]
+    registry: ConfigRegistry
+    _parsed: dict[str, Any] = attrs.field(factory=dict)
+    _parsing: set[str] = attrs.field(factory=set)
+
+    @property
+    def conditions(self) -> ConditionRegistry:
+        return self.registry.conditions
+
+    def condition(
+        self, data: Any, path: str, registry: ConditionRegistry | None = None
+    ) -> Condition:
+        """Compile a configuration condition with this desk's registry (or ``registry``)."""
+        return compile_condition(data, path, registry if registry is not None else self.conditions)
+
+    def section(self, name: str) -> Any | None:
+        """The parsed section ``name`` (``None`` when absent or unregistered); parsed once and
+        shared by every section that asks."""
+        if name in self._parsed:
+            return self._parsed[name]
+        parser = self.registry.parser(name)
+        if parser is None or name not in self.raw:
+            return None
+        if name in self._parsing:
+            raise ConfigError(name, "sections refer to each other in a cycle")
+        self._parsing.add(name)
+        try:
+            value = parser(self.raw[name], name, self)
+        finally:
+            self._parsing.discard(name)
+        self._parsed[name] = value
+        return value
 
 
 _CORE_KEYS: Final = frozenset(
@@ -229,10 +310,14 @@ def _custom_fields(value: Any, path: str) -> dict[str, CustomFieldSpec]:
     return specs
 
 
-def load_config(source: Mapping[str, Any] | str | Path | None = None) -> HelpdeskConfig:
+def load_config(
+    source: Mapping[str, Any] | str | Path | None = None, registry: ConfigRegistry | None = None
+) -> HelpdeskConfig:
     """Validate a config from a dict, a TOML file path, or ``None`` (all defaults).
 
     A ``str`` is a file path unless it contains a newline, in which case it is TOML text.
+    ``registry`` is the desk's (its plugins' sections and operators); ``None`` uses the
+    built-in plugins' (:func:`default_registry`).
     """
     raw: Mapping[str, Any]
     if source is None:
@@ -261,17 +346,37 @@ def load_config(source: Mapping[str, Any] | str | Path | None = None) -> Helpdes
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("", f"{origin} is not valid TOML: {exc}") from exc
-    return parse_config(raw)
+    return parse_config(raw, registry)
 
 
-def parse_config(raw: Mapping[str, Any]) -> HelpdeskConfig:
-    _ensure_sections_registered()
+def default_registry() -> ConfigRegistry:
+    """A fresh registry from the built-in plugins only (no entry points, no host plugins)."""
+    from helpdesk_core.plugins import PluginManager
+
+    return PluginManager(load_entrypoints=False).config_registry()
+
+
+def for_desk(
+    config: HelpdeskConfig | Mapping[str, Any] | str | Path | None, registry: ConfigRegistry
+) -> HelpdeskConfig:
+    """``config`` validated against a desk's ``registry``: parsed when it is raw; a
+    :class:`HelpdeskConfig` parsed with another registry (other plugins) is parsed again from
+    its raw form, so a section or operator this desk's plugins do not provide is a
+    :class:`ConfigError` here. A config built by hand (no registry) is taken as it is."""
+    if not isinstance(config, HelpdeskConfig):
+        return load_config(config, registry)
+    if config.registry is None or config.registry == registry:
+        return config
+    return parse_config(config.raw, registry)
+
+
+def parse_config(raw: Mapping[str, Any], registry: ConfigRegistry | None = None) -> HelpdeskConfig:
+    reg = registry if registry is not None else default_registry()
     if not isinstance(raw, Mapping):
         raise ConfigError("", "the configuration must be a table", raw)
     for key in raw:
-        if key not in _CORE_KEYS and key not in _SECTIONS:
-            known = sorted(_CORE_KEYS | set(_SECTIONS))
-            raise ConfigError(str(key), f"unknown section; known sections are {known}")
+        if key not in _CORE_KEYS and reg.parser(str(key)) is None:
+            raise ConfigError(str(key), f"unknown section; known sections are {reg.known()}")
     desk = _desk(raw.get("desk", {}), "desk")
     priorities = (
         _names(raw["priorities"], "priorities") if "priorities" in raw else DEFAULT_PRIORITIES
@@ -296,9 +401,8 @@ def parse_config(raw: Mapping[str, Any]) -> HelpdeskConfig:
     workflow = (
         Workflow.from_config(raw["workflow"], "workflow") if "workflow" in raw else DEFAULT_WORKFLOW
     )
-    sections = {
-        name: parser(raw[name], name, raw) for name, parser in _SECTIONS.items() if name in raw
-    }
+    context = ConfigContext(raw, reg)
+    sections = {name: context.section(name) for name in reg.sections if name in raw}
     return HelpdeskConfig(
         desk=desk,
         priorities=priorities,
@@ -308,30 +412,5 @@ def parse_config(raw: Mapping[str, Any]) -> HelpdeskConfig:
         workflow=workflow,
         sections=sections,
         raw=raw,
+        registry=reg,
     )
-
-
-def _ensure_sections_registered() -> None:
-    """Import the modules that own config sections, so their parsers are registered."""
-    import importlib
-
-    for module in SECTION_MODULES:
-        importlib.import_module(module)
-
-
-def section_parser(name: str) -> SectionParser | None:
-    """The parser registered for a section (so one section can read another, e.g. escalation
-    resolving calendar names)."""
-    _ensure_sections_registered()
-    return _SECTIONS.get(name)
-
-
-SECTION_MODULES: list[str] = [
-    "helpdesk_core.permissions",
-    "helpdesk_core.routing",
-    "helpdesk_core.calendars",
-    "helpdesk_core.sla",
-    "helpdesk_core.escalation",
-    "helpdesk_core.storage_settings",
-]
-"""Core modules that register a config section when imported."""

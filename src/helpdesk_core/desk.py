@@ -21,12 +21,8 @@ import attrs
 from helpdesk_core import sla
 from helpdesk_core.access import AccessPolicy
 from helpdesk_core.clock import Clock, SystemClock
-from helpdesk_core.conditions import (
-    Condition,
-    default_registry,
-    extend_default_registry,
-)
-from helpdesk_core.config import HelpdeskConfig, load_config
+from helpdesk_core.conditions import Condition
+from helpdesk_core.config import HelpdeskConfig, for_desk
 from helpdesk_core.errors import PluginError
 from helpdesk_core.escalation import DueFiring, EscalationConfig
 from helpdesk_core.export import EXPORT_COLUMNS
@@ -76,13 +72,15 @@ class Helpdesk:
     ) -> None:
         self.plugins = PluginManager(plugins, load_entrypoints=load_entrypoints)
         hook = self.plugins.hook
-        # plugin operators and fields first: the config's conditions may use them
-        self.conditions = default_registry()
-        hook.helpdesk_register_conditions(registry=self.conditions)
-        extend_default_registry(self.conditions)
-        self.config = config if isinstance(config, HelpdeskConfig) else load_config(config)
+        # this desk's sections, condition fields, operators and regex engine; then the config,
+        # parsed once against them
+        self.registry = self.plugins.config_registry()
+        self.conditions = self.registry.conditions
+        self.config = for_desk(config, self.registry)
         self.clock: Clock = clock or SystemClock()
         self.policy: AccessPolicy = policy if policy is not None else self._matrix()
+        if isinstance(self.policy, PermissionMatrix):
+            self.policy.conditions = self.conditions
         sections = self.config.sections
         routing = sections.get("routing")
         self.routing: RoutingPolicy | None = routing if isinstance(routing, RoutingPolicy) else None

@@ -40,8 +40,8 @@ from typing import Any, Final, Literal, Protocol
 
 import attrs
 
-from helpdesk_core.conditions import TRUE, Condition, compile_condition
-from helpdesk_core.config import register_section, table
+from helpdesk_core.conditions import TRUE, Condition
+from helpdesk_core.config import ConfigContext, table
 from helpdesk_core.errors import ConfigError, HelpdeskError
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.tickets import Ticket, ticket_subject
@@ -427,7 +427,9 @@ def _strings(raw: Any, path: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _level(raw: Any, path: str, number: int, priorities: Sequence[str]) -> Level:
+def _level(
+    raw: Any, path: str, number: int, priorities: Sequence[str], context: ConfigContext
+) -> Level:
     raw = table(raw, path, _LEVEL_KEYS)
     if "trigger" not in raw:
         raise ConfigError(f"{path}.trigger", "every level needs a trigger")
@@ -468,7 +470,7 @@ def _level(raw: Any, path: str, number: int, priorities: Sequence[str]) -> Level
     level = Level(
         number=number,
         trigger=_trigger(raw["trigger"], f"{path}.trigger"),
-        when=compile_condition(raw.get("when", {}), f"{path}.when"),
+        when=context.condition(raw.get("when", {}), f"{path}.when"),
         notify=notify,
         reassign_team=team,
         reassign_tier=tier,
@@ -484,15 +486,9 @@ def _level(raw: Any, path: str, number: int, priorities: Sequence[str]) -> Level
     return level
 
 
-def _calendars(raw_config: Mapping[str, Any]) -> Mapping[str, Any]:
-    from helpdesk_core.config import section_parser
-
-    if "calendars" not in raw_config:
-        return {}
-    parser = section_parser("calendars")
-    if parser is None:
-        return {}
-    parsed = parser(raw_config["calendars"], "calendars", raw_config)
+def _calendars(context: ConfigContext) -> Mapping[str, Any]:
+    """The configuration's ``[calendars]``, the very objects SLA and routing use."""
+    parsed = context.section("calendars")
     return parsed if isinstance(parsed, Mapping) else {}
 
 
@@ -522,7 +518,7 @@ def _on_call(raw: Any, path: str, calendars: Mapping[str, Any]) -> OnCall:
     return rotation
 
 
-def parse_escalation(value: Any, path: str, raw: Mapping[str, Any]) -> EscalationConfig:
+def parse_escalation(value: Any, path: str, context: ConfigContext) -> EscalationConfig:
     """``[escalation]``: ``preset`` and/or ``[[escalation.policies]]``; each policy has
     ``name``, ``when``, ``calendar`` (business time for idle/unassigned), ``notice_hours``
     (a calendar), ``on_call`` ({members, start, period, calendar}) and ``[[levels]]``."""
@@ -541,8 +537,8 @@ def parse_escalation(value: Any, path: str, raw: Mapping[str, Any]) -> Escalatio
     if not isinstance(policies_raw, list):
         raise ConfigError(f"{path}.policies", "must be a list of tables", policies_raw)
     raw_policies += [(f"{path}.policies[{i}]", p) for i, p in enumerate(policies_raw)]
-    priorities = raw.get("priorities", ["urgent", "high", "normal", "low"])
-    calendars = _calendars(raw) if raw_policies else {}
+    priorities = context.raw.get("priorities", ["urgent", "high", "normal", "low"])
+    calendars = _calendars(context) if raw_policies else {}
     policies = []
     for ppath, item in raw_policies:
         item = table(item, ppath, _POLICY_KEYS)
@@ -553,7 +549,8 @@ def parse_escalation(value: Any, path: str, raw: Mapping[str, Any]) -> Escalatio
         if not isinstance(levels_raw, list) or not levels_raw:
             raise ConfigError(f"{ppath}.levels", "must be a non-empty list of levels", levels_raw)
         levels = tuple(
-            _level(lv, f"{ppath}.levels[{i}]", i + 1, priorities) for i, lv in enumerate(levels_raw)
+            _level(lv, f"{ppath}.levels[{i}]", i + 1, priorities, context)
+            for i, lv in enumerate(levels_raw)
         )
         named: dict[str, Any] = {}
         for key in ("calendar", "notice_hours"):
@@ -579,7 +576,7 @@ def parse_escalation(value: Any, path: str, raw: Mapping[str, Any]) -> Escalatio
             EscalationPolicy(
                 name=name,
                 levels=levels,
-                when=compile_condition(item.get("when", {}), f"{ppath}.when"),
+                when=context.condition(item.get("when", {}), f"{ppath}.when"),
                 calendar=named.get("calendar"),
                 calendar_name=item.get("calendar"),
                 notice_hours=named.get("notice_hours"),
@@ -591,6 +588,3 @@ def parse_escalation(value: Any, path: str, raw: Mapping[str, Any]) -> Escalatio
     if duplicate is not None:
         raise ConfigError(f"{path}.policies", "policy names must be unique", duplicate)
     return EscalationConfig(tuple(policies))
-
-
-register_section("escalation", parse_escalation)

@@ -18,7 +18,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from helpdesk_core.conditions import ConditionRegistry
-    from helpdesk_core.config import HelpdeskConfig
+    from helpdesk_core.config import HelpdeskConfig, SectionRegistrar
     from helpdesk_core.model.events import Event
     from helpdesk_core.model.people import Agent
     from helpdesk_core.model.tickets import Ticket
@@ -118,14 +118,37 @@ def helpdesk_register_permissions(matrix: Any) -> None:
 
 @hookspec
 def helpdesk_register_conditions(registry: ConditionRegistry) -> None:
-    """Add fields and operators to the condition language.
+    """Add fields, operators or the regular-expression engine to one desk's condition language.
 
-    Called once when a desk is built, before the configuration's conditions are compiled.
+    Called once when a desk is built (and by a standalone ``load_config``, with the built-in
+    plugins only), before the configuration's conditions are compiled. What is added belongs to
+    that desk alone: another desk in the same process does not know it.
 
-    :param registry: call ``registry.add_field("customer.region")`` or
-        ``registry.add_operator("starts_with", func)``.
+    :param registry: call ``registry.add_field("customer.region")``,
+        ``registry.add_operator("starts_with", func)`` or ``registry.set_regex_engine(engine)``.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_register_config_sections(register: SectionRegistrar) -> None:
+    """Own top-level keys of the desk's configuration (``[sms]``, ``[storage]``).
+
+    Called once when a desk is built, after ``helpdesk_register_conditions`` and before the
+    configuration is parsed; a standalone ``load_config`` calls it on the built-in plugins.
+    A top-level key no plugin registered is a ``ConfigError``, as is a name two plugins
+    register or a core key (``desk``, ``priorities``, ``ticket_types``, ``channels``,
+    ``custom_fields``, ``workflow``).
+
+    :param register: call ``register(name, parser)``; the desk calls
+        ``parser(value, key_path, context)`` once with the key's value, its key path and a
+        :class:`~helpdesk_core.config.ConfigContext` (``context.raw``, ``context.section(name)``
+        for another section parsed once, ``context.condition(data, path)`` to compile a
+        condition with the desk's registry). The parser returns the parsed section, found in
+        ``config.sections[name]``, or raises ``ConfigError`` naming the key path.
+
+    .. versionadded:: 0.2
     """
 
 

@@ -31,13 +31,14 @@ from helpdesk_core.conditions import (
     FALSE,
     TRUE,
     Condition,
+    ConditionRegistry,
     all_of,
     any_of,
     compile_condition,
     field_is,
     negate,
 )
-from helpdesk_core.config import CustomFieldSpec, register_section, table
+from helpdesk_core.config import ConfigContext, CustomFieldSpec, table
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import (
     Event,
@@ -235,6 +236,8 @@ class PermissionMatrix:
     share_organisation_tickets: bool = False
     teams: dict[str, str | None] = attrs.field(factory=dict)
     pii_fields: dict[str, str] = attrs.field(factory=dict)
+    conditions: ConditionRegistry = attrs.field(factory=ConditionRegistry.builtin, repr=False)
+    """The desk's condition registry: grants' conditions compile with it."""
 
     # -- building ---------------------------------------------------------------------------
     def add_action(self, name: str) -> None:
@@ -306,7 +309,7 @@ class PermissionMatrix:
         return all_of([self._scope_condition(rule.scope, actor), rule.where])
 
     def _grant_condition(self, grant: Grant) -> Condition:
-        return compile_condition(grant.where, f"grant {grant.id}.where")
+        return compile_condition(grant.where, f"grant {grant.id}.where", self.conditions)
 
     def _grants_for(self, actor: Actor, action: str, grants: Iterable[Grant]) -> list[Grant]:
         return [
@@ -614,9 +617,8 @@ class PermissionMatrix:
         for action in data.actions:
             self.add_action(action)
         self.teams.update(data.teams)
-        for i, raw in enumerate(data.rules):
-            path = f"permissions.rules[{i}]"
-            self.add_rule(_rule_from_data(raw, path), path)
+        for i, rule in enumerate(data.rules):
+            self.add_rule(rule, f"permissions.rules[{i}]")
         for role, raw_rule in data.fields.items():
             if role not in self.roles:
                 raise ConfigError(f"permissions.fields.{role}", "unknown role", role)
@@ -628,7 +630,7 @@ def _brief(condition: Condition) -> str:
     return str(condition.to_data()).replace("|", "/")
 
 
-def _rule_from_data(raw: Mapping[str, Any], path: str) -> Rule:
+def _rule_from_data(raw: Mapping[str, Any], path: str, context: ConfigContext) -> Rule:
     if not isinstance(raw, Mapping):
         raise ConfigError(path, "must be a table", raw)
     extra = set(raw) - {"id", "roles", "actions", "scope", "where", "effect", "description"}
@@ -646,7 +648,7 @@ def _rule_from_data(raw: Mapping[str, Any], path: str) -> Rule:
         roles=frozenset(roles),
         actions=tuple(actions),
         scope=str(raw.get("scope", "all")),
-        where=compile_condition(raw.get("where", {}), f"{path}.where"),
+        where=context.condition(raw.get("where", {}), f"{path}.where"),
         effect=str(raw.get("effect", "allow")),
         description=str(raw.get("description", "")),
     )
@@ -662,11 +664,12 @@ class PermissionsConfig:
     roles: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     teams: Mapping[str, str | None] = attrs.field(factory=dict)
-    rules: tuple[Mapping[str, Any], ...] = ()
+    rules: tuple[Rule, ...] = ()
+    """Compiled with the desk's condition registry; names are checked by ``apply_config``."""
     fields: Mapping[str, FieldRule] = attrs.field(factory=dict)
 
 
-def parse_permissions(value: Any, path: str, raw: Mapping[str, Any]) -> PermissionsConfig:
+def parse_permissions(value: Any, path: str, context: ConfigContext) -> PermissionsConfig:
     known = {"preset", "share_organisation_tickets", "roles", "actions", "teams", "rules", "fields"}
     value = table(value, path, known)
     preset = value.get("preset", "default")
@@ -690,8 +693,9 @@ def parse_permissions(value: Any, path: str, raw: Mapping[str, Any]) -> Permissi
     rules = value.get("rules", [])
     if not isinstance(rules, list):
         raise ConfigError(f"{path}.rules", "must be a list of tables", rules)
-    for i, rule in enumerate(rules):
-        _rule_from_data(rule, f"{path}.rules[{i}]")  # shape errors now, names later
+    compiled = tuple(
+        _rule_from_data(rule, f"{path}.rules[{i}]", context) for i, rule in enumerate(rules)
+    )  # shape errors now, names when the matrix is built
     fields: dict[str, FieldRule] = {}
     raw_fields = value.get("fields", {})
     if not isinstance(raw_fields, Mapping):
@@ -715,12 +719,9 @@ def parse_permissions(value: Any, path: str, raw: Mapping[str, Any]) -> Permissi
         roles=names["roles"],
         actions=names["actions"],
         teams=dict(teams),
-        rules=tuple(rules),
+        rules=compiled,
         fields=fields,
     )
-
-
-register_section("permissions", parse_permissions)
 
 
 def _r(

@@ -8,14 +8,19 @@ import importlib
 import os
 from collections.abc import Iterable
 from types import ModuleType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pluggy
 
 from helpdesk_core import hookspecs
 from helpdesk_core.errors import PluginError
 
+if TYPE_CHECKING:
+    from helpdesk_core.config import ConfigRegistry
+
 DEFAULT_PLUGINS: Final = (
+    "helpdesk_core.builtins",
+    "helpdesk_plugins.regex_re2",
     "helpdesk_plugins.storage_memory",
     "helpdesk_plugins.storage_sql",
     "helpdesk_plugins.notify_log",
@@ -82,3 +87,16 @@ class PluginManager:
 
     def plugin_modules(self) -> list[ModuleType]:
         return [p for p in self._pm.get_plugins() if isinstance(p, ModuleType)]
+
+    def config_registry(self) -> ConfigRegistry:
+        """This desk's registry: the built-in condition fields, then every plugin's fields,
+        operators and regex engine (``helpdesk_register_conditions``), then every plugin's
+        config sections (``helpdesk_register_config_sections``). Built fresh on every call."""
+        from helpdesk_core.conditions import ConditionRegistry
+        from helpdesk_core.config import ConfigRegistry
+
+        conditions = ConditionRegistry.builtin()
+        self.hook.helpdesk_register_conditions(registry=conditions)
+        registry = ConfigRegistry(conditions=conditions)
+        self.hook.helpdesk_register_config_sections(register=registry.add_section)
+        return registry

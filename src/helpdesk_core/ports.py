@@ -155,6 +155,9 @@ class Storage(Protocol):
     """A store for tickets, events, outbox and audit records."""
 
     url: str
+    tickets_loaded: int
+    """How many ticket documents the store has read so far (for tests: a scoped query must
+    load the tickets it returns, not every ticket; see the storage contract)."""
 
     def transaction(self) -> AbstractContextManager[UnitOfWork]:
         """A unit of work that commits when the block exits normally and rolls back on error."""

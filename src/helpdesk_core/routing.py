@@ -33,8 +33,8 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from helpdesk_core.conditions import FALSE, TRUE, Condition, all_of, compile_condition, field_is
-from helpdesk_core.config import register_section, table
+from helpdesk_core.conditions import FALSE, TRUE, Condition, all_of, field_is
+from helpdesk_core.config import ConfigContext, table
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.tickets import Ticket, ticket_subject
@@ -224,7 +224,7 @@ def _ticket_skills(ticket: Ticket, key: str = "skills") -> frozenset[str]:
     return frozenset()
 
 
-def _rule(raw: Any, path: str) -> RoutingRule:
+def _rule(raw: Any, path: str, context: ConfigContext) -> RoutingRule:
     if not isinstance(raw, Mapping):
         raise ConfigError(path, "must be a table", raw)
     known = {
@@ -251,7 +251,7 @@ def _rule(raw: Any, path: str) -> RoutingRule:
             raise ConfigError(f"{path}.{key}", "must be true or false", raw.get(key))
     return RoutingRule(
         id=str(raw.get("id", path)),
-        where=compile_condition(raw.get("where", {}), f"{path}.where"),
+        where=context.condition(raw.get("where", {}), f"{path}.where"),
         team=team,
         strategy=strategy,
         skills=frozenset(skills),
@@ -293,7 +293,7 @@ PRESETS: Final[dict[str, list[dict[str, Any]]]] = {
 }
 
 
-def parse_routing(value: Any, path: str, raw: Mapping[str, Any]) -> RoutingPolicy:
+def parse_routing(value: Any, path: str, context: ConfigContext) -> RoutingPolicy:
     """``[routing]``: ``preset``, ``rules`` (list), ``default`` (a rule without ``where``),
     ``priority`` (list of ``{where, priority}``), ``weights`` (priority -> number), ``seed``,
     ``auto`` (route on open)."""
@@ -301,19 +301,22 @@ def parse_routing(value: Any, path: str, raw: Mapping[str, Any]) -> RoutingPolic
         "preset", "rules", "default", "priority", "weights", "seed", "auto", "transfer_approval",
     }  # fmt: skip
     value = table(value, path, known)
+    raw = context.raw
     preset = value.get("preset")
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"{path}.preset", f"unknown preset; known: {sorted(PRESETS)}", preset)
     raw_rules = value.get("rules", [])
     if not isinstance(raw_rules, list):
         raise ConfigError(f"{path}.rules", "must be a list of tables", raw_rules)
-    rules = [_rule(r, f"{path}.rules[{i}]") for i, r in enumerate(raw_rules)]
+    rules = [_rule(r, f"{path}.rules[{i}]", context) for i, r in enumerate(raw_rules)]
     if preset is not None:
-        rules += [_rule(r, f"{path}.preset {preset}[{i}]") for i, r in enumerate(PRESETS[preset])]
+        rules += [
+            _rule(r, f"{path}.preset {preset}[{i}]", context) for i, r in enumerate(PRESETS[preset])
+        ]
     default_raw = value.get("default", {"strategy": "queue"})
     if isinstance(default_raw, Mapping) and "where" in default_raw:
         raise ConfigError(f"{path}.default.where", "the default rule matches everything")
-    default = _rule({"id": "default", **default_raw}, f"{path}.default")
+    default = _rule({"id": "default", **default_raw}, f"{path}.default", context)
     priorities = []
     raw_priority = value.get("priority", [])
     if not isinstance(raw_priority, list):
@@ -329,7 +332,7 @@ def parse_routing(value: Any, path: str, raw: Mapping[str, Any]) -> RoutingPolic
             )
         priorities.append(
             PriorityRule(
-                compile_condition(item.get("where", {}), f"{ppath}.where"), item["priority"]
+                context.condition(item.get("where", {}), f"{ppath}.where"), item["priority"]
             )
         )
     weights = dict(DEFAULT_PRIORITY_WEIGHTS)
@@ -351,11 +354,8 @@ def parse_routing(value: Any, path: str, raw: Mapping[str, Any]) -> RoutingPolic
     if duplicate is not None:
         raise ConfigError(f"{path}.rules", "rule ids must be unique", duplicate)
     approval = (
-        compile_condition(value["transfer_approval"], f"{path}.transfer_approval")
+        context.condition(value["transfer_approval"], f"{path}.transfer_approval")
         if "transfer_approval" in value
         else FALSE
     )
     return RoutingPolicy(tuple(rules), default, tuple(priorities), weights, seed, auto, approval)
-
-
-register_section("routing", parse_routing)

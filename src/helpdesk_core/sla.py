@@ -59,9 +59,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from helpdesk_core.calendars import CalendarBase, utc_offset
-from helpdesk_core.conditions import TRUE, Condition, ConditionRegistry, compile_condition
-from helpdesk_core.conditions import default_registry as _default_registry
-from helpdesk_core.config import register_section, section_parser, table
+from helpdesk_core.conditions import TRUE, Condition
+from helpdesk_core.config import ConfigContext, table
 from helpdesk_core.durations import human, parse_duration
 from helpdesk_core.errors import ConfigError, HelpdeskError, ValidationError
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
@@ -1019,11 +1018,6 @@ _TARGET_KEYS: Final = {"within", "time", "calendar"}
 _KEYS: Final = {"preset", "policies", "pause_statuses", "metrics", "calendar"}
 
 
-def _event_registry() -> ConditionRegistry:
-    base = _default_registry()
-    return ConditionRegistry(fields=set(base.fields), prefixes={*base.prefixes, "event."})
-
-
 def _duration(value: Any, path: str) -> timedelta:
     try:
         d = parse_duration(value, path)
@@ -1075,6 +1069,7 @@ def _policy(
     priorities: Sequence[str],
     metrics: set[str],
     calendars: Mapping[str, Any],
+    context: ConfigContext,
     default_calendar: str | None = None,
 ) -> SlaPolicy:
     raw = table(raw, path, _POLICY_KEYS)
@@ -1141,7 +1136,7 @@ def _policy(
     return SlaPolicy(
         name=name,
         targets=targets,
-        when=compile_condition(raw.get("when", {}), f"{path}.when"),
+        when=context.condition(raw.get("when", {}), f"{path}.when"),
         calendar=calendar,
         warn_fractions=tuple(float(f) for f in fractions),
         warn_before=tuple(
@@ -1152,7 +1147,7 @@ def _policy(
     )
 
 
-def _metric(raw: Any, path: str) -> CustomMetric:
+def _metric(raw: Any, path: str, context: ConfigContext) -> CustomMetric:
     raw = table(raw, path, {"name", "start_on", "stop_on", "start_when", "stop_when"})
     name = raw.get("name")
     if not isinstance(name, str) or not name or name in METRICS:
@@ -1165,13 +1160,13 @@ def _metric(raw: Any, path: str) -> CustomMetric:
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}.{key}", "must name event kinds such as 'transferred'", value)
         kinds[key] = frozenset(value)
-    registry = _event_registry()
+    registry = context.conditions.with_prefixes("event.")
     return CustomMetric(
         name=name,
         start_on=kinds["start_on"],
         stop_on=kinds["stop_on"],
-        start_when=compile_condition(raw.get("start_when", {}), f"{path}.start_when", registry),
-        stop_when=compile_condition(raw.get("stop_when", {}), f"{path}.stop_when", registry),
+        start_when=context.condition(raw.get("start_when", {}), f"{path}.start_when", registry),
+        stop_when=context.condition(raw.get("stop_when", {}), f"{path}.stop_when", registry),
     )
 
 
@@ -1213,17 +1208,17 @@ def _desk_timezone(raw: Mapping[str, Any]) -> str:
     return str(zone)
 
 
-def parse_sla(value: Any, path: str, raw: Mapping[str, Any]) -> SlaConfig:
+def parse_sla(value: Any, path: str, context: ConfigContext) -> SlaConfig:
     """``[sla]``: ``preset``, ``calendar``, ``[[sla.policies]]``, ``pause_statuses``,
-    ``[[sla.metrics]]``. Reads ``[calendars]``, ``[workflow]`` and ``[desk] timezone`` of the
-    whole config ``raw``."""
+    ``[[sla.metrics]]``. Reads ``[calendars]`` (the same objects escalation and routing use),
+    ``[workflow]`` and ``[desk] timezone`` of the whole configuration."""
     value = table(value, path, _KEYS)
     metrics_raw = value.get("metrics", [])
     if not isinstance(metrics_raw, list):
         raise ConfigError(f"{path}.metrics", "must be a list of tables", metrics_raw)
-    custom = tuple(_metric(m, f"{path}.metrics[{i}]") for i, m in enumerate(metrics_raw))
+    custom = tuple(_metric(m, f"{path}.metrics[{i}]", context) for i, m in enumerate(metrics_raw))
     metric_names = set(METRICS) | {m.name for m in custom}
-    priorities = list(raw.get("priorities", ["urgent", "high", "normal", "low"]))
+    priorities = list(context.raw.get("priorities", ["urgent", "high", "normal", "low"]))
     preset = value.get("preset")
     policies_raw: list[tuple[str, Any]] = []
     if preset is not None:
@@ -1237,10 +1232,8 @@ def parse_sla(value: Any, path: str, raw: Mapping[str, Any]) -> SlaConfig:
         raise ConfigError(f"{path}.policies", "must be a list of tables", listed)
     policies_raw = [(f"{path}.policies[{i}]", p) for i, p in enumerate(listed)] + policies_raw
     calendars: Mapping[str, Any] = {}
-    parser = section_parser("calendars")
-    if parser is not None and "calendars" in raw:
-        parsed = parser(raw["calendars"], "calendars", raw)
-        calendars = parsed if isinstance(parsed, Mapping) else {}
+    parsed = context.section("calendars")  # the same objects escalation and routing use
+    calendars = parsed if isinstance(parsed, Mapping) else {}
     default_calendar = value.get("calendar")
     if default_calendar is not None and (
         not isinstance(default_calendar, str) or default_calendar not in calendars
@@ -1251,11 +1244,9 @@ def parse_sla(value: Any, path: str, raw: Mapping[str, Any]) -> SlaConfig:
             default_calendar,
         )
     policies = tuple(
-        _policy(p, where, priorities, metric_names, calendars, default_calendar)
+        _policy(p, where, priorities, metric_names, calendars, context, default_calendar)
         for where, p in policies_raw
     )
+    raw = context.raw
     pause = _pause_statuses(value.get("pause_statuses"), f"{path}.pause_statuses", _workflow(raw))
     return SlaConfig(policies, pause, custom, calendars, preset, _desk_timezone(raw))
-
-
-register_section("sla", parse_sla)

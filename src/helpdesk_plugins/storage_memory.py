@@ -68,6 +68,9 @@ class MemoryStorage:
         self.schedule_rows: dict[str, list[Any]] = {}
         """ticket id -> [next_check_at, lease_owner, lease_until]"""
         self.firing_rows: dict[str, Firing] = {}
+        self.tickets_loaded = 0
+        """Tickets handed out by ``get_ticket`` and ``query_tickets`` (the storage port's
+        counter for tests; this store keeps objects, so nothing else is ever loaded)."""
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryUnitOfWork]:
@@ -109,7 +112,9 @@ class MemoryUnitOfWork:
         if ticket_id in self._tickets:
             return self._tickets[ticket_id]
         with self._store._lock:
-            return self._store.tickets.get(ticket_id)
+            ticket = self._store.tickets.get(ticket_id)
+            self._store.tickets_loaded += ticket is not None
+            return ticket
 
     def get_ticket_by_number(self, number: str) -> Ticket | None:
         for ticket in self._tickets.values():
@@ -149,7 +154,10 @@ class MemoryUnitOfWork:
         return list(merged.values())
 
     def query_tickets(self, query: TicketQuery) -> list[Ticket]:
-        return matching_page(self._all_tickets(), query)
+        found = matching_page(self._all_tickets(), query)
+        with self._store._lock:
+            self._store.tickets_loaded += len(found)
+        return found
 
     def count_tickets(self, where: Condition) -> int:
         return sum(1 for t in self._all_tickets() if where.matches(ticket_subject(t)))

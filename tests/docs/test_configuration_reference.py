@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk_core.config import load_config, section_parser
+from helpdesk_core.config import default_registry, load_config
 from helpdesk_core.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -56,7 +56,7 @@ LISTED_BY_HAND = {
 
 
 def _owned_by_the_library(section: str) -> bool:
-    parser = section_parser(section)
+    parser = default_registry().parser(section)
     return parser is None or parser.__module__.startswith("helpdesk_")
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.fields import EDITABLE_FIELDS
 
 if TYPE_CHECKING:
     from helpdesk_core.model.tickets import Ticket
@@ -288,16 +289,8 @@ class Transferred(Event):
         )
 
 
-TICKET_EDITABLE_FIELDS = (
-    "subject",
-    "type",
-    "sub_category",
-    "urgency",
-    "expected_resolution_at",
-    "workaround",
-    "organisation",
-    "department",
-)
+TICKET_EDITABLE_FIELDS: Final = EDITABLE_FIELDS
+"""Plain ticket fields ``set_fields`` may change (from :mod:`helpdesk_core.model.fields`)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, Final
 
 import attrs
 
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.model.events import Event, Message, TicketCreated, to_utc
+from helpdesk_core.model.fields import TICKET_FIELD_SPECS
 
 
 @attrs.frozen
@@ -125,34 +127,22 @@ class Ticket:
         return next((m for m in self.messages if m.id == message_id), None)
 
 
+_PLAIN: Final = tuple(f.name for f in TICKET_FIELD_SPECS if f.condition and f.kind != "custom")
+_PLAIN_VALUES: Final = attrgetter(*_PLAIN)
+_FROM_CUSTOM: Final = tuple(
+    f.name for f in TICKET_FIELD_SPECS if f.condition and f.kind == "custom"
+)
+
+
 def ticket_subject(ticket: Ticket, customer: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The flat field mapping conditions read for a ticket (``priority``, ``custom.x``,
-    ``customer.tier``...). Storages translate conditions over exactly these names."""
-    subject: dict[str, Any] = {
-        "id": ticket.id,
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "type": ticket.type,
-        "sub_category": ticket.sub_category,
-        "priority": ticket.priority,
-        "urgency": ticket.urgency,
-        "channel": ticket.channel,
-        "status": ticket.status,
-        "status_category": ticket.status_category,
-        "requester": ticket.requester,
-        "organisation": ticket.organisation,
-        "assignee": ticket.assignee,
-        "team": ticket.team,
-        "department": ticket.department,
-        "tags": ticket.tags,
-        "created_by": ticket.created_by,
-        "tier": ticket.tier,
-        "version": ticket.version,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-        "complexity": ticket.custom.get("complexity"),
-    }
-    for name, value in ticket.custom.items():
+    """The flat field mapping conditions read for a ticket (the condition fields of
+    :data:`~helpdesk_core.model.fields.TICKET_FIELD_SPECS`, ``custom.x``, ``customer.tier``...).
+    Storages translate conditions over exactly these names."""
+    subject: dict[str, Any] = dict(zip(_PLAIN, _PLAIN_VALUES(ticket), strict=True))
+    custom = ticket.custom
+    for name in _FROM_CUSTOM:
+        subject[name] = custom.get(name)
+    for name, value in custom.items():
         subject[f"custom.{name}"] = value
     if customer:
         for name, value in customer.items():

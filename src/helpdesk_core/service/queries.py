@@ -16,7 +16,7 @@ from helpdesk_core.conditions import (
     Condition,
     ConditionRegistry,
     all_of,
-    compile_condition,
+    compile_filter,
     field_is,
 )
 from helpdesk_core.errors import ConditionError, NotFound, ValidationError
@@ -91,7 +91,7 @@ def actor_where(
     parts = [view.scope(action)]
     if where is not None:
         readable = registry.without(view.unreadable)
-        condition = compile_condition(where, "where", readable)
+        condition = compile_filter(where, readable, "where")
         for field in sorted(condition.fields()):
             if not readable.knows(field):  # a pre-built Condition object skips compile checks
                 raise _unknown_field(field)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 import attrs
 import pytest
 
-from helpdesk_core.conditions import TRUE, compile_condition
+from helpdesk_core.conditions import TRUE, compile_condition, compile_filter
 from helpdesk_core.errors import ConcurrencyConflict
 from helpdesk_core.model.events import (
     Assigned,
@@ -270,6 +271,66 @@ class StorageContract:
             after = (getattr(last, order_by), last.id)
         expected = sorted(tickets, key=lambda t: (getattr(t, order_by), t.id), reverse=descending)
         assert seen == [t.id for t in expected]
+
+    @pytest.mark.parametrize(
+        "scope",
+        [
+            {"custom.order_id": "O0042"},
+            {"custom.order_id": {"in": ["O0042", "missing"]}, "status_category": {"ne": "closed"}},
+            {
+                "all": [
+                    {"custom.order_id": {"gte": "O0042"}},
+                    {"not": {"custom.order_id": {"gt": "O0042"}}},
+                ]
+            },
+            {"custom.channels": {"contains": "web-42"}},
+        ],
+        ids=["eq", "in", "range", "list-member"],
+    )
+    def test_a_scope_on_a_custom_field_loads_only_what_it_returns(
+        self, storage: Storage, scope: dict[str, Any]
+    ) -> None:
+        """Issue 17 defect 8 (R-PRM-2: scope pushed down): 300 tickets, a scope on a
+        ``custom.*`` field matching one of them; the store reads exactly that one document,
+        and counting reads none."""
+        with storage.transaction() as uow:
+            for i in range(300):
+                custom = {"order_id": f"O{i:04d}", "channels": ["phone", f"web-{i}"]}
+                ticket, events = new_ticket(f"t{i:03d}", i, custom=custom)
+                uow.save_ticket(ticket, events)
+        where = compile_condition(scope)
+        before = storage.tickets_loaded
+        with storage.transaction() as uow:
+            found = uow.query_tickets(TicketQuery(where=where, limit=None))
+        assert [t.id for t in found] == ["t042"]
+        assert storage.tickets_loaded - before == 1
+        with storage.transaction() as uow:
+            assert uow.count_tickets(where) == 1
+        assert storage.tickets_loaded - before == 1
+
+    def test_an_actor_pattern_runs_in_linear_time(self, storage: Storage) -> None:
+        """Issue 17 defect 7 (R-SEC-1): ``^(a+)+$`` over 25+ characters returns at once on the
+        linear-time engine (a backtracking engine takes about 2**30 steps on these subjects).
+        The time limit is only a guard against a hang, not a measurement."""
+        pytest.importorskip("re2", reason="the linear-time engine needs the 're2' extra")
+        from helpdesk_core.config import default_registry
+
+        subjects = ["a" * 30 + "!", "a" * 28, "b" + "a" * 40, "aaaa"]
+        with storage.transaction() as uow:
+            for i, subject in enumerate(subjects):
+                ticket, events = new_ticket(f"t{i}", i, subject=subject, custom={"note": subject})
+                uow.save_ticket(ticket, events)
+        registry = default_registry().conditions
+        for field in ("subject", "custom.note"):
+            where = compile_filter({field: {"matches": "^(a+)+$"}}, registry)
+            started = time.monotonic()
+            with storage.transaction() as uow:
+                found = sorted(
+                    t.id for t in uow.query_tickets(TicketQuery(where=where, limit=None))
+                )
+                counted = uow.count_tickets(where)
+            assert time.monotonic() - started < 2.0
+            assert (found, counted) == (["t1", "t3"], 2)
 
     # -- sequences ------------------------------------------------------------------------
     def test_next_number_is_unique_under_threads(self, storage: Storage) -> None:

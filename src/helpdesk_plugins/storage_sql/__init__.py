@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from helpdesk_core.config import HelpdeskConfig
+from helpdesk_core.config import HelpdeskConfig, SectionRegistrar
 from helpdesk_core.errors import StorageError
 from helpdesk_core.hookspecs import hookimpl
+from helpdesk_plugins.storage_sql.settings import parse_storage
 
 if TYPE_CHECKING:
     from helpdesk_plugins.storage_sql.store import SqlStorage
@@ -35,6 +36,11 @@ def open_storage(url: str, config: HelpdeskConfig | None = None) -> SqlStorage:
     except ImportError as exc:
         raise _missing(exc) from exc
     return SqlStorage(url, config)
+
+
+@hookimpl(trylast=True)
+def helpdesk_register_config_sections(register: SectionRegistrar) -> None:
+    register("storage", parse_storage)
 
 
 @hookimpl(trylast=True)

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from helpdesk_core.config import HelpdeskConfig
 from helpdesk_core.errors import StorageError
-from helpdesk_core.storage_settings import sensitive_custom_fields, storage_settings
+from helpdesk_plugins.storage_sql.settings import sensitive_custom_fields, storage_settings
 
 SEALED: Final = "$enc"
 

@@ -69,7 +69,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Apply the packaged migrations to the database at ``url`` (``helpdesk db upgrade``)."""
     import shutil
 
-    from helpdesk_core.storage_settings import StorageSettings
+    from helpdesk_plugins.storage_sql.settings import StorageSettings
     from helpdesk_plugins.storage_sql.store import make_engine, shown
 
     engine, tempdir = make_engine(url, StorageSettings())

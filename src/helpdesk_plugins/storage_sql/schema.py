@@ -22,6 +22,8 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
+from helpdesk_core.model.fields import COLUMN_FIELDS, TicketField
+
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
 
@@ -55,29 +57,24 @@ def _owned_by_ticket() -> sa.Column[Any]:
     )
 
 
+def _column_type(kind: str) -> sa.types.TypeEngine[Any]:
+    if kind == "text":
+        return Key()
+    return sa.Integer() if kind == "int" else Instant()
+
+
+def _ticket_column(field: TicketField) -> sa.Column[Any]:
+    """The column of a ticket field (:data:`~helpdesk_core.model.fields.COLUMN_FIELDS`)."""
+    kind = _column_type(field.kind)
+    if field.name == "id":
+        return sa.Column("id", kind, primary_key=True)
+    return sa.Column(field.name, kind, nullable=field.nullable, unique=field.name == "number")
+
+
 tickets = sa.Table(
     "hd_tickets",
     metadata,
-    sa.Column("id", Key(), primary_key=True),
-    sa.Column("number", Key(), nullable=False, unique=True),
-    sa.Column("subject", Key(), nullable=False),
-    sa.Column("type", Key(), nullable=False),
-    sa.Column("sub_category", Key()),
-    sa.Column("priority", Key(), nullable=False),
-    sa.Column("urgency", Key()),
-    sa.Column("channel", Key(), nullable=False),
-    sa.Column("status", Key(), nullable=False),
-    sa.Column("status_category", Key(), nullable=False),
-    sa.Column("requester", Key()),
-    sa.Column("organisation", Key()),
-    sa.Column("assignee", Key()),
-    sa.Column("team", Key()),
-    sa.Column("department", Key()),
-    sa.Column("created_by", Key(), nullable=False),
-    sa.Column("tier", sa.Integer(), nullable=False),
-    sa.Column("version", sa.Integer(), nullable=False),
-    sa.Column("created_at", Instant(), nullable=False),
-    sa.Column("updated_at", Instant(), nullable=False),
+    *(_ticket_column(field) for field in COLUMN_FIELDS),
     sa.Column("doc", Doc(), nullable=False),
     sa.Index("ix_hd_tickets_created", "created_at", "id"),
     sa.Index("ix_hd_tickets_updated", "updated_at", "id"),
@@ -198,22 +195,10 @@ firings = sa.Table(
     sa.Index("ix_hd_firings_ticket", "ticket_id", "pos"),
 )
 
-TICKET_COLUMNS: Final = (
-    "id",
-    "number",
-    "subject",
-    "type",
-    "sub_category",
-    "priority",
-    "urgency",
-    "channel",
-    "status",
-    "status_category",
-    "requester",
-    "organisation",
-    "assignee",
-    "team",
-    "department",
-    "created_by",
-)
+TEXT_COLUMNS: Final = tuple(f.name for f in COLUMN_FIELDS if f.kind == "text")
 """Text columns of ``hd_tickets`` that mirror the ticket field of the same name."""
+TICKET_COLUMNS: Final = TEXT_COLUMNS
+PLAIN_COLUMNS: Final = tuple(f.name for f in COLUMN_FIELDS if f.kind in ("text", "int"))
+"""Columns holding the ticket's value as it is (text and integers)."""
+TIME_COLUMNS: Final = tuple(f.name for f in COLUMN_FIELDS if f.kind == "time")
+"""Columns holding an instant as microseconds since the epoch."""

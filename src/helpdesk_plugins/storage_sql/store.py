@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -40,7 +39,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
-from helpdesk_core.conditions import Condition
+from helpdesk_core.conditions import PYTHON_RE, CompiledPattern, Condition, RegexEngine
 from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
 from helpdesk_core.model.events import Event, event_from_dict, event_to_dict
@@ -55,11 +54,12 @@ from helpdesk_core.model.tickets import (
     ticket_to_dict,
 )
 from helpdesk_core.ports import TicketQuery
-from helpdesk_core.storage_settings import StorageSettings, storage_settings
+from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
 from helpdesk_plugins.storage_sql.cipher import FieldCipher, PlainCodec, cipher_for
 from helpdesk_plugins.storage_sql.schema import from_micros, to_micros
-from helpdesk_plugins.storage_sql.translate import translate
+from helpdesk_plugins.storage_sql.settings import StorageSettings, storage_settings
+from helpdesk_plugins.storage_sql.translate import Dialect, translate
 
 _SCAN_BATCH = 500
 
@@ -68,13 +68,18 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-@lru_cache(maxsize=256)
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text)
+def regexp_function(engine: RegexEngine) -> Callable[[str, str | None], int]:
+    """SQLite's ``hd_regexp(pattern, value)`` on ``engine`` (RE2 with the ``re2`` extra), with
+    the store's own cache of compiled patterns."""
 
+    @lru_cache(maxsize=256)
+    def pattern(text: str) -> CompiledPattern:
+        return engine.compile(text)
 
-def _regexp(pattern: str, value: str | None) -> int:
-    return int(value is not None and _pattern(pattern).search(value) is not None)
+    def hd_regexp(text: str, value: str | None) -> int:
+        return int(value is not None and pattern(text).search(value) is not None)
+
+    return hd_regexp
 
 
 def shown(url: str) -> str:
@@ -227,12 +232,14 @@ class Statements:
         )
 
 
-def make_engine(url: str, settings: StorageSettings) -> tuple[Engine, str | None]:
+def make_engine(
+    url: str, settings: StorageSettings, regex: RegexEngine = PYTHON_RE
+) -> tuple[Engine, str | None]:
     """A configured engine for ``url`` and the temporary directory it lives in (``sqlite://``).
 
     SQLite connections get WAL mode, foreign keys, a busy timeout, ``synchronous = NORMAL``
     (durable against process crashes; a power loss may drop the last commits, never corrupt)
-    and the ``hd_regexp`` function the condition translator uses.
+    and the ``hd_regexp`` function the condition translator uses (on ``regex``).
     """
     try:
         parsed = sa.engine.make_url(url)
@@ -257,6 +264,7 @@ def make_engine(url: str, settings: StorageSettings) -> tuple[Engine, str | None
             max_overflow=20,
         )
         busy = settings.busy_timeout_ms
+        hd_regexp = regexp_function(regex)
 
         @sa_event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi: sqlite3.Connection, record: Any) -> None:
@@ -265,7 +273,7 @@ def make_engine(url: str, settings: StorageSettings) -> tuple[Engine, str | None
             dbapi.execute("PRAGMA journal_mode = WAL")
             dbapi.execute("PRAGMA synchronous = NORMAL")
             dbapi.execute("PRAGMA foreign_keys = ON")
-            dbapi.create_function("hd_regexp", 2, _regexp, deterministic=True)
+            dbapi.create_function("hd_regexp", 2, hd_regexp, deterministic=True)
 
         return engine, tempdir
     if backend == "postgresql":
@@ -298,8 +306,13 @@ class SqlStorage:
         self.settings: StorageSettings = storage_settings(self.config)
         self.codec: FieldCipher | PlainCodec = cipher_for(self.config)
         self._closed = False
-        self.engine, self._tempdir = make_engine(url, self.settings)
+        self.regex: RegexEngine = re2_engine() or PYTHON_RE
+        """The engine of SQLite's ``hd_regexp``: RE2 when installed."""
+        self.engine, self._tempdir = make_engine(url, self.settings, self.regex)
         self.dialect = self.engine.dialect.name
+        self.translation = Dialect(self.dialect, self.codec.fields, self.regex.name)
+        self.tickets_loaded = 0
+        """Ticket documents read and decoded so far (the storage port's counter for tests)."""
         self.sql = Statements(self.engine.dialect)
         self.dbapi: Any = self.engine.dialect.loaded_dbapi
         self.trace: Callable[[str], None] | None = None
@@ -489,6 +502,7 @@ class SqlUnitOfWork:
 
     # -- tickets --------------------------------------------------------------------------
     def _ticket(self, doc: str) -> Ticket:
+        self._store.tickets_loaded += 1
         return ticket_from_dict(self._store.open_doc(doc))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
@@ -504,11 +518,9 @@ class SqlUnitOfWork:
         return [event_from_dict(self._store.open_doc(data)) for (data,) in rows]
 
     def _row(self, ticket: Ticket) -> dict[str, Any]:
-        row: dict[str, Any] = {name: getattr(ticket, name) for name in s.TICKET_COLUMNS}
-        row["tier"] = ticket.tier
-        row["version"] = ticket.version
-        row["created_at"] = to_micros(ticket.created_at)
-        row["updated_at"] = to_micros(ticket.updated_at)
+        row: dict[str, Any] = {name: getattr(ticket, name) for name in s.PLAIN_COLUMNS}
+        for name in s.TIME_COLUMNS:
+            row[name] = to_micros(getattr(ticket, name))
         row["doc"] = self._store.seal(ticket_to_dict(ticket))
         return row
 
@@ -577,7 +589,7 @@ class SqlUnitOfWork:
         return statement.order_by(order, ident)
 
     def query_tickets(self, query: TicketQuery) -> list[Ticket]:
-        where, exact = translate(query.where, self._store.dialect)
+        where, exact = translate(query.where, self._store.translation)
         if exact:
             statement = self._select(query, where)
             if query.limit is not None:
@@ -599,7 +611,7 @@ class SqlUnitOfWork:
         return found if query.limit is None else found[: query.limit]
 
     def count_tickets(self, where: Condition) -> int:
-        clause, exact = translate(where, self._store.dialect)
+        clause, exact = translate(where, self._store.translation)
         if exact:
             statement = sa.select(sa.func.count()).select_from(s.tickets)
             if clause is not None:

@@ -1,4 +1,5 @@
-"""The ``[storage]`` configuration section: settings every storage plugin may read.
+"""The ``[storage]`` configuration section of the SQL storage plugin (keys, pool size, SQLite
+timeouts), registered through ``helpdesk_register_config_sections``.
 
 Example (TOML)::
 
@@ -20,7 +21,7 @@ from typing import Any, Final
 
 import attrs
 
-from helpdesk_core.config import HelpdeskConfig, register_section, table
+from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
 from helpdesk_core.errors import ConfigError
 
 ENCRYPTION_MODES: Final = ("required", "off")
@@ -47,8 +48,9 @@ class StorageSettings:
 _KEYS: Final = {f.name for f in attrs.fields(StorageSettings)}
 
 
-def parse_storage(value: Any, path: str, raw: Mapping[str, Any]) -> StorageSettings:
+def parse_storage(value: Any, path: str, context: ConfigContext) -> StorageSettings:
     value = table(value, path, _KEYS)
+    raw = context.raw
     kwargs: dict[str, Any] = {}
     for key in ("field_key_env", "field_key_file"):
         if key in value:
@@ -94,9 +96,6 @@ def parse_storage(value: Any, path: str, raw: Mapping[str, Any]) -> StorageSetti
                 )
         kwargs["sensitive_fields"] = tuple(items)
     return StorageSettings(**kwargs)
-
-
-register_section("storage", parse_storage)
 
 
 def storage_settings(config: HelpdeskConfig) -> StorageSettings:

@@ -1,0 +1,22 @@
+"""The built-in plugin of the core: registers the policy sections of the configuration
+(``calendars``, ``sla``, ``routing``, ``escalation``, ``permissions``) through
+``helpdesk_register_config_sections``, the same hook a third-party plugin uses."""
+
+from __future__ import annotations
+
+from helpdesk_core.calendars import parse_calendars
+from helpdesk_core.config import SectionRegistrar
+from helpdesk_core.escalation import parse_escalation
+from helpdesk_core.hookspecs import hookimpl
+from helpdesk_core.permissions import parse_permissions
+from helpdesk_core.routing import parse_routing
+from helpdesk_core.sla import parse_sla
+
+
+@hookimpl(trylast=True)
+def helpdesk_register_config_sections(register: SectionRegistrar) -> None:
+    register("calendars", parse_calendars)
+    register("sla", parse_sla)
+    register("routing", parse_routing)
+    register("escalation", parse_escalation)
+    register("permissions", parse_permissions)
