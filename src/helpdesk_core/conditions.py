@@ -31,6 +31,7 @@ from typing import Any, Final
 import attrs
 
 from helpdesk_core.errors import ConditionError
+from helpdesk_core.model.customers import CUSTOMER_FIELDS
 
 OPERATORS: Final = (
     "eq",
@@ -311,7 +312,9 @@ def default_registry() -> ConditionRegistry:
     registry = ConditionRegistry()
     for name in TICKET_FIELDS:
         registry.add_field(name)
-    for prefix in ("custom.*", "customer.*", "actor.*", "ticket.*", "sla.*", "transfer.*"):
+    for name in CUSTOMER_FIELDS:  # exact: `customer.tire` is an error at its key path
+        registry.add_field(name)
+    for prefix in ("custom.*", "actor.*", "ticket.*", "sla.*", "transfer.*"):
         registry.add_field(prefix)
     registry.fields |= _PLUGIN_FIELDS
     registry.prefixes |= _PLUGIN_PREFIXES

@@ -14,8 +14,12 @@ Exactness rules that mirror :mod:`helpdesk_core.conditions`:
 - A value of another type than the column (``priority == 3``) compares unequal and never
   orders, as Python's ``==``/``<`` do between ``str`` and ``int``.
 - Text compares byte-wise ("C" collation on PostgreSQL), which is Python's code point order.
-- A field the ticket subject never has (``customer.*``, ``actor.*``...) is None: the leaf is a
-  constant, computed by the condition itself.
+- ``customer.tier`` / ``organisation`` / ``industry`` / ``kind`` read the requester's row in
+  ``hd_customers`` through a correlated scalar subquery (NULL, so None, when the requester has
+  no record), and ``customer.tags`` an EXISTS on ``hd_customer_tags``: the ticket's subject
+  carries its requester's current profile (:func:`~helpdesk_core.model.customers.customer_subject`).
+- A field the ticket subject never has (``actor.*``...) is None: the leaf is a constant, computed
+  by the condition itself.
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from helpdesk_core.conditions import All, AnyOf, Compare, Condition, Const, Not
-from helpdesk_plugins.storage_sql.schema import TICKET_COLUMNS, ticket_tags, tickets, to_micros
+from helpdesk_core.model.customers import CUSTOMER_FIELDS
+from helpdesk_plugins.storage_sql.schema import (
+    TICKET_COLUMNS,
+    customer_tags,
+    customers,
+    ticket_tags,
+    tickets,
+    to_micros,
+)
 
 Clause = ColumnElement[bool]
 
@@ -80,8 +92,21 @@ def translate(condition: Condition, dialect: str) -> tuple[Clause | None, bool]:
     return None, False
 
 
+def _customer_leaf(field: str, op: str, value: Any, dialect: str) -> Clause | None:
+    """A ``customer.*`` leaf over the ticket requester's profile row."""
+    name = field.removeprefix("customer.")
+    if name == "tags":
+        return _tags_leaf(op, value, customer_tags.c.customer_id, customer_tags.c.tag, "requester")
+    column = (
+        sa.select(customers.c[name]).where(customers.c.id == tickets.c.requester).scalar_subquery()
+    )
+    return _scalar_leaf(column, "text", True, op, value, dialect)
+
+
 def _leaf(leaf: Compare, dialect: str) -> Clause | None:
     field, op, value = leaf.field, leaf.op, leaf.value
+    if field in CUSTOMER_FIELDS:
+        return _customer_leaf(field, op, value, dialect)
     if field not in SUBJECT_FIELDS:
         if field.startswith("custom."):
             return None
@@ -89,7 +114,7 @@ def _leaf(leaf: Compare, dialect: str) -> Clause | None:
     if field in PYTHON_ONLY_FIELDS:
         return None
     if field == "tags":
-        return _tags_leaf(op, value)
+        return _tags_leaf(op, value, ticket_tags.c.ticket_id, ticket_tags.c.tag, "id")
     if field in INT_COLUMNS:
         kind = "int"
     elif field in TIME_COLUMNS:
@@ -119,7 +144,7 @@ def _present(column: sa.ColumnElement[Any], nullable: bool, clause: Clause) -> C
 
 
 def _scalar_leaf(
-    column: sa.Column[Any],
+    column: sa.ColumnElement[Any],
     kind: str,
     nullable: bool,
     op: str,
@@ -177,16 +202,17 @@ def _scalar_leaf(
     return None  # a plugin's operator: evaluated in Python
 
 
-def _tags_leaf(op: str, value: Any) -> Clause | None:
-    """``tags`` is a set: only ``contains``, ``exists`` and their negations can hold."""
+def _tags_leaf(
+    op: str, value: Any, owner: sa.Column[Any], tag: sa.Column[Any], ticket_column: str
+) -> Clause | None:
+    """A set of tags (``tags``, ``customer.tags``) in a tag table whose ``owner`` column holds
+    the ticket's ``ticket_column``: only ``contains``, ``exists`` and their negations can hold."""
     if op == "contains":
         if not isinstance(value, str):
             return _false()
-        return sa.exists().where(
-            ticket_tags.c.ticket_id == tickets.c.id, ticket_tags.c.tag == value
-        )
+        return sa.exists().where(owner == tickets.c[ticket_column], tag == value)
     if op == "exists":
-        any_tag = sa.exists().where(ticket_tags.c.ticket_id == tickets.c.id)
+        any_tag = sa.exists().where(owner == tickets.c[ticket_column])
         return any_tag if value else sa.not_(any_tag)
     if op in ("ne", "not_in"):
         return _true()  # a set never equals a scalar nor is a member of a list of scalars
