@@ -327,5 +327,7 @@ SECTION_MODULES: list[str] = [
     "helpdesk_core.sla",
     "helpdesk_core.escalation",
     "helpdesk_core.storage_settings",
+    "helpdesk_core.customers",
+    "helpdesk_core.duplicates",
 ]
 """Core modules that register a config section when imported."""
