@@ -218,7 +218,8 @@ def _field_value(name: str, value: Any) -> Any:
 
 @attrs.frozen(kw_only=True)
 class CustomerUpdated(CustomerEvent):
-    """Profile fields changed: ``before`` and ``after`` hold exactly the changed fields."""
+    """Profile fields changed: ``before`` and ``after`` hold exactly the changed fields, in
+    their JSON form (contacts and tags as lists)."""
 
     kind: ClassVar[str] = "customer_updated"
     before: dict[str, Any] = attrs.field(factory=dict)
@@ -351,11 +352,7 @@ def customer_event_from_dict(data: Mapping[str, Any]) -> CustomerEvent:
     unknown = set(data) - names - {"kind"}
     if unknown:
         raise ValidationError("event", f"unknown fields for {kind}: {sorted(unknown)}")
-    values = {k: v for k, v in data.items() if k != "kind"}
-    if cls is CustomerUpdated:
-        for side in ("before", "after"):
-            values[side] = {n: _field_value(n, v) for n, v in dict(values.get(side, {})).items()}
-    return cls(**values)
+    return cls(**{k: v for k, v in data.items() if k != "kind"})
 
 
 _TIMES: Final = ("created_at", "updated_at")

@@ -284,7 +284,7 @@ class CustomerContract:
                 ticket, created = _ticket(
                     f"t{i:03d}",
                     i,
-                    f"C{(i * 7) % 14:03d}",  # C012, C013: no profile
+                    f"C{(i * 5) % 14:03d}",  # C012, C013: no profile
                     team=("after-sales", "tech", None)[i % 3],
                     department=("service", None)[i % 2],
                     assignee=(None, "a1", "a2")[i % 3],
