@@ -37,14 +37,17 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
+from helpdesk_core.conditions import Condition, compile_condition
 from helpdesk_core.config import HelpdeskConfig, register_section, table
 from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import ConfigError, ValidationError
+from helpdesk_core.model.events import DuplicateSuspected
 from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.ports import TicketQuery
 from helpdesk_core.text import fold, is_cjk
 
 DEFAULT_WINDOW: Final = timedelta(days=7)
@@ -194,10 +197,53 @@ def suspected_duplicates(
     return sorted(found, key=lambda s: (-s.score, s.ticket_id))
 
 
-def duplicate_query_window(now: datetime, window: timedelta) -> dict[str, Any]:
-    """The storage condition (data form) that narrows candidates before scoring: open
-    categories, created since ``now - window``; the caller adds ``requester``."""
-    return {
-        "status_category": {"in": sorted(OPEN_CATEGORIES)},
-        "created_at": {"gte": now - window},
-    }
+def candidate_condition(requester: str, now: datetime, window: timedelta) -> Condition:
+    """The storage condition that loads only possible candidates (same requester, open
+    category, created in the window); :func:`duplicate_candidates` applies the rest."""
+    return compile_condition(
+        {
+            "requester": requester,
+            "status_category": {"in": sorted(OPEN_CATEGORIES)},
+            "created_at": {"gte": now - window, "lte": now},
+        },
+        "duplicates",
+    )
+
+
+def duplicate_events(
+    ticket: Ticket, candidates: Iterable[Ticket], settings: DuplicatesConfig, actor: str
+) -> list[DuplicateSuspected]:
+    """The ``DuplicateSuspected`` events to append to a just-opened ``ticket`` (seq after its
+    version), one per suspected open ticket, best score first. ``candidates`` may hold more
+    than the rules allow: :func:`duplicate_candidates` filters them."""
+    chosen = duplicate_candidates(
+        ticket.requester, ticket.created_at, candidates, settings.window, exclude=ticket.id
+    )
+    suspects = suspected_duplicates(ticket.subject, ticket.description, chosen, settings.threshold)
+    return [
+        DuplicateSuspected(
+            ticket_id=ticket.id,
+            seq=ticket.version + 1 + i,
+            at=ticket.updated_at,
+            actor=actor,
+            other=suspect.ticket_id,
+            score=suspect.score,
+        )
+        for i, suspect in enumerate(suspects)
+    ]
+
+
+class TicketReader(Protocol):
+    def query_tickets(self, query: TicketQuery) -> list[Ticket]: ...
+
+
+def find_duplicates_in(
+    uow: TicketReader, ticket: Ticket, settings: DuplicatesConfig, actor: str = "system"
+) -> list[DuplicateSuspected]:
+    """:func:`duplicate_events` for ``ticket`` with the candidates loaded from storage (only
+    the requester's open tickets in the window are read)."""
+    if ticket.requester is None:
+        return []
+    where = candidate_condition(ticket.requester, ticket.created_at, settings.window)
+    candidates = uow.query_tickets(TicketQuery(where=where, limit=None))
+    return duplicate_events(ticket, candidates, settings, actor)

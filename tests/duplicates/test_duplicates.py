@@ -225,3 +225,61 @@ def test_similarity_is_symmetric_bounded_and_one_on_itself(text: str) -> None:
     assert score == pytest.approx(similarity(other, text))
     if fold(text).strip():
         assert similarity(text, text) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("store_url", ["memory://", "sqlite://"])
+def test_r_tkt_5_a_new_ticket_gets_duplicate_suspected_events_from_storage(
+    store_url: str,
+) -> None:
+    """The open-ticket path: candidates come from storage, scored, one event per suspect."""
+    from helpdesk_core.duplicates import find_duplicates_in
+    from helpdesk_plugins.storage_memory import MemoryStorage
+
+    if store_url == "memory://":
+        store: Any = MemoryStorage()
+    else:
+        sql = pytest.importorskip("helpdesk_plugins.storage_sql")
+        store = sql.open_storage(store_url)
+    earlier = [
+        ticket("t1"),
+        ticket("t2", category="closed"),
+        ticket("t3", requester="C2"),
+        ticket("t4", "Parcel never arrived", "Tracking says delivered but nothing came."),
+        ticket("t5", "Parcel arrived broken!!", ORIGINAL[1] + " urgent", category="pending"),
+    ]
+    new = ticket("t9", "parcel arrived BROKEN", ORIGINAL[1], age=timedelta(0))
+    with store.transaction() as uow:
+        for t in [*earlier, new]:
+            uow.save_ticket(t, [TicketCreated(**_created_fields(t))])
+    with store.transaction() as uow:
+        events = find_duplicates_in(uow, new, DuplicatesConfig())
+        flagged = new
+        for event in events:
+            flagged = flagged.apply(event)
+        uow.save_ticket(flagged, events)
+    with store.transaction() as uow:
+        stored = uow.get_ticket("t9")
+    store.close()
+    assert sorted(e.other for e in events) == ["t1", "t5"]
+    assert stored is not None
+    assert stored.suspected_duplicates == tuple(e.other for e in events)
+    assert all(e.score >= DEFAULT_THRESHOLD for e in events)
+    assert [e.score for e in events] == sorted((e.score for e in events), reverse=True)
+
+
+def _created_fields(t: Ticket) -> dict[str, Any]:
+    return {
+        "ticket_id": t.id,
+        "seq": 1,
+        "at": t.created_at,
+        "actor": "a",
+        "number": t.number,
+        "subject": t.subject,
+        "description": t.description,
+        "type": t.type,
+        "priority": t.priority,
+        "channel": t.channel,
+        "status": t.status,
+        "status_category": t.status_category,
+        "requester": t.requester,
+    }
