@@ -11,10 +11,11 @@ Config (``[customers]``)::
     tiers = ["normal", "vip", "strategic"]          # lowest first; rules only raise
     number_pattern = "C{date}{serial:3}"            # see helpdesk_core.customer_numbers
     tag_types = {segment = ["enterprise", "smb"], behaviour = []}
-    tier_rules = [
-      {when = {"fact.spend" = {gte = 10000}}, tier = "vip",
-       reason = "tier raised to vip after purchase"},
-    ]
+
+    [[customers.tier_rules]]
+    when = {"fact.spend" = {gte = 10000}}
+    tier = "vip"
+    reason = "tier raised to vip after purchase"              # optional
 
 A tier rule's ``when`` is a condition over ``fact.<name>`` (the latest reported value of each
 fact) and the profile's ``tier``, ``tags``, ``organisation``, ``industry`` and ``kind``.
