@@ -10,11 +10,15 @@ never repeat.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpdesk_core.conditions import compile_condition
 from helpdesk_core.customer_commands import (
@@ -38,9 +42,11 @@ from helpdesk_core.model.customers import (
 from helpdesk_core.model.events import Event, TicketCreated
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket, ticket_subject
-from helpdesk_core.permissions import PermissionMatrix
+from helpdesk_core.permissions import PermissionMatrix, parse_permissions
 from helpdesk_core.ports import CustomerQuery, Storage, TicketQuery
 
+_RUNS = itertools.count()
+"""Fresh id prefixes for the examples of a property test that share one store."""
 C0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 SETTINGS = parse_customers({"tag_types": {"segment": ["enterprise", "smb"]}}, "customers", {})
 
@@ -309,6 +315,130 @@ class CustomerContract:
             assert [c.id for c in listed] == checked, actor.id
             sizes.add(len(checked))
         assert len(sizes) >= 3  # the actors really see different customers
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        # one store per test (the examples use fresh ids); each store class runs it once
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(data=st.data())
+    def test_property_customer_list_equals_check(self, storage: Storage, data: Any) -> None:
+        """Hypothesis: for random tickets, profiles and actors, the customers listed under an
+        actor's scope are exactly those a single check shows (each example uses fresh ids)."""
+        run = f"h{next(_RUNS)}-"
+        matrix = PermissionMatrix.default()
+        matrix.teams.update({"after-sales": "service", "tech": "engineering"})
+        profiles = data.draw(st.sets(st.integers(0, 7), max_size=8), label="profiles")
+        rows = data.draw(
+            st.lists(
+                st.tuples(
+                    st.integers(0, 7),
+                    st.sampled_from(["after-sales", "tech", None]),
+                    st.sampled_from(["a1", "a2", None]),
+                    st.sampled_from(["service", None]),
+                ),
+                max_size=12,
+            ),
+            label="tickets",
+        )
+        with storage.transaction() as uow:
+            for n in sorted(profiles):
+                customer, events = make_customer(f"{run}C{n}", tier=("normal", "vip")[n % 2])
+                uow.save_customer(customer, events)
+            for i, (who, team, assignee, department) in enumerate(rows):
+                ticket, created = _ticket(
+                    f"{run}t{i}",
+                    i,
+                    f"{run}C{who}",
+                    team=team,
+                    assignee=assignee,
+                    department=department,
+                )
+                ticket = attrs.evolve(ticket, number=f"{run}T{i}")
+                created = attrs.evolve(created, number=f"{run}T{i}")
+                uow.save_ticket(ticket, [created])
+        actor = data.draw(
+            st.sampled_from(
+                [
+                    Actor(id="a1", roles={"agent"}, team="after-sales", department="service"),
+                    Actor(id="a2", roles={"agent"}),
+                    Actor(id="s1", roles={"supervisor"}, department="service"),
+                    Actor(id="adm", roles={"admin"}),
+                    Actor(id="x", roles=set()),
+                ]
+            ),
+            label="actor",
+        )
+        scope = customer_scope(matrix, actor)
+        with storage.transaction() as uow:
+            listed = [
+                c.id
+                for c in uow.query_customers(
+                    CustomerQuery(requester_of=scope, include_merged=True, limit=None)
+                )
+                if c.id.startswith(run)
+            ]
+            checked = [
+                f"{run}C{n}" for n in sorted(profiles) if customer_visible(uow, f"{run}C{n}", scope)
+            ]
+        assert listed == sorted(checked)
+
+    def test_permission_rules_on_customer_fields_list_equals_check(self, storage: Storage) -> None:
+        """A rule on ``customer.tier`` gives the same tickets listed (pushed into storage) as
+        checked one by one with the requester's profile."""
+        matrix = PermissionMatrix.from_config(
+            parse_permissions(
+                {
+                    "preset": "none",
+                    "rules": [
+                        {
+                            "id": "vip-desk",
+                            "roles": ["agent"],
+                            "actions": ["ticket.view"],
+                            "where": {"customer.tier": {"in": ["vip", "strategic"]}},
+                        },
+                        {
+                            "id": "no-acme",
+                            "roles": ["agent"],
+                            "actions": ["ticket.view"],
+                            "where": {"customer.organisation": "acme"},
+                            "effect": "deny",
+                        },
+                    ],
+                },
+                "permissions",
+                {},
+            )
+        )
+        customers = {c.id: c for c in self._customers(storage, 9)}
+        tickets = []
+        with storage.transaction() as uow:
+            for i in range(20):
+                ticket, created = _ticket(f"t{i:03d}", i, f"C{i % 11:03d}")
+                uow.save_ticket(ticket, [created])
+                tickets.append(ticket)
+        agent = Actor(id="a1", roles={"agent"}, team="after-sales")
+        expected = [
+            t.id
+            for t in tickets
+            if matrix.check(
+                agent,
+                "ticket.view",
+                t,
+                customer=customer_subject(customers.get(t.requester or "")),
+            ).allowed
+        ]
+        with storage.transaction() as uow:
+            listed = uow.query_tickets(
+                TicketQuery(where=matrix.scope(agent, "ticket.view"), limit=None)
+            )
+        assert [t.id for t in listed] == expected
+        assert 0 < len(expected) < len(tickets)
 
     def test_customer_numbers_are_unique_and_skip_taken_ids(self, storage: Storage) -> None:
         settings = CustomersConfig()
