@@ -15,7 +15,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,7 +38,7 @@ from helpdesk_core.model.customers import (
     customer_event_to_dict,
     customer_subject,
 )
-from helpdesk_core.model.events import Event, TicketCreated
+from helpdesk_core.model.events import TicketCreated
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import PermissionMatrix, parse_permissions
@@ -59,13 +58,15 @@ def make_customer(customer_id: str, **fields: Any) -> tuple[Customer, list[Custo
     return customer, list(events)
 
 
-def _ticket(ticket_id: str, n: int, requester: str | None, **fields: Any) -> tuple[Ticket, Event]:
+def _ticket(
+    ticket_id: str, n: int, requester: str | None, **fields: Any
+) -> tuple[Ticket, TicketCreated]:
     created = TicketCreated(
         ticket_id=ticket_id,
         seq=1,
         at=C0 + timedelta(minutes=n),
         actor="agent-1",
-        number=f"T{n:08d}",
+        number=fields.pop("number", f"T{n:08d}"),
         subject=f"Ticket {n}",
         type="complaint",
         priority="normal",
@@ -358,9 +359,8 @@ class CustomerContract:
                     team=team,
                     assignee=assignee,
                     department=department,
+                    number=f"{run}T{i}",
                 )
-                ticket = attrs.evolve(ticket, number=f"{run}T{i}")
-                created = attrs.evolve(created, number=f"{run}T{i}")
                 uow.save_ticket(ticket, [created])
         actor = data.draw(
             st.sampled_from(
