@@ -41,7 +41,7 @@ from helpdesk_core.model.events import RequesterChanged, to_utc
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.permissions import Grant, PermissionMatrix
-from helpdesk_core.ports import TicketQuery, UnitOfWork
+from helpdesk_core.ports import CustomerQuery, TicketQuery, UnitOfWork
 
 
 def load_customer(uow: UnitOfWork, customer_id: str) -> Customer:
@@ -240,13 +240,58 @@ def customer_visible(uow: UnitOfWork, customer_id: str, requester_of: Condition 
     return bool(uow.query_tickets(TicketQuery(where=where, limit=1)))
 
 
+def get_customer_in(uow: UnitOfWork, customer_id: str, requester_of: Condition | None) -> Customer:
+    """The profile if the actor's scope (:func:`customer_scope`) shows it; NotFound when it is
+    hidden or missing alike, so a hidden customer's existence does not leak."""
+    if not customer_visible(uow, customer_id, requester_of):
+        raise NotFound("customer", customer_id)
+    return load_customer(uow, customer_id)
+
+
+MAX_PAGE = 1000
+
+
+def list_customers_in(
+    uow: UnitOfWork,
+    *,
+    requester_of: Condition | None,
+    settings: CustomersConfig,
+    tier: str | None = None,
+    tag: str | None = None,
+    organisation: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[Customer]:
+    """The ``customers(...)`` query validated at the door: a known tier, text filters, a
+    cursor id and ``1 <= limit <= 1000``; merged-away customers are left out."""
+    if tier is not None and tier not in settings.tiers:
+        raise ValidationError("tier", f"must be one of {list(settings.tiers)}, got {tier!r}")
+    for name, value in (("tag", tag), ("organisation", organisation), ("after", after)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValidationError(name, f"must be a non-empty string, got {value!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise ValidationError("limit", f"must be an integer from 1 to {MAX_PAGE}, got {limit!r}")
+    return uow.query_customers(
+        CustomerQuery(
+            tier=tier,
+            tag=tag,
+            organisation=organisation,
+            requester_of=requester_of,
+            after=after,
+            limit=limit,
+        )
+    )
+
+
 @attrs.frozen
 class CustomerHistory:
-    """A customer's profile events (oldest first) and the tickets the actor may view."""
+    """A customer's profile events (oldest first), those of the customers merged into it (by
+    their id: both histories are kept), and the tickets the actor may view."""
 
     customer: Customer
     events: tuple[CustomerEvent, ...]
     tickets: tuple[Ticket, ...]
+    merged: Mapping[str, tuple[CustomerEvent, ...]] = attrs.field(factory=dict)
 
 
 def customer_history_in(
@@ -262,7 +307,10 @@ def customer_history_in(
             limit=None,
         )
     )
-    return CustomerHistory(customer, tuple(uow.customer_events(customer_id)), tuple(tickets))
+    merged = {source: tuple(uow.customer_events(source)) for source in sorted(customer.merged_from)}
+    return CustomerHistory(
+        customer, tuple(uow.customer_events(customer_id)), tuple(tickets), merged
+    )
 
 
 def requester_profile(uow: UnitOfWork, customer_id: str | None) -> Customer | None:
