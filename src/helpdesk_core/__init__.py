@@ -23,6 +23,7 @@ from helpdesk_core.errors import (
 )
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
+from helpdesk_core.model.customers import Customer
 from helpdesk_core.model.events import Event, Message
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
 from helpdesk_core.model.tickets import Ticket
@@ -40,6 +41,7 @@ __all__ = [
     "ConcurrencyConflict",
     "Condition",
     "ConfigError",
+    "Customer",
     "Decision",
     "Department",
     "Event",

@@ -1,11 +1,14 @@
 """The built-in plugin of the core: registers the policy sections of the configuration
-(``calendars``, ``sla``, ``routing``, ``escalation``, ``permissions``) through
+(``calendars``, ``sla``, ``routing``, ``escalation``, ``permissions``, ``customers``,
+``duplicates``) through
 ``helpdesk_register_config_sections``, the same hook a third-party plugin uses."""
 
 from __future__ import annotations
 
 from helpdesk_core.calendars import parse_calendars
 from helpdesk_core.config import SectionRegistrar
+from helpdesk_core.customers import parse_customers
+from helpdesk_core.duplicates import parse_duplicates
 from helpdesk_core.escalation import parse_escalation
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.permissions import parse_permissions
@@ -20,3 +23,5 @@ def helpdesk_register_config_sections(register: SectionRegistrar) -> None:
     register("routing", parse_routing)
     register("escalation", parse_escalation)
     register("permissions", parse_permissions)
+    register("customers", parse_customers)
+    register("duplicates", parse_duplicates)

@@ -36,6 +36,7 @@ from typing import Any, Final, Protocol
 import attrs
 
 from helpdesk_core.errors import ConditionError, ValidationError
+from helpdesk_core.model.customers import CUSTOMER_FIELDS
 from helpdesk_core.model.fields import CONDITION_FIELDS
 
 OPERATORS: Final = (
@@ -319,12 +320,15 @@ class ConditionRegistry:
 
     @classmethod
     def builtin(cls) -> ConditionRegistry:
-        """The ticket fields and the ``custom.*``, ``customer.*``, ``actor.*``, ``ticket.*``,
-        ``sla.*`` and ``transfer.*`` families; no plugin operator, no regex engine."""
+        """The ticket fields, the requester's ``customer.*`` fields, and the ``custom.*``,
+        ``actor.*``, ``ticket.*``, ``sla.*`` and ``transfer.*`` families; no plugin operator,
+        no regex engine."""
         registry = cls()
         for name in TICKET_FIELDS:
             registry.add_field(name)
-        for prefix in ("custom.*", "customer.*", "actor.*", "ticket.*", "sla.*", "transfer.*"):
+        for name in CUSTOMER_FIELDS:  # exact: `customer.tire` is an error at its key path
+            registry.add_field(name)
+        for prefix in ("custom.*", "actor.*", "ticket.*", "sla.*", "transfer.*"):
             registry.add_field(prefix)
         return registry
 

@@ -337,15 +337,19 @@ class PermissionMatrix:
         action: str,
         resource: Ticket | None = None,
         grants: Iterable[Grant] = (),
+        *,
+        customer: Mapping[str, Any] | None = None,
     ) -> Decision:
         """Decide; the decision names the rule (or grant) that decided and why.
 
         With ``resource=None`` (actions on no ticket: kb.read, report.view...) a rule counts only
-        if its scope is ``all`` and it has no ``where``.
+        if its scope is ``all`` and it has no ``where``. ``customer`` gives the requester's
+        ``customer.*`` fields (:func:`~helpdesk_core.customers.customer_facts`), as storages
+        use them when they list by :meth:`scope`.
         """
         if action not in self.actions:
             return Decision(False, "unknown-action", f"{action!r} is not a known action")
-        subject = ticket_subject(resource) if resource is not None else None
+        subject = ticket_subject(resource, customer) if resource is not None else None
         grants = list(grants)
         candidates = [r for r in self.rules if r.covers(action) and r.applies_to(actor)]
         for rule in candidates:
@@ -381,19 +385,20 @@ class PermissionMatrix:
         grants: Iterable[Grant] = (),
         *,
         hidden: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Why ``check`` decides as it does, one line per rule and grant considered. Names none
         of the ``hidden`` fields (the reader's hidden and masked fields): neither their values
         nor conditions over them."""
         grants = list(grants)
-        decision = self.check(actor, action, resource, grants)
+        decision = self.check(actor, action, resource, grants, customer=customer)
         roles = ", ".join(sorted(actor.roles)) or "no role"
         lines = [
             f"{actor.id} ({roles}) {'MAY' if decision.allowed else 'may NOT'} {action}"
             + (f" on ticket {resource.number}" if resource is not None else ""),
             f"deciding rule: {decision.rule} ({decision.reason})",
         ]
-        subject = ticket_subject(resource) if resource is not None else None
+        subject = ticket_subject(resource, customer) if resource is not None else None
         considered = [r for r in self.rules if r.covers(action)]
         for rule in considered:
             if not rule.applies_to(actor):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import attrs
 
 from helpdesk_core.conditions import TRUE, Condition
+from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
@@ -41,6 +42,34 @@ class TicketQuery:
     descending: bool = False
     after: tuple[Any, str] | None = None
     limit: int | None = 100
+
+
+@attrs.frozen
+class CustomerQuery:
+    """A storage-neutral customer list query: every given filter holds, ordered by id.
+
+    ``requester_of`` is the actor's scope: only customers who are the requester of some ticket
+    matching this ticket condition (None: no such restriction). ``after`` is the keyset cursor
+    (the id of the last row of the previous page). Merged-away customers are left out unless
+    ``include_merged``.
+    """
+
+    tier: str | None = None
+    tag: str | None = None
+    organisation: str | None = None
+    requester_of: Condition | None = None
+    include_merged: bool = False
+    after: str | None = None
+    limit: int | None = 100
+
+    def matches(self, customer: Customer) -> bool:
+        """The filters other than ``requester_of``, ``after`` and ``limit``."""
+        return (
+            (self.tier is None or customer.tier == self.tier)
+            and (self.tag is None or self.tag in customer.tags)
+            and (self.organisation is None or customer.organisation == self.organisation)
+            and (self.include_merged or customer.merged_into is None)
+        )
 
 
 class UnitOfWork(Protocol):
@@ -71,6 +100,24 @@ class UnitOfWork(Protocol):
 
     def count_tickets(self, where: Condition) -> int:
         """How many tickets match ``where``."""
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        """The customer's current profile, or None."""
+
+    def customer_events(self, customer_id: str, after_seq: int = 0) -> list[CustomerEvent]:
+        """The customer's profile events with ``seq > after_seq``, oldest first."""
+
+    def save_customer(self, customer: Customer, new_events: Sequence[CustomerEvent]) -> None:
+        """Append ``new_events`` and store ``customer`` (their fold), with the same optimistic
+        version rule as :meth:`save_ticket` (ConcurrencyConflict on a stale or taken id). The
+        customer is indexed under :func:`~helpdesk_core.model.customers.contact_keys`."""
+
+    def find_customers(self, contact_key: str) -> list[Customer]:
+        """Customers indexed under ``contact_key`` (``email:<email_key>`` or
+        ``phone:<phone_key>``), merged-away ones included, ordered by id."""
+
+    def query_customers(self, query: CustomerQuery) -> list[Customer]:
+        """Customers matching ``query``, ordered by id and paged as it says."""
 
     def next_number(self, sequence: str) -> int:
         """The next value (1, 2, ...) of a named counter; unique even under concurrency."""

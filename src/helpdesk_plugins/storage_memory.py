@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,22 +22,39 @@ from helpdesk_core.conditions import Condition
 from helpdesk_core.config import HelpdeskConfig
 from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
 from helpdesk_core.hookspecs import hookimpl
+from helpdesk_core.model.customers import (
+    Customer,
+    CustomerEvent,
+    contact_keys,
+    customer_base_version,
+    customer_subject,
+)
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
 from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
-from helpdesk_core.ports import TicketQuery
+from helpdesk_core.ports import CustomerQuery, TicketQuery
 
 
 def sort_value(ticket: Ticket, key: str) -> Any:
     return getattr(ticket, key)
 
 
-def matching_page(tickets: Sequence[Ticket], query: TicketQuery) -> list[Ticket]:
+def subject_with_customer(ticket: Ticket, customers: Mapping[str, Customer]) -> dict[str, Any]:
+    """The ticket's condition subject with its requester's ``customer.*`` fields (none when the
+    requester has no record)."""
+    customer = customers.get(ticket.requester) if ticket.requester is not None else None
+    return ticket_subject(ticket, customer_subject(customer))
+
+
+def matching_page(
+    tickets: Sequence[Ticket], query: TicketQuery, customers: Mapping[str, Customer] | None = None
+) -> list[Ticket]:
     """Filter, order and page tickets in memory exactly as the port specifies."""
     key = query.order_by
-    rows = [t for t in tickets if query.where.matches(ticket_subject(t))]
+    known = customers or {}
+    rows = [t for t in tickets if query.where.matches(subject_with_customer(t, known))]
     rows.sort(key=lambda t: (sort_value(t, key), t.id), reverse=query.descending)
     if query.after is not None:
         cursor = (query.after[0], query.after[1])
@@ -71,6 +88,8 @@ class MemoryStorage:
         self.tickets_loaded = 0
         """Tickets handed out by ``get_ticket`` and ``query_tickets`` (the storage port's
         counter for tests; this store keeps objects, so nothing else is ever loaded)."""
+        self.customers: dict[str, Customer] = {}
+        self.customer_event_rows: dict[str, list[CustomerEvent]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryUnitOfWork]:
@@ -105,6 +124,9 @@ class MemoryUnitOfWork:
         self._schedule: dict[str, datetime | None] = {}
         self._releases: dict[str, tuple[str, datetime | None]] = {}
         self._firings: dict[str, Firing] = {}
+        self._customers: dict[str, Customer] = {}
+        self._customer_bases: dict[str, int] = {}
+        self._customer_events: dict[str, list[CustomerEvent]] = {}
         self._done = False
 
     # -- tickets --------------------------------------------------------------------------
@@ -154,13 +176,65 @@ class MemoryUnitOfWork:
         return list(merged.values())
 
     def query_tickets(self, query: TicketQuery) -> list[Ticket]:
-        found = matching_page(self._all_tickets(), query)
+        found = matching_page(self._all_tickets(), query, self._all_customers())
         with self._store._lock:
             self._store.tickets_loaded += len(found)
         return found
 
     def count_tickets(self, where: Condition) -> int:
-        return sum(1 for t in self._all_tickets() if where.matches(ticket_subject(t)))
+        customers = self._all_customers()
+        return sum(
+            1 for t in self._all_tickets() if where.matches(subject_with_customer(t, customers))
+        )
+
+    # -- customers ------------------------------------------------------------------------
+    def _all_customers(self) -> dict[str, Customer]:
+        with self._store._lock:
+            merged = dict(self._store.customers)
+        merged.update(self._customers)
+        return merged
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        if customer_id in self._customers:
+            return self._customers[customer_id]
+        with self._store._lock:
+            return self._store.customers.get(customer_id)
+
+    def customer_events(self, customer_id: str, after_seq: int = 0) -> list[CustomerEvent]:
+        with self._store._lock:
+            committed = list(self._store.customer_event_rows.get(customer_id, ()))
+        events = committed + self._customer_events.get(customer_id, [])
+        return [e for e in events if e.seq > after_seq]
+
+    def save_customer(self, customer: Customer, new_events: Sequence[CustomerEvent]) -> None:
+        expected = customer_base_version(customer, new_events)
+        stored = self.get_customer(customer.id)
+        current = 0 if stored is None else stored.version
+        if current != expected:
+            raise ConcurrencyConflict(customer.id, expected, current)
+        self._customer_bases.setdefault(customer.id, expected)
+        self._customers[customer.id] = customer
+        self._customer_events.setdefault(customer.id, []).extend(new_events)
+
+    def find_customers(self, contact_key: str) -> list[Customer]:
+        found = [c for c in self._all_customers().values() if contact_key in contact_keys(c)]
+        return sorted(found, key=lambda c: c.id)
+
+    def query_customers(self, query: CustomerQuery) -> list[Customer]:
+        customers = self._all_customers()
+        rows = [c for c in customers.values() if query.matches(c)]
+        if query.requester_of is not None:
+            where = query.requester_of
+            requesters = {
+                t.requester
+                for t in self._all_tickets()
+                if t.requester is not None and where.matches(subject_with_customer(t, customers))
+            }
+            rows = [c for c in rows if c.id in requesters]
+        if query.after is not None:
+            rows = [c for c in rows if c.id > query.after]
+        rows.sort(key=lambda c: c.id)
+        return rows if query.limit is None else rows[: query.limit]
 
     def next_number(self, sequence: str) -> int:
         return self._store._next(sequence)
@@ -327,6 +401,11 @@ class MemoryUnitOfWork:
                 current = 0 if stored is None else stored.version
                 if current != base:
                     raise ConcurrencyConflict(ticket_id, base, current)
+            for customer_id, base in self._customer_bases.items():
+                stored_customer = store.customers.get(customer_id)
+                current = 0 if stored_customer is None else stored_customer.version
+                if current != base:
+                    raise ConcurrencyConflict(customer_id, base, current)
             clash = next((k for k in self._firings if k in store.firing_rows), None)
             if clash is not None:
                 raise ConcurrencyConflict(clash, 0, 1)
@@ -338,6 +417,11 @@ class MemoryUnitOfWork:
                 store.tickets[ticket_id] = ticket
                 store.numbers[ticket.number] = ticket_id
                 store.events.setdefault(ticket_id, []).extend(self._events[ticket_id])
+            for customer_id, customer in self._customers.items():
+                store.customers[customer_id] = customer
+                store.customer_event_rows.setdefault(customer_id, []).extend(
+                    self._customer_events[customer_id]
+                )
             for message in self._outbox.values():
                 if message.key not in store.outbox_keys:
                     store.outbox_keys.add(message.key)

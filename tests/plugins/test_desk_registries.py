@@ -104,7 +104,8 @@ def test_a_parsed_config_handed_to_another_desk_is_checked_against_that_desk() -
 def test_the_built_in_sections_are_registered_by_the_built_in_plugin() -> None:
     registry = PluginManager(load_entrypoints=False).config_registry()
     assert set(registry.sections) == {
-        "calendars", "sla", "routing", "escalation", "permissions", "storage",
+        "calendars", "sla", "routing", "escalation", "permissions", "customers", "duplicates",
+        "storage",
     }  # fmt: skip
     assert registry.sections["calendars"].__module__ == "helpdesk_core.calendars"
     assert registry.sections["storage"].__module__ == "helpdesk_plugins.storage_sql.settings"

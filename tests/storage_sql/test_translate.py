@@ -191,6 +191,8 @@ def test_postgres_translation_equals_python(pg_url: str) -> None:
         ({"custom.amount": {"gte": 2}}, True, False),
         ({"custom.secret": "x"}, False, False),
         ({"customer.tier": "vip"}, True, True),
+        ({"customer.tags": {"contains": "frequent buyer"}, "customer.kind": "company"}, True, True),
+        ({"not": {"customer.organisation": {"in": ["acme"]}}}, True, True),
     ],
 )
 def test_what_runs_in_sql(condition: dict[str, Any], exact_sqlite: bool, exact_pg: bool) -> None:

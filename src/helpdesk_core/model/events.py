@@ -370,6 +370,39 @@ class Linked(Event):
         return _bump(ticket, self, links=ticket.links | {(self.relation, self.other)})
 
 
+@attrs.frozen(kw_only=True)
+class RequesterChanged(Event):
+    """The ticket's requester became another customer (their profiles were merged: the tickets
+    follow the survivor, both customers' histories are kept)."""
+
+    kind: ClassVar[str] = "requester_changed"
+    from_requester: str | None
+    to_requester: str
+    organisation: str | None = None
+    reason: str | None = None
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        organisation = self.organisation if self.organisation is not None else ticket.organisation
+        return _bump(ticket, self, requester=self.to_requester, organisation=organisation)
+
+
+@attrs.frozen(kw_only=True)
+class DuplicateSuspected(Event):
+    """The ticket looks like a resubmission of the requester's open ticket ``other`` (R-TKT-5);
+    ``score`` is :func:`helpdesk_core.duplicates.similarity`. Nothing is merged: an agent
+    decides with ``merge``."""
+
+    kind: ClassVar[str] = "duplicate_suspected"
+    other: str
+    score: float
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        suspects = ticket.suspected_duplicates
+        if self.other not in suspects:
+            suspects = (*suspects, self.other)
+        return _bump(ticket, self, suspected_duplicates=suspects)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -389,6 +422,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TransferRequested,
         TransferDecided,
         Transferred,
+        RequesterChanged,
+        DuplicateSuspected,
     )
 }
 

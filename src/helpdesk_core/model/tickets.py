@@ -59,6 +59,9 @@ class Ticket:
     assignee_since: datetime | None = None
     """When the current assignee (or the lack of one) began: escalation's "unassigned for N
     minutes" counts from here."""
+    suspected_duplicates: tuple[str, ...] = ()
+    """Open tickets of the same requester this one probably resubmits (R-TKT-5), in the order
+    they were suspected; agents merge them with ``merge``."""
 
     @classmethod
     def created(cls, event: TicketCreated) -> Ticket:
@@ -165,6 +168,8 @@ def ticket_to_dict(ticket: Ticket) -> dict[str, Any]:
             value = None if value is None else value.isoformat()
         elif field.name in ("tags", "merged_from"):
             value = sorted(value)
+        elif field.name == "suspected_duplicates":
+            value = list(value)
         elif field.name == "links":
             value = sorted([a, b] for a, b in value)
         elif field.name == "messages":
@@ -188,6 +193,8 @@ def ticket_from_dict(data: Mapping[str, Any]) -> Ticket:
     for name in ("tags", "merged_from"):
         if name in values:
             values[name] = frozenset(values[name])
+    if "suspected_duplicates" in values:
+        values["suspected_duplicates"] = tuple(values["suspected_duplicates"])
     if "links" in values:
         values["links"] = frozenset((str(a), str(b)) for a, b in values["links"])
     if "messages" in values:

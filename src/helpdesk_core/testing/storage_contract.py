@@ -43,6 +43,7 @@ from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import PermissionMatrix
 from helpdesk_core.ports import Storage, TicketQuery
+from helpdesk_core.testing.customer_contract import CustomerContract
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -84,7 +85,7 @@ def assign_event(ticket: Ticket, assignee: str, at: datetime | None = None) -> A
     )
 
 
-class StorageContract:
+class StorageContract(CustomerContract):
     """The behaviour the desk relies on. Subclasses provide the ``storage`` fixture."""
 
     @pytest.fixture

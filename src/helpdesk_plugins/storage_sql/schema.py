@@ -196,6 +196,67 @@ firings = sa.Table(
 )
 
 TEXT_COLUMNS: Final = tuple(f.name for f in COLUMN_FIELDS if f.kind == "text")
+
+
+customers = sa.Table(
+    "hd_customers",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("kind", Key(), nullable=False),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("organisation", Key()),
+    sa.Column("industry", Key()),
+    sa.Column("tier", Key(), nullable=False),
+    sa.Column("merged_into", Key()),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("created_at", Instant(), nullable=False),
+    sa.Column("updated_at", Instant(), nullable=False),
+    sa.Column("doc", Doc(), nullable=False),
+    sa.Index("ix_hd_customers_tier", "tier", "id"),
+    sa.Index("ix_hd_customers_organisation", "organisation", "id"),
+)
+"""Customer profiles (issue 20): filter columns plus ``doc``, the whole profile as JSON."""
+
+
+def _owned_by_customer() -> sa.Column[Any]:
+    return sa.Column(
+        "customer_id",
+        Key(),
+        sa.ForeignKey("hd_customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+customer_tags = sa.Table(
+    "hd_customer_tags",
+    metadata,
+    _owned_by_customer(),
+    sa.Column("tag", Key(), primary_key=True),
+    sa.Index("ix_hd_customer_tags_tag", "tag", "customer_id"),
+)
+
+customer_contacts = sa.Table(
+    "hd_customer_contacts",
+    metadata,
+    _owned_by_customer(),
+    sa.Column("key", Key(), primary_key=True),
+    sa.Index("ix_hd_customer_contacts_key", "key", "customer_id"),
+)
+"""``email:<key>`` / ``phone:<key>`` lookups (see ``model.customers.contact_keys``)."""
+
+customer_events = sa.Table(
+    "hd_customer_events",
+    metadata,
+    _owned_by_customer(),
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("kind", Key(), nullable=False),
+    sa.Column("at", Instant(), nullable=False),
+    sa.Column("actor", Key(), nullable=False),
+    sa.Column("data", Doc(), nullable=False),
+)
+
+CUSTOMER_COLUMNS: Final = ("id", "kind", "name", "organisation", "industry", "tier", "merged_into")
+"""Text columns of ``hd_customers`` that mirror the customer field of the same name."""
 """Text columns of ``hd_tickets`` that mirror the ticket field of the same name."""
 TICKET_COLUMNS: Final = TEXT_COLUMNS
 PLAIN_COLUMNS: Final = tuple(f.name for f in COLUMN_FIELDS if f.kind in ("text", "int"))

@@ -39,9 +39,20 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
-from helpdesk_core.conditions import PYTHON_RE, CompiledPattern, Condition, RegexEngine
+from helpdesk_core.conditions import PYTHON_RE, CompiledPattern, Condition, RegexEngine, field_is
 from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
+from helpdesk_core.model.customers import (
+    Customer,
+    CustomerEvent,
+    contact_keys,
+    customer_base_version,
+    customer_event_from_dict,
+    customer_event_to_dict,
+    customer_from_dict,
+    customer_subject,
+    customer_to_dict,
+)
 from helpdesk_core.model.events import Event, event_from_dict, event_to_dict
 from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.people import Agent
@@ -53,7 +64,7 @@ from helpdesk_core.model.tickets import (
     ticket_subject,
     ticket_to_dict,
 )
-from helpdesk_core.ports import TicketQuery
+from helpdesk_core.ports import CustomerQuery, TicketQuery
 from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
 from helpdesk_plugins.storage_sql.cipher import FieldCipher, PlainCodec, cipher_for
@@ -588,6 +599,14 @@ class SqlUnitOfWork:
             return statement.order_by(order.desc(), ident.desc())
         return statement.order_by(order, ident)
 
+    def _subject(self, where: Condition, ticket: Ticket) -> dict[str, Any]:
+        """The ticket's condition subject, with its requester's profile when ``where`` reads
+        ``customer.*`` fields."""
+        reads_customer = any(f.startswith("customer.") for f in where.fields())
+        if not reads_customer or ticket.requester is None:
+            return ticket_subject(ticket)
+        return ticket_subject(ticket, customer_subject(self.get_customer(ticket.requester)))
+
     def query_tickets(self, query: TicketQuery) -> list[Ticket]:
         where, exact = translate(query.where, self._store.translation)
         if exact:
@@ -603,7 +622,7 @@ class SqlUnitOfWork:
                 self._ticket(doc)
                 for doc in self._x(self._select(batch_query, where).limit(_SCAN_BATCH)).scalars()
             ]
-            found.extend(t for t in batch if query.where.matches(ticket_subject(t)))
+            found.extend(t for t in batch if query.where.matches(self._subject(query.where, t)))
             if len(batch) < _SCAN_BATCH:
                 break
             last = batch[-1]
@@ -629,6 +648,136 @@ class SqlUnitOfWork:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             cursor.execute(prepared.sql, prepared.params({"name": sequence}))
             return int(cursor.fetchone()[0])  # type: ignore[index]
+
+    # -- customers ----------------------------------------------------------------------------
+    def _customer(self, doc: str) -> Customer:
+        return customer_from_dict(self._store.open_doc(doc))
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        data = self._doc(s.customers.c.id, customer_id)
+        return None if data is None else customer_from_dict(self._store.codec.open(data))
+
+    def customer_events(self, customer_id: str, after_seq: int = 0) -> list[CustomerEvent]:
+        e = s.customer_events.c
+        statement = (
+            sa.select(e.data).where(e.customer_id == customer_id, e.seq > after_seq).order_by(e.seq)
+        )
+        return [
+            customer_event_from_dict(self._store.open_doc(data))
+            for data in self._x(statement).scalars()
+        ]
+
+    def save_customer(self, customer: Customer, new_events: Sequence[CustomerEvent]) -> None:
+        expected = customer_base_version(customer, new_events)
+        c = s.customers.c
+        row: dict[str, Any] = {name: getattr(customer, name) for name in s.CUSTOMER_COLUMNS}
+        row.update(
+            version=customer.version,
+            created_at=to_micros(customer.created_at),
+            updated_at=to_micros(customer.updated_at),
+            doc=self._store.seal(customer_to_dict(customer)),
+        )
+        if expected == 0:
+            inserted = self._w(
+                self._store.sql.insert(s.customers)
+                .values(**row)
+                .on_conflict_do_nothing()
+                .returning(c.id)
+            ).scalar_one_or_none()
+            if inserted is None:
+                stored = self._x(sa.select(c.version).where(c.id == customer.id)).scalar()
+                raise ConcurrencyConflict(customer.id, 0, int(stored or 0))
+        else:
+            done = self._w(
+                sa.update(s.customers)
+                .where(c.id == customer.id, c.version == expected)
+                .values(**{k: v for k, v in row.items() if k != "id"})
+            )
+            if done.rowcount != 1:
+                stored = self._x(sa.select(c.version).where(c.id == customer.id)).scalar()
+                raise ConcurrencyConflict(customer.id, expected, int(stored or 0))
+            for table in (s.customer_tags, s.customer_contacts):
+                self._x(sa.delete(table).where(table.c.customer_id == customer.id))
+        if customer.tags:
+            self._x(
+                sa.insert(s.customer_tags),
+                [{"customer_id": customer.id, "tag": tag} for tag in sorted(customer.tags)],
+            )
+        keys = contact_keys(customer)
+        if keys:
+            self._x(
+                sa.insert(s.customer_contacts),
+                [{"customer_id": customer.id, "key": key} for key in sorted(keys)],
+            )
+        rows = [
+            {
+                "customer_id": e.customer_id,
+                "seq": e.seq,
+                "kind": e.kind,
+                "at": to_micros(e.at),
+                "actor": e.actor,
+                "data": self._store.seal(customer_event_to_dict(e)),
+            }
+            for e in new_events
+        ]
+        try:
+            self._x(sa.insert(s.customer_events), rows)
+        except sa.exc.IntegrityError as exc:
+            raise ConcurrencyConflict(customer.id, expected, expected + 1) from exc
+
+    def find_customers(self, contact_key: str) -> list[Customer]:
+        k = s.customer_contacts.c
+        statement = (
+            sa.select(s.customers.c.doc)
+            .where(s.customers.c.id.in_(sa.select(k.customer_id).where(k.key == contact_key)))
+            .order_by(s.customers.c.id)
+        )
+        return [self._customer(doc) for doc in self._x(statement).scalars()]
+
+    def query_customers(self, query: CustomerQuery) -> list[Customer]:
+        c = s.customers.c
+        statement = sa.select(c.doc).order_by(c.id)
+        if query.tier is not None:
+            statement = statement.where(c.tier == query.tier)
+        if query.organisation is not None:
+            statement = statement.where(c.organisation == query.organisation)
+        if query.tag is not None:
+            t = s.customer_tags.c
+            statement = statement.where(
+                sa.exists().where(t.customer_id == c.id, t.tag == query.tag)
+            )
+        if not query.include_merged:
+            statement = statement.where(c.merged_into.is_(None))
+        if query.after is not None:
+            statement = statement.where(c.id > query.after)
+        if query.requester_of is None:
+            if query.limit is not None:
+                statement = statement.limit(query.limit)
+            return [self._customer(doc) for doc in self._x(statement).scalars()]
+        where, exact = translate(query.requester_of, self._store.dialect)
+        ticket_ids = sa.select(s.tickets.c.requester).where(s.tickets.c.requester.is_not(None))
+        if where is not None:
+            ticket_ids = ticket_ids.where(where)
+        statement = statement.where(c.id.in_(ticket_ids))
+        if exact:
+            if query.limit is not None:
+                statement = statement.limit(query.limit)
+            return [self._customer(doc) for doc in self._x(statement).scalars()]
+        # the scope has a part SQL cannot say: check the candidates' tickets in Python
+        found: list[Customer] = []
+        for doc in self._x(statement).scalars():
+            customer = self._customer(doc)
+            tickets = self.query_tickets(
+                TicketQuery(
+                    where=query.requester_of & field_is("requester", "eq", customer.id),
+                    limit=1,
+                )
+            )
+            if tickets:
+                found.append(customer)
+                if query.limit is not None and len(found) >= query.limit:
+                    break
+        return found
 
     # -- outbox -------------------------------------------------------------------------------
     def _message(self, row: Any) -> OutboxMessage:

@@ -14,8 +14,12 @@ Exactness rules that mirror :mod:`helpdesk_core.conditions`:
 - A value of another type than the column (``priority == 3``) compares unequal and never
   orders, as Python's ``==``/``<`` do between ``str`` and ``int``.
 - Text compares byte-wise ("C" collation on PostgreSQL), which is Python's code point order.
-- A field the ticket subject never has (``customer.*``, ``actor.*``...) is None: the leaf is a
-  constant, computed by the condition itself.
+- ``customer.tier`` / ``organisation`` / ``industry`` / ``kind`` read the requester's row in
+  ``hd_customers`` through a correlated scalar subquery (NULL, so None, when the requester has
+  no record), and ``customer.tags`` an EXISTS on ``hd_customer_tags``: the ticket's subject
+  carries its requester's current profile (:func:`~helpdesk_core.model.customers.customer_subject`).
+- A field the ticket subject never has (``actor.*``...) is None: the leaf is a constant,
+  computed by the condition itself.
 - ``custom.*`` fields (and ``complexity``) are read from the ticket document with the
   database's JSON functions (SQLite ``json_type``/``json_extract``/``json_each``, PostgreSQL
   ``jsonb_typeof``/``->``/``->>``/``@>``), guarded by the JSON type so that a value of another
@@ -41,8 +45,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from helpdesk_core.conditions import All, AnyOf, Compare, Condition, Const, Not
+from helpdesk_core.model.customers import CUSTOMER_FIELDS
 from helpdesk_core.model.fields import FIELD_SPEC
-from helpdesk_plugins.storage_sql.schema import ticket_tags, tickets, to_micros
+from helpdesk_plugins.storage_sql.schema import (
+    customer_tags,
+    customers,
+    ticket_tags,
+    tickets,
+    to_micros,
+)
 
 Clause = ColumnElement[bool]
 
@@ -111,8 +122,24 @@ def _translate(condition: Condition, dialect: Dialect) -> tuple[Clause | None, b
     return None, False
 
 
+def _customer_leaf(leaf: Compare, dialect: Dialect) -> Clause | None:
+    """A ``customer.*`` leaf over the ticket requester's profile row."""
+    name = leaf.field.removeprefix("customer.")
+    if name == "tags":
+        return _tags_leaf(
+            leaf.op, leaf.value, customer_tags.c.customer_id, customer_tags.c.tag, "requester"
+        )
+    column = (
+        sa.select(customers.c[name]).where(customers.c.id == tickets.c.requester).scalar_subquery()
+    )
+    return _scalar_leaf(column, "text", True, leaf.op, leaf.value, leaf, dialect)
+
+
 def _leaf(leaf: Compare, dialect: Dialect) -> tuple[Clause | None, bool]:
     field, op, value = leaf.field, leaf.op, leaf.value
+    if field in CUSTOMER_FIELDS:
+        clause = _customer_leaf(leaf, dialect)
+        return (clause, True) if clause is not None else (None, False)
     if field.startswith("custom.") or field in DOC_FIELDS:
         name = field[len("custom.") :] if field.startswith("custom.") else field
         if name in dialect.sealed or not _SAFE_NAME.match(name):
@@ -121,7 +148,7 @@ def _leaf(leaf: Compare, dialect: Dialect) -> tuple[Clause | None, bool]:
     if field not in SUBJECT_FIELDS:
         return _const(leaf.matches({})), True  # never in a ticket subject: the value is None
     if field == "tags":
-        clause = _tags_leaf(op, value)
+        clause = _tags_leaf(op, value, ticket_tags.c.ticket_id, ticket_tags.c.tag, "id")
     else:
         spec = FIELD_SPEC[field]
         clause = _scalar_leaf(tickets.c[field], spec.kind, spec.nullable, op, value, leaf, dialect)
@@ -146,7 +173,7 @@ def _present(column: sa.ColumnElement[Any], nullable: bool, clause: Clause) -> C
 
 
 def _scalar_leaf(
-    column: sa.Column[Any],
+    column: sa.ColumnElement[Any],
     kind: str,
     nullable: bool,
     op: str,
@@ -205,16 +232,17 @@ def _scalar_leaf(
     return None  # a plugin's operator: evaluated in Python
 
 
-def _tags_leaf(op: str, value: Any) -> Clause | None:
-    """``tags`` is a set: only ``contains``, ``exists`` and their negations can hold."""
+def _tags_leaf(
+    op: str, value: Any, owner: sa.Column[Any], tag: sa.Column[Any], ticket_column: str
+) -> Clause | None:
+    """A set of tags (``tags``, ``customer.tags``) in a tag table whose ``owner`` column holds
+    the ticket's ``ticket_column``: only ``contains``, ``exists`` and their negations can hold."""
     if op == "contains":
         if not isinstance(value, str):
             return _false()
-        return sa.exists().where(
-            ticket_tags.c.ticket_id == tickets.c.id, ticket_tags.c.tag == value
-        )
+        return sa.exists().where(owner == tickets.c[ticket_column], tag == value)
     if op == "exists":
-        any_tag = sa.exists().where(ticket_tags.c.ticket_id == tickets.c.id)
+        any_tag = sa.exists().where(owner == tickets.c[ticket_column])
         return any_tag if value else sa.not_(any_tag)
     if op in ("ne", "not_in"):
         return _true()  # a set never equals a scalar nor is a member of a list of scalars

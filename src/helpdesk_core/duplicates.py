@@ -1,0 +1,246 @@
+"""Duplicate ticket detection (R-TKT-5): is a new ticket a resubmission of an open one?
+
+Two steps, both pure:
+
+1. :func:`duplicate_candidates` picks the tickets worth comparing: the same requester, still
+   open (status category new, open or pending), not merged, created within ``[duplicates]
+   window`` (default 7 days) before the new one. Another customer's identical text is never a
+   candidate.
+2. :func:`similarity` scores subject + description of the new ticket against each candidate;
+   a score ``>= [duplicates] threshold`` makes it a suspected duplicate (a
+   ``DuplicateSuspected`` event on the new ticket; nothing is merged automatically).
+
+The score (0..1), in rules:
+
+1. Both texts are folded (:func:`helpdesk_core.text.fold`): NFKC width, case, traditional ->
+   simplified Chinese, punctuation and symbols to spaces.
+2. Order numbers (identifiers with at least 5 digits, such as ``SO-2026-0042`` or ``55120``,
+   compared without ``-``/``_`` and case) are read from the unfolded text. When both texts name
+   order numbers and none is shared, they are different problems: the score is 0.
+3. Each text becomes a set of features: character trigrams of every latin word or number
+   (``#word#`` padded, so a fixed typo still shares most trigrams) and character bigrams of
+   every run of CJK characters (a lone character counts as itself). Sets ignore word order, so
+   reordered sentences score like the original.
+4. The score is the mean of the Dice coefficient ``2|A∩B| / (|A|+|B|)`` and the overlap
+   coefficient ``|A∩B| / min(|A|,|B|)``. Dice penalises what one text adds; overlap forgives a
+   resubmission that only adds "urgent!!", a greeting or a signature.
+
+The default threshold 0.80 was chosen on ``benchmarks/data/duplicate_pairs.json`` (51 labelled
+pairs, 26 resubmissions, 25 different problems): ``python benchmarks/bench_duplicates.py``
+prints precision and recall per threshold; 0.80 is the middle of the range with precision and
+recall both 1.0 on that set (docs/customers.md has the table).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol
+
+import attrs
+
+from helpdesk_core.conditions import Condition, compile_condition
+from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
+from helpdesk_core.durations import parse_duration
+from helpdesk_core.errors import ConfigError, ValidationError
+from helpdesk_core.model.events import DuplicateSuspected
+from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.ports import TicketQuery
+from helpdesk_core.text import fold, is_cjk
+
+DEFAULT_WINDOW: Final = timedelta(days=7)
+DEFAULT_THRESHOLD: Final = 0.80
+OPEN_CATEGORIES: Final = frozenset({"new", "open", "pending"})
+
+_IDENTIFIER: Final = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]")
+_ORDER_DIGITS: Final = 5
+
+
+@attrs.frozen
+class DuplicatesConfig:
+    """The validated ``[duplicates]`` section."""
+
+    window: timedelta = DEFAULT_WINDOW
+    threshold: float = DEFAULT_THRESHOLD
+
+
+def parse_duplicates(value: Any, path: str, context: ConfigContext) -> DuplicatesConfig:
+    """``[duplicates] window = "7d"``, ``threshold = 0.8``; errors name the key path."""
+    section = table(value, path, ("window", "threshold"))
+    window = DEFAULT_WINDOW
+    if "window" in section:
+        try:
+            window = parse_duration(section["window"], f"{path}.window")
+        except ValidationError as exc:
+            raise ConfigError(f"{path}.window", str(exc), section["window"]) from exc
+        if window <= timedelta(0):
+            raise ConfigError(f"{path}.window", "must be positive", section["window"])
+    threshold = section.get("threshold", DEFAULT_THRESHOLD)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise ConfigError(f"{path}.threshold", "must be a number between 0 and 1", threshold)
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"{path}.threshold", "must be above 0 and at most 1", threshold)
+    return DuplicatesConfig(window, float(threshold))
+
+
+def duplicates_config(config: HelpdeskConfig) -> DuplicatesConfig:
+    found = config.sections.get("duplicates")
+    return found if isinstance(found, DuplicatesConfig) else DuplicatesConfig()
+
+
+# -- features -----------------------------------------------------------------------------------
+def order_numbers(text: str) -> frozenset[str]:
+    """Identifiers with at least 5 digits (order, invoice, tracking numbers), normalised."""
+    plain = unicodedata.normalize("NFKC", text).casefold()
+    found = set()
+    for match in _IDENTIFIER.findall(plain):
+        if sum(ch.isdigit() for ch in match) >= _ORDER_DIGITS:
+            found.add(match.replace("-", "").replace("_", ""))
+    return frozenset(found)
+
+
+def _runs(token: str) -> Iterable[str]:
+    """Split a folded token into runs of CJK and of other characters."""
+    start = 0
+    for i in range(1, len(token) + 1):
+        if i == len(token) or is_cjk(token[i]) != is_cjk(token[start]):
+            yield token[start:i]
+            start = i
+
+
+def features(text: str) -> frozenset[str]:
+    """The feature set of rule 3: latin trigrams and CJK bigrams of the folded text."""
+    found: set[str] = set()
+    for token in fold(text).split():
+        for run in _runs(token):
+            if is_cjk(run[0]):
+                if len(run) == 1:
+                    found.add(run)
+                found.update(run[i : i + 2] for i in range(len(run) - 1))
+            else:
+                padded = f"#{run}#"
+                found.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    return frozenset(found)
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two ticket texts are, 0..1 (rules 1-4 of the module doc)."""
+    orders_a, orders_b = order_numbers(a), order_numbers(b)
+    if orders_a and orders_b and orders_a.isdisjoint(orders_b):
+        return 0.0
+    fa, fb = features(a), features(b)
+    if not fa or not fb:
+        return 0.0
+    shared = len(fa & fb)
+    dice = 2 * shared / (len(fa) + len(fb))
+    overlap = shared / min(len(fa), len(fb))
+    return (dice + overlap) / 2
+
+
+def ticket_text(subject: str, description: str) -> str:
+    """The text compared for a ticket: subject and description."""
+    return f"{subject}\n{description}"
+
+
+# -- candidates and verdicts ----------------------------------------------------------------------
+def duplicate_candidates(
+    requester: str | None,
+    now: datetime,
+    tickets: Iterable[Ticket],
+    window: timedelta = DEFAULT_WINDOW,
+    *,
+    exclude: str | None = None,
+) -> list[Ticket]:
+    """The tickets a new ticket of ``requester`` opened at ``now`` is compared with: same
+    requester, open category, not merged, created in ``[now - window, now]``; oldest first."""
+    if requester is None:
+        return []
+    since = now - window
+    found = [
+        t
+        for t in tickets
+        if t.requester == requester
+        and t.id != exclude
+        and t.status_category in OPEN_CATEGORIES
+        and t.merged_into is None
+        and since <= t.created_at <= now
+    ]
+    return sorted(found, key=lambda t: (t.created_at, t.id))
+
+
+@attrs.frozen
+class Suspect:
+    """An open ticket the new one is probably a resubmission of."""
+
+    ticket_id: str
+    score: float
+
+
+def suspected_duplicates(
+    subject: str,
+    description: str,
+    candidates: Iterable[Ticket],
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[Suspect]:
+    """The candidates whose text scores ``>= threshold``, best first (ties by id)."""
+    text = ticket_text(subject, description)
+    found = []
+    for ticket in candidates:
+        score = similarity(text, ticket_text(ticket.subject, ticket.description))
+        if score >= threshold:
+            found.append(Suspect(ticket.id, round(score, 4)))
+    return sorted(found, key=lambda s: (-s.score, s.ticket_id))
+
+
+def candidate_condition(requester: str, now: datetime, window: timedelta) -> Condition:
+    """The storage condition that loads only possible candidates (same requester, open
+    category, created in the window); :func:`duplicate_candidates` applies the rest."""
+    return compile_condition(
+        {
+            "requester": requester,
+            "status_category": {"in": sorted(OPEN_CATEGORIES)},
+            "created_at": {"gte": now - window, "lte": now},
+        },
+        "duplicates",
+    )
+
+
+def duplicate_events(
+    ticket: Ticket, candidates: Iterable[Ticket], settings: DuplicatesConfig, actor: str
+) -> list[DuplicateSuspected]:
+    """The ``DuplicateSuspected`` events to append to a just-opened ``ticket`` (seq after its
+    version), one per suspected open ticket, best score first. ``candidates`` may hold more
+    than the rules allow: :func:`duplicate_candidates` filters them."""
+    chosen = duplicate_candidates(
+        ticket.requester, ticket.created_at, candidates, settings.window, exclude=ticket.id
+    )
+    suspects = suspected_duplicates(ticket.subject, ticket.description, chosen, settings.threshold)
+    return [
+        DuplicateSuspected(
+            ticket_id=ticket.id,
+            seq=ticket.version + 1 + i,
+            at=ticket.updated_at,
+            actor=actor,
+            other=suspect.ticket_id,
+            score=suspect.score,
+        )
+        for i, suspect in enumerate(suspects)
+    ]
+
+
+class TicketReader(Protocol):
+    def query_tickets(self, query: TicketQuery) -> list[Ticket]: ...
+
+
+def find_duplicates_in(
+    uow: TicketReader, ticket: Ticket, settings: DuplicatesConfig, actor: str = "system"
+) -> list[DuplicateSuspected]:
+    """:func:`duplicate_events` for ``ticket`` with the candidates loaded from storage (only
+    the requester's open tickets in the window are read)."""
+    if ticket.requester is None:
+        return []
+    where = candidate_condition(ticket.requester, ticket.created_at, settings.window)
+    candidates = uow.query_tickets(TicketQuery(where=where, limit=None))
+    return duplicate_events(ticket, candidates, settings, actor)
