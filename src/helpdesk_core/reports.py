@@ -3,7 +3,8 @@
 Every KPI is a function ``reports.<name>(events, *, start, end, tz, group_by=(), sla=None)``
 returning a :class:`Report` (``.rows``, a list of mappings; ``.columns``; ``.to_csv()``,
 ``.to_json()``). The desk's ``report`` command calls the same functions on the events the actor
-may see. :data:`REPORTS` maps each name to its function.
+may see. :data:`REPORTS` maps each name to its function; :func:`many` computes several
+reports in one pass over the stream.
 
 Rules every KPI shares (the docs state them word for word; tests hold them):
 
@@ -80,6 +81,7 @@ __all__ = [
     "first_contact_resolution",
     "first_response_time",
     "handling_time",
+    "many",
     "on_time",
     "quantile",
     "reopen_rate",
@@ -406,11 +408,37 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 6) if whole else None
 
 
+@attrs.frozen
+class _Context:
+    """What every KPI consumer knows: the period, the zone, the grouping, the SLA config."""
+
+    start: datetime
+    end: datetime
+    zone: tzinfo
+    dims: tuple[str, ...]
+    sla: SlaConfig | None
+
+    def in_cohort(self, facts: TicketFacts) -> bool:
+        return self.start <= facts.created_at < self.end
+
+    def key(self, facts: TicketFacts) -> tuple[str | None, ...]:
+        return _key(facts, self.dims, self.zone)
+
+
+class _Consumer(Protocol):
+    """One report being computed: it takes each ticket's facts, then builds the report."""
+
+    def add(self, facts: TicketFacts) -> None: ...
+    def report(self) -> Report: ...
+
+
 _Finish = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @attrs.frozen
 class _Spec:
+    """A report whose rows are groups of cohort tickets, each folded into one accumulator."""
+
     name: str
     metrics: tuple[str, ...]
     measure: Callable[[TicketFacts, dict[str, Any]], None]
@@ -418,65 +446,34 @@ class _Spec:
     start: Callable[[], dict[str, Any]]
 
 
-def _grouped(
-    spec: _Spec,
-    events: Iterable[Event],
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str,
-    sla: SlaConfig | None = None,
-    cohort: Callable[[TicketFacts, datetime, datetime], bool] | None = None,
-) -> Report:
-    zone = _zone(tz)
-    lo, hi = period_bounds(start, end, zone)
-    dims = _dimensions(group_by)
-    groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
-    belongs = cohort or (lambda f, a, b: a <= f.created_at < b)
-    for facts in ticket_facts(events, end=hi, sla=sla):
-        if not belongs(facts, lo, hi):
-            continue
-        key = _key(facts, dims, zone)
-        acc = groups.get(key)
+class _Grouped:
+    def __init__(self, spec: _Spec, ctx: _Context) -> None:
+        self.spec, self.ctx = spec, ctx
+        self.groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
+
+    def add(self, facts: TicketFacts) -> None:
+        if not self.ctx.in_cohort(facts):
+            return
+        key = self.ctx.key(facts)
+        acc = self.groups.get(key)
         if acc is None:
-            acc = groups[key] = spec.start()
-        spec.measure(facts, acc)
-    if not groups and not dims:
-        groups[()] = spec.start()
-    rows: list[Mapping[str, Any]] = []
-    for key in sorted(groups, key=_sort_key):
-        row: dict[str, Any] = dict(zip(dims, key, strict=True))
-        row.update(spec.finish(groups[key]))
-        rows.append(row)
-    return Report(spec.name, (*dims, *spec.metrics), rows, lo, hi)
+            acc = self.groups[key] = self.spec.start()
+        self.spec.measure(facts, acc)
+
+    def report(self) -> Report:
+        spec, ctx, groups = self.spec, self.ctx, self.groups
+        if not groups and not ctx.dims:
+            groups[()] = spec.start()
+        rows: list[Mapping[str, Any]] = []
+        for key in sorted(groups, key=_sort_key):
+            row: dict[str, Any] = dict(zip(ctx.dims, key, strict=True))
+            row.update(spec.finish(groups[key]))
+            rows.append(row)
+        return Report(spec.name, (*ctx.dims, *spec.metrics), rows, ctx.start, ctx.end)
 
 
 def _seconds(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds()
-
-
-# ---------------------------------------------------------------------- the KPIs
-def volumes(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """Tickets created in the period (``tickets``), with how many of them are resolved at
-    ``end`` (``resolved``). Group by type, channel, priority, team, department, agent and the
-    local hour/day/week/month of creation: each ticket counts once, in its creation bucket."""
-
-    def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
-        acc["tickets"] += 1
-        acc["resolved"] += facts.resolved
-
-    spec = _Spec(
-        "volumes", ("tickets", "resolved"), measure, dict, lambda: {"tickets": 0, "resolved": 0}
-    )
-    return _grouped(spec, events, start, end, tz, group_by)
 
 
 def _duration_spec(
@@ -503,98 +500,6 @@ def _duration_spec(
     return _Spec(name, metrics, measure, finish, lambda: {"base": 0, "values": []})
 
 
-def first_response_time(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """First response time: from creation to the first agent PUBLIC reply (an internal note is
-    never a response), calendar time; pauses do not stop it and a reopen does not restart it.
-    ``tickets`` counts the cohort, ``responded_count`` those answered before ``end``; mean,
-    median and p90 are over the answered ones."""
-
-    def value(f: TicketFacts) -> float | None:
-        return None if f.first_reply_at is None else _seconds(f.created_at, f.first_reply_at)
-
-    spec = _duration_spec("first_response_time", "responded", value, "tickets")
-    return _grouped(spec, events, start, end, tz, group_by)
-
-
-def resolution_time(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """Resolution time: from creation to the final resolution (rule 6), calendar time, pauses
-    included (the SLA resolution clock, which stops in pause statuses, is
-    :func:`sla_compliance`'s business). Over tickets resolved at ``end``."""
-
-    def value(f: TicketFacts) -> float | None:
-        if not f.resolved or f.resolved_at is None:
-            return None
-        return _seconds(f.created_at, f.resolved_at)
-
-    spec = _duration_spec("resolution_time", "resolved", value, "tickets")
-    return _grouped(spec, events, start, end, tz, group_by)
-
-
-def handling_time(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """Handling time: the time a resolved ticket spent in ``open``-category statuses (assigned,
-    in progress: in the desk's hands), summed over every stretch including those after a
-    reopen. Time waiting in ``new``, in pause (``pending``) statuses and after resolution is not
-    handling. Over tickets resolved at ``end``."""
-
-    def value(f: TicketFacts) -> float | None:
-        return f.handling.total_seconds() if f.resolved else None
-
-    spec = _duration_spec("handling_time", "resolved", value, "tickets")
-    return _grouped(spec, events, start, end, tz, group_by)
-
-
-def average_wait(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """Average wait: from creation until an agent picked the ticket up (the first assignment to
-    an agent or the first agent public reply, whichever came first). ``picked_up_*`` figures are
-    over tickets picked up before ``end``; ``waiting`` counts those still waiting at ``end``."""
-
-    def value(f: TicketFacts) -> float | None:
-        return None if f.first_pickup_at is None else _seconds(f.created_at, f.first_pickup_at)
-
-    spec = _duration_spec("average_wait", "picked_up", value, "tickets")
-    inner = spec.finish
-
-    def finish(acc: dict[str, Any]) -> dict[str, Any]:
-        out = inner(acc)
-        out["waiting"] = out["tickets"] - out["picked_up_count"]
-        return out
-
-    spec = attrs.evolve(spec, metrics=(*spec.metrics, "waiting"), finish=finish)
-    return _grouped(spec, events, start, end, tz, group_by)
-
-
 def _rate_spec(
     name: str, whole: str, part: str, test: Callable[[TicketFacts], tuple[bool, bool]]
 ) -> _Spec:
@@ -610,43 +515,80 @@ def _rate_spec(
     return _Spec(name, (whole, part, "rate"), measure, finish, lambda: {whole: 0, part: 0})
 
 
-def first_contact_resolution(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """First-contact resolution rate: of the tickets resolved at ``end``, the share resolved
-    with at most one agent public reply and never reopened."""
+# ---------------------------------------------------------------------- the consumers
+def _volumes(ctx: _Context) -> _Consumer:
+    def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
+        acc["tickets"] += 1
+        acc["resolved"] += facts.resolved
 
+    return _Grouped(
+        _Spec(
+            "volumes",
+            ("tickets", "resolved"),
+            measure,
+            dict,
+            lambda: {"tickets": 0, "resolved": 0},
+        ),
+        ctx,
+    )
+
+
+def _first_response(f: TicketFacts) -> float | None:
+    return None if f.first_reply_at is None else _seconds(f.created_at, f.first_reply_at)
+
+
+def _resolution(f: TicketFacts) -> float | None:
+    if not f.resolved or f.resolved_at is None:
+        return None
+    return _seconds(f.created_at, f.resolved_at)
+
+
+def _handling(f: TicketFacts) -> float | None:
+    return f.handling.total_seconds() if f.resolved else None
+
+
+def _wait(f: TicketFacts) -> float | None:
+    return None if f.first_pickup_at is None else _seconds(f.created_at, f.first_pickup_at)
+
+
+def _first_response_time(ctx: _Context) -> _Consumer:
+    return _Grouped(
+        _duration_spec("first_response_time", "responded", _first_response, "tickets"), ctx
+    )
+
+
+def _resolution_time(ctx: _Context) -> _Consumer:
+    return _Grouped(_duration_spec("resolution_time", "resolved", _resolution, "tickets"), ctx)
+
+
+def _handling_time(ctx: _Context) -> _Consumer:
+    return _Grouped(_duration_spec("handling_time", "resolved", _handling, "tickets"), ctx)
+
+
+def _average_wait(ctx: _Context) -> _Consumer:
+    spec = _duration_spec("average_wait", "picked_up", _wait, "tickets")
+    inner = spec.finish
+
+    def finish(acc: dict[str, Any]) -> dict[str, Any]:
+        out = inner(acc)
+        out["waiting"] = out["tickets"] - out["picked_up_count"]
+        return out
+
+    return _Grouped(attrs.evolve(spec, metrics=(*spec.metrics, "waiting"), finish=finish), ctx)
+
+
+def _first_contact_resolution(ctx: _Context) -> _Consumer:
     def test(f: TicketFacts) -> tuple[bool, bool]:
         return f.resolved, f.replies_at_resolution <= 1 and f.reopens == 0
 
-    spec = _rate_spec("first_contact_resolution", "resolved", "first_contact", test)
-    return _grouped(spec, events, start, end, tz, group_by)
+    return _Grouped(_rate_spec("first_contact_resolution", "resolved", "first_contact", test), ctx)
 
 
-def reopen_rate(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """Reopen rate: of the tickets resolved at least once before ``end``, the share reopened at
-    least once (left a solved/closed status for a working one, or took a ``reopen``
-    transition), whether or not resolved again since."""
-
+def _reopen_rate(ctx: _Context) -> _Consumer:
     def test(f: TicketFacts) -> tuple[bool, bool]:
         return f.ever_resolved, f.reopens > 0
 
-    spec = _rate_spec("reopen_rate", "resolved_once", "reopened", test)
-    return _grouped(spec, events, start, end, tz, group_by)
+    return _Grouped(_rate_spec("reopen_rate", "resolved_once", "reopened", test), ctx)
 
 
 def _need_sla(sla: SlaConfig | None) -> SlaConfig:
@@ -664,59 +606,36 @@ def _decided(clock: SlaClock) -> bool | None:
     return None
 
 
-def sla_compliance(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """SLA compliance per policy and metric: every clock cycle of the cohort's tickets, as
-    :func:`helpdesk_core.sla.evaluate` gives it at ``end`` under ``sla`` (business time,
-    pauses and reopens by the SLA rules: a reopen is a new resolution cycle). ``met`` cycles
-    were met by their due instant, ``breached`` ones were not (also still running past due);
-    ``open`` ones are undecided and left out of ``compliance = met / (met + breached)``."""
-    config = _need_sla(sla)
-    dims = _dimensions(group_by)
-    zone = _zone(tz)
-    lo, hi = period_bounds(start, end, zone)
-    groups: dict[tuple[str | None, ...], list[int]] = {}
-    for facts in ticket_facts(events, end=hi, sla=config):
-        if not lo <= facts.created_at < hi:
-            continue
-        base = _key(facts, dims, zone)
+class _SlaCompliance:
+    def __init__(self, ctx: _Context) -> None:
+        _need_sla(ctx.sla)
+        self.ctx = ctx
+        self.groups: dict[tuple[str | None, ...], list[int]] = {}
+
+    def add(self, facts: TicketFacts) -> None:
+        if not self.ctx.in_cohort(facts):
+            return
+        base = self.ctx.key(facts)
         for clock in facts.clocks:
-            tally = groups.setdefault((*base, clock.policy, clock.metric), [0, 0, 0])
+            tally = self.groups.setdefault((*base, clock.policy, clock.metric), [0, 0, 0])
             outcome = _decided(clock)
             tally[0 if outcome else 1 if outcome is False else 2] += 1
-    rows: list[Mapping[str, Any]] = []
-    for key in sorted(groups, key=_sort_key):
-        met, breached, undecided = groups[key]
-        row: dict[str, Any] = dict(zip((*dims, "policy", "metric"), key, strict=True))
-        row.update(
-            met=met, breached=breached, open=undecided, compliance=_rate(met, met + breached)
-        )
-        rows.append(row)
-    columns = (*dims, "policy", "metric", "met", "breached", "open", "compliance")
-    return Report("sla_compliance", columns, rows, lo, hi)
+
+    def report(self) -> Report:
+        dims = self.ctx.dims
+        rows: list[Mapping[str, Any]] = []
+        for key in sorted(self.groups, key=_sort_key):
+            met, breached, undecided = self.groups[key]
+            row: dict[str, Any] = dict(zip((*dims, "policy", "metric"), key, strict=True))
+            row.update(
+                met=met, breached=breached, open=undecided, compliance=_rate(met, met + breached)
+            )
+            rows.append(row)
+        columns = (*dims, "policy", "metric", "met", "breached", "open", "compliance")
+        return Report("sla_compliance", columns, rows, self.ctx.start, self.ctx.end)
 
 
-def on_time(
-    events: Iterable[Event],
-    *,
-    start: date | datetime,
-    end: date | datetime,
-    tz: str | tzinfo,
-    group_by: Sequence[str] | str = (),
-    sla: SlaConfig | None = None,
-) -> Report:
-    """On-time rate: of the tickets resolved at ``end`` that had a promised instant, the share
-    resolved at or before it. The promise is the ticket's ``expected_resolution_at`` when set,
-    else (with ``sla``) the due instant of its last resolution clock cycle; tickets with
-    neither are counted in ``resolved`` only."""
-
+def _on_time(ctx: _Context) -> _Consumer:
     def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
         if not facts.resolved or facts.resolved_at is None:
             return
@@ -741,7 +660,289 @@ def on_time(
         finish,
         lambda: {"resolved": 0, "promised": 0, "on_time": 0},
     )
-    return _grouped(spec, events, start, end, tz, group_by, sla)
+    return _Grouped(spec, ctx)
+
+
+class _AgentPerformance:
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = attrs.evolve(ctx, dims=tuple(d for d in ctx.dims if d != "agent"))
+        self.groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
+
+    def acc_for(self, agent: str, facts: TicketFacts) -> dict[str, Any]:
+        key = (agent, *self.ctx.key(facts))
+        acc = self.groups.get(key)
+        if acc is None:
+            acc = self.groups[key] = {"handled": 0, "frt": [], "met": 0, "breached": 0}
+        return acc
+
+    def add(self, facts: TicketFacts) -> None:
+        if not self.ctx.in_cohort(facts):
+            return
+        if facts.first_replier is not None and facts.first_reply_at is not None:
+            self.acc_for(facts.first_replier, facts)["frt"].append(
+                _seconds(facts.created_at, facts.first_reply_at)
+            )
+        if facts.resolved and facts.resolved_by is not None:
+            acc = self.acc_for(facts.resolved_by, facts)
+            acc["handled"] += 1
+            for clock in facts.clocks:
+                outcome = _decided(clock)
+                if outcome is not None:
+                    acc["met" if outcome else "breached"] += 1
+
+    def report(self) -> Report:
+        dims, with_sla = self.ctx.dims, self.ctx.sla is not None
+        rows: list[Mapping[str, Any]] = []
+        for key in sorted(self.groups, key=_sort_key):
+            acc = self.groups[key]
+            frt = _durations(acc["frt"], "frt_")
+            row: dict[str, Any] = dict(zip(("agent", *dims), key, strict=True))
+            row.update(
+                handled=acc["handled"],
+                first_responses=frt["frt_count"],
+                frt_median_seconds=frt["frt_median_seconds"],
+                frt_p90_seconds=frt["frt_p90_seconds"],
+                sla_met=acc["met"] if with_sla else None,
+                sla_breached=acc["breached"] if with_sla else None,
+                sla_met_rate=_rate(acc["met"], acc["met"] + acc["breached"]),
+            )
+            rows.append(row)
+        columns = (
+            "agent",
+            *dims,
+            "handled",
+            "first_responses",
+            "frt_median_seconds",
+            "frt_p90_seconds",
+            "sla_met",
+            "sla_breached",
+            "sla_met_rate",
+        )
+        return Report("agent_performance", columns, rows, self.ctx.start, self.ctx.end)
+
+
+class _BacklogByAge:
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.groups: dict[tuple[str | None, ...], int] = {}
+
+    def add(self, facts: TicketFacts) -> None:
+        if facts.resolved:
+            return
+        age = self.ctx.end - facts.created_at
+        bucket = next(name for name, upper in BACKLOG_BUCKETS if upper is None or age < upper)
+        key = (*self.ctx.key(facts), bucket)
+        self.groups[key] = self.groups.get(key, 0) + 1
+
+    def report(self) -> Report:
+        dims = self.ctx.dims
+        order = {name: i for i, (name, _) in enumerate(BACKLOG_BUCKETS)}
+        rows: list[Mapping[str, Any]] = []
+        for key in sorted(self.groups, key=lambda k: (_sort_key(k[:-1]), order[str(k[-1])])):
+            row: dict[str, Any] = dict(zip((*dims, "age"), key, strict=True))
+            row["tickets"] = self.groups[key]
+            rows.append(row)
+        return Report(
+            "backlog_by_age", (*dims, "age", "tickets"), rows, self.ctx.start, self.ctx.end
+        )
+
+
+_CONSUMERS: Final[Mapping[str, Callable[[_Context], _Consumer]]] = MappingProxyType(
+    {
+        "volumes": _volumes,
+        "first_response_time": _first_response_time,
+        "resolution_time": _resolution_time,
+        "handling_time": _handling_time,
+        "average_wait": _average_wait,
+        "first_contact_resolution": _first_contact_resolution,
+        "reopen_rate": _reopen_rate,
+        "sla_compliance": _SlaCompliance,
+        "on_time": _on_time,
+        "agent_performance": _AgentPerformance,
+        "backlog_by_age": _BacklogByAge,
+    }
+)
+
+
+def many(
+    names: Iterable[str],
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> dict[str, Report]:
+    """Several reports from ONE pass over the event stream (the events are read and folded
+    once, each ticket's facts fed to every report): the way to a full report at scale."""
+    zone = _zone(tz)
+    lo, hi = period_bounds(start, end, zone)
+    ctx = _Context(lo, hi, zone, _dimensions(group_by), sla)
+    wanted = [names] if isinstance(names, str) else list(names)
+    consumers: dict[str, _Consumer] = {}
+    for name in wanted:
+        make = _CONSUMERS.get(name) if isinstance(name, str) else None
+        if make is None:
+            raise ValidationError("name", f"unknown report {name!r}; known: {sorted(_CONSUMERS)}")
+        consumers[name] = make(ctx)
+    adds = [c.add for c in consumers.values()]
+    for facts in ticket_facts(events, end=hi, sla=sla):
+        for add in adds:
+            add(facts)
+    return {name: consumer.report() for name, consumer in consumers.items()}
+
+
+def _one(
+    name: str,
+    events: Iterable[Event],
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str,
+    sla: SlaConfig | None,
+) -> Report:
+    return many([name], events, start=start, end=end, tz=tz, group_by=group_by, sla=sla)[name]
+
+
+# ---------------------------------------------------------------------- the KPIs
+def volumes(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Tickets created in the period (``tickets``), with how many of them are resolved at
+    ``end`` (``resolved``). Group by type, channel, priority, team, department, agent and the
+    local hour/day/week/month of creation: each ticket counts once, in its creation bucket."""
+    return _one("volumes", events, start, end, tz, group_by, sla)
+
+
+def first_response_time(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """First response time: from creation to the first agent PUBLIC reply (an internal note is
+    never a response), calendar time; pauses do not stop it and a reopen does not restart it.
+    ``tickets`` counts the cohort, ``responded_count`` those answered before ``end``; mean,
+    median and p90 are over the answered ones."""
+    return _one("first_response_time", events, start, end, tz, group_by, sla)
+
+
+def resolution_time(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Resolution time: from creation to the final resolution (rule 6), calendar time, pauses
+    included (the SLA resolution clock, which stops in pause statuses, is
+    :func:`sla_compliance`'s business). Over tickets resolved at ``end``."""
+    return _one("resolution_time", events, start, end, tz, group_by, sla)
+
+
+def handling_time(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Handling time: the time a resolved ticket spent in ``open``-category statuses (assigned,
+    in progress: in the desk's hands), summed over every stretch including those after a
+    reopen. Time waiting in ``new``, in pause (``pending``) statuses and after resolution is not
+    handling. Over tickets resolved at ``end``."""
+    return _one("handling_time", events, start, end, tz, group_by, sla)
+
+
+def average_wait(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Average wait: from creation until an agent picked the ticket up (the first assignment to
+    an agent or the first agent public reply, whichever came first). ``picked_up_*`` figures are
+    over tickets picked up before ``end``; ``waiting`` counts those still waiting at ``end``."""
+    return _one("average_wait", events, start, end, tz, group_by, sla)
+
+
+def first_contact_resolution(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """First-contact resolution rate: of the tickets resolved at ``end``, the share resolved
+    with at most one agent public reply and never reopened."""
+    return _one("first_contact_resolution", events, start, end, tz, group_by, sla)
+
+
+def reopen_rate(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Reopen rate: of the tickets resolved at least once before ``end``, the share reopened at
+    least once (left a solved/closed status for a working one, or took a ``reopen``
+    transition), whether or not resolved again since."""
+    return _one("reopen_rate", events, start, end, tz, group_by, sla)
+
+
+def sla_compliance(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """SLA compliance per policy and metric: every clock cycle of the cohort's tickets, as
+    :func:`helpdesk_core.sla.evaluate` gives it at ``end`` under ``sla`` (business time,
+    pauses and reopens by the SLA rules: a reopen is a new resolution cycle). ``met`` cycles
+    were met by their due instant, ``breached`` ones were not (also still running past due);
+    ``open`` ones are undecided and left out of ``compliance = met / (met + breached)``."""
+    return _one("sla_compliance", events, start, end, tz, group_by, sla)
+
+
+def on_time(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """On-time rate: of the tickets resolved at ``end`` that had a promised instant, the share
+    resolved at or before it. The promise is the ticket's ``expected_resolution_at`` when set,
+    else (with ``sla``) the due instant of its last resolution clock cycle; tickets with
+    neither are counted in ``resolved`` only."""
+    return _one("on_time", events, start, end, tz, group_by, sla)
 
 
 def agent_performance(
@@ -758,59 +959,7 @@ def agent_performance(
     with the median and p90 of those first response times, and (with ``sla``) the SLA clock
     cycles of their handled tickets that were ``sla_met`` / ``sla_breached``. Other
     ``group_by`` dimensions split each agent's row further."""
-    dims = tuple(d for d in _dimensions(group_by) if d != "agent")
-    zone = _zone(tz)
-    lo, hi = period_bounds(start, end, zone)
-    groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
-
-    def acc_for(agent: str, facts: TicketFacts) -> dict[str, Any]:
-        key = (agent, *_key(facts, dims, zone))
-        acc = groups.get(key)
-        if acc is None:
-            acc = groups[key] = {"handled": 0, "frt": [], "met": 0, "breached": 0}
-        return acc
-
-    for facts in ticket_facts(events, end=hi, sla=sla):
-        if not lo <= facts.created_at < hi:
-            continue
-        if facts.first_replier is not None and facts.first_reply_at is not None:
-            acc_for(facts.first_replier, facts)["frt"].append(
-                _seconds(facts.created_at, facts.first_reply_at)
-            )
-        if facts.resolved and facts.resolved_by is not None:
-            acc = acc_for(facts.resolved_by, facts)
-            acc["handled"] += 1
-            for clock in facts.clocks:
-                outcome = _decided(clock)
-                if outcome is not None:
-                    acc["met" if outcome else "breached"] += 1
-    rows: list[Mapping[str, Any]] = []
-    for key in sorted(groups, key=_sort_key):
-        acc = groups[key]
-        frt = _durations(acc["frt"], "frt_")
-        row: dict[str, Any] = dict(zip(("agent", *dims), key, strict=True))
-        row.update(
-            handled=acc["handled"],
-            first_responses=frt["frt_count"],
-            frt_median_seconds=frt["frt_median_seconds"],
-            frt_p90_seconds=frt["frt_p90_seconds"],
-            sla_met=acc["met"] if sla is not None else None,
-            sla_breached=acc["breached"] if sla is not None else None,
-            sla_met_rate=_rate(acc["met"], acc["met"] + acc["breached"]),
-        )
-        rows.append(row)
-    columns = (
-        "agent",
-        *dims,
-        "handled",
-        "first_responses",
-        "frt_median_seconds",
-        "frt_p90_seconds",
-        "sla_met",
-        "sla_breached",
-        "sla_met_rate",
-    )
-    return Report("agent_performance", columns, rows, lo, hi)
+    return _one("agent_performance", events, start, end, tz, group_by, sla)
 
 
 def backlog_by_age(
@@ -825,24 +974,7 @@ def backlog_by_age(
     """The backlog at ``end``: every ticket created before ``end`` (whenever: ``start`` does
     not limit it) and not resolved at ``end``, by age at ``end`` in :data:`BACKLOG_BUCKETS`
     (``[lower, upper)``). Period dimensions group by the local creation period."""
-    zone = _zone(tz)
-    lo, hi = period_bounds(start, end, zone)
-    dims = _dimensions(group_by)
-    groups: dict[tuple[str | None, ...], int] = {}
-    for facts in ticket_facts(events, end=hi):
-        if facts.resolved:
-            continue
-        age = hi - facts.created_at
-        bucket = next(name for name, upper in BACKLOG_BUCKETS if upper is None or age < upper)
-        key = (*_key(facts, dims, zone), bucket)
-        groups[key] = groups.get(key, 0) + 1
-    order = {name: i for i, (name, _) in enumerate(BACKLOG_BUCKETS)}
-    rows: list[Mapping[str, Any]] = []
-    for key in sorted(groups, key=lambda k: (_sort_key(k[:-1]), order[str(k[-1])])):
-        row: dict[str, Any] = dict(zip((*dims, "age"), key, strict=True))
-        row["tickets"] = groups[key]
-        rows.append(row)
-    return Report("backlog_by_age", (*dims, "age", "tickets"), rows, lo, hi)
+    return _one("backlog_by_age", events, start, end, tz, group_by, sla)
 
 
 class ReportFunction(Protocol):

@@ -368,3 +368,22 @@ def test_nearest_rank_quantile(values: list[float], share: float) -> None:
     assert at_or_below >= share * len(ordered) - 1e-9
     below = sum(1 for v in ordered if v < q)  # type: ignore[operator]
     assert below < share * len(ordered)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), dims=st.lists(st.sampled_from(reports.DIMENSIONS), max_size=2, unique=True))
+def test_many_reports_in_one_pass_equal_each_report_alone(
+    data: st.DataObject, dims: list[str]
+) -> None:
+    events = data.draw(histories(datetime(2026, 11, 4, 12, tzinfo=UTC)))
+    kwargs: dict[str, Any] = {
+        "start": date(2026, 11, 3),
+        "end": date(2026, 11, 5),
+        "tz": SH,
+        "group_by": dims,
+        "sla": sla_config(),
+    }
+    together = reports.many(reports.REPORTS, iter(events), **kwargs)
+    assert list(together) == list(reports.REPORTS)
+    for name, function in reports.REPORTS.items():
+        assert together[name] == function(events, **kwargs)
