@@ -55,6 +55,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from helpdesk_core.conditions import TRUE, Condition, all_of, field_is
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.model.events import (
     Assigned,
@@ -68,6 +69,8 @@ from helpdesk_core.model.events import (
     Transferred,
     to_utc,
 )
+from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.ports import TicketQuery
 from helpdesk_core.sla import DONE_CATEGORIES, SlaClock, SlaConfig, evaluate
 
 __all__ = [
@@ -88,6 +91,7 @@ __all__ = [
     "report",
     "resolution_time",
     "sla_compliance",
+    "stored_events",
     "ticket_facts",
     "volumes",
 ]
@@ -300,6 +304,39 @@ def _finish(
     if sla is not None:
         facts.clocks = tuple(evaluate(sla, kept, end))
     return facts
+
+
+class EventSource(Protocol):
+    """What :func:`stored_events` reads: a storage unit of work (:class:`~helpdesk_core.ports.
+    UnitOfWork` has both methods)."""
+
+    def query_tickets(self, query: TicketQuery) -> list[Ticket]: ...
+    def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]: ...
+
+
+def stored_events(
+    uow: EventSource,
+    where: Condition = TRUE,
+    *,
+    created_before: datetime,
+    page: int = 500,
+) -> Iterator[Event]:
+    """The events of the stored tickets matching ``where`` (the actor's report scope) created
+    before ``created_before``, grouped by ticket as the reports read them. Tickets are paged by
+    keyset (``page`` at a time, oldest first), so memory holds one page and one history."""
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise ValidationError("page", f"must be a positive integer, got {page!r}")
+    condition = all_of([where, field_is("created_at", "lt", to_utc(created_before))])
+    after: tuple[Any, str] | None = None
+    while True:
+        tickets = uow.query_tickets(
+            TicketQuery(where=condition, order_by="created_at", after=after, limit=page)
+        )
+        for ticket in tickets:
+            yield from uow.ticket_events(ticket.id)
+        if len(tickets) < page:
+            return
+        after = (tickets[-1].created_at, tickets[-1].id)
 
 
 # ---------------------------------------------------------------------- periods and groups
