@@ -387,3 +387,23 @@ def test_many_reports_in_one_pass_equal_each_report_alone(
     assert list(together) == list(reports.REPORTS)
     for name, function in reports.REPORTS.items():
         assert together[name] == function(events, **kwargs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_per_ticket_facts_are_ordered_as_their_definitions_say(data: st.DataObject) -> None:
+    events = data.draw(histories(datetime(2026, 11, 4, 12, tzinfo=UTC)))
+    end = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    for facts in reports.ticket_facts(events, end=end):
+        assert facts.created_at < end
+        if facts.first_reply_at is not None:
+            # picked up no later than answered, answered no earlier than created
+            assert facts.first_pickup_at is not None
+            assert facts.created_at <= facts.first_pickup_at <= facts.first_reply_at
+        if facts.resolved:
+            assert facts.resolved_at is not None and facts.resolved_at < end
+            # handling is part of the time from creation to resolution
+            assert facts.handling <= facts.resolved_at - facts.created_at
+        else:
+            assert facts.resolved_at is None
+        assert facts.reopens == 0 or facts.ever_resolved
