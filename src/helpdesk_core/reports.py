@@ -259,12 +259,19 @@ def _fold(facts: TicketFacts, event: Event) -> None:
 
 
 def ticket_facts(
-    events: Iterable[Event], *, end: datetime, sla: SlaConfig | None = None
+    events: Iterable[Event],
+    *,
+    end: datetime,
+    sla: SlaConfig | None = None,
+    clocks_from: datetime | None = None,
 ) -> Iterator[TicketFacts]:
     """Fold a by-ticket event stream (see the module doc) into one :class:`TicketFacts` per
-    ticket created before ``end``; with ``sla`` each carries its SLA clocks as of ``end``."""
+    ticket created before ``end``; with ``sla`` each carries its SLA clocks as of ``end``
+    (only tickets created at or after ``clocks_from``, when given: the others are outside
+    every cohort and their clocks would be computed for nothing)."""
     facts: TicketFacts | None = None
     kept: list[Event] = []
+    keep = False
     skipping: str | None = None
     for event in events:
         if event.ticket_id == skipping:
@@ -272,7 +279,7 @@ def ticket_facts(
         if facts is not None and event.ticket_id == facts.id:
             if event.at < end:
                 _fold(facts, event)
-                if sla is not None:
+                if keep:
                     kept.append(event)
             continue
         # a new ticket begins: it must begin with its creation
@@ -283,16 +290,17 @@ def ticket_facts(
                 f"seq {event.seq} ({event.kind}) does not start its ticket's history",
             )
         if facts is not None:
-            yield _finish(facts, kept, end, sla)
+            yield _finish(facts, kept, end, sla if keep else None)
         facts, kept, skipping = None, [], None
         if event.at >= end:
             skipping = event.ticket_id
             continue
         facts = _created(event)
-        if sla is not None:
+        keep = sla is not None and (clocks_from is None or event.at >= clocks_from)
+        if keep:
             kept.append(event)
     if facts is not None:
-        yield _finish(facts, kept, end, sla)
+        yield _finish(facts, kept, end, sla if keep else None)
 
 
 def _finish(
@@ -319,14 +327,19 @@ def stored_events(
     where: Condition = TRUE,
     *,
     created_before: datetime,
+    created_from: datetime | None = None,
     page: int = 500,
 ) -> Iterator[Event]:
     """The events of the stored tickets matching ``where`` (the actor's report scope) created
-    before ``created_before``, grouped by ticket as the reports read them. Tickets are paged by
-    keyset (``page`` at a time, oldest first), so memory holds one page and one history."""
+    in ``[created_from, created_before)``, grouped by ticket as the reports read them. Tickets
+    are paged by keyset (``page`` at a time, oldest first), so memory holds one page and one
+    history. Every report but :func:`backlog_by_age` needs only ``created_from=start``."""
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise ValidationError("page", f"must be a positive integer, got {page!r}")
-    condition = all_of([where, field_is("created_at", "lt", to_utc(created_before))])
+    bounds = [where, field_is("created_at", "lt", to_utc(created_before))]
+    if created_from is not None:
+        bounds.append(field_is("created_at", "gte", to_utc(created_from)))
+    condition = all_of(bounds)
     after: tuple[Any, str] | None = None
     while True:
         tickets = uow.query_tickets(
@@ -824,7 +837,7 @@ def many(
             raise ValidationError("name", f"unknown report {name!r}; known: {sorted(_CONSUMERS)}")
         consumers[name] = make(ctx)
     adds = [c.add for c in consumers.values()]
-    for facts in ticket_facts(events, end=hi, sla=sla):
+    for facts in ticket_facts(events, end=hi, sla=sla, clocks_from=lo):
         for add in adds:
             add(facts)
     return {name: consumer.report() for name, consumer in consumers.items()}

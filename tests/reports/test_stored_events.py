@@ -58,3 +58,18 @@ def test_stored_events_take_the_scope_condition() -> None:
     kinds = {e.ticket_id: getattr(e, "type", None) for e in everything if e.seq == 1}
     assert {e.ticket_id for e in complaints} == {t for t, k in kinds.items() if k == "complaint"}
     assert complaints and len(complaints) < len(everything)
+
+
+def test_created_from_narrows_the_stream_to_the_cohort() -> None:
+    desk = make_desk()
+    simulate(desk, seed=6, day=DAY, profile=PROFILE)
+    zone = ZoneInfo("Asia/Shanghai")
+    lo, hi = datetime(2026, 11, 11, 10, tzinfo=zone), datetime(2026, 11, 11, 10, 40, tzinfo=zone)
+    names = [n for n in reports.REPORTS if n != "backlog_by_age"]
+    kwargs = {"start": lo, "end": hi, "tz": zone, "sla": desk.sla, "group_by": ["type"]}
+    with desk.storage.transaction() as uow:
+        narrow = list(reports.stored_events(uow, created_before=hi, created_from=lo))
+        wide = list(reports.stored_events(uow, created_before=hi))
+    assert all(lo <= e.at for e in narrow if e.seq == 1)
+    assert len({e.ticket_id for e in narrow}) < len({e.ticket_id for e in wide})
+    assert reports.many(names, narrow, **kwargs) == reports.many(names, wide, **kwargs)
