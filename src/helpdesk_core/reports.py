@@ -1,0 +1,1075 @@
+"""Reports: KPIs computed from the ticket event stream (R-RPT-1, R-RPT-3).
+
+Every KPI is a function ``reports.<name>(events, *, start, end, tz, group_by=(), sla=None)``
+returning a :class:`Report` (``.rows``, a list of mappings; ``.columns``; ``.to_csv()``,
+``.to_json()``). The desk's ``report`` command calls the same functions on the events the actor
+may see. :data:`REPORTS` maps each name to its function; :func:`many` computes several
+reports in one pass over the stream.
+
+Rules every KPI shares (the docs state them word for word; tests hold them):
+
+1. **The period.** ``start`` and ``end`` are aware instants or dates. A date is a local day in
+   ``tz`` (the desk's zone): ``start=date(2026, 11, 1), end=date(2026, 11, 30)`` is the whole of
+   November from local midnight to local midnight, whatever the DST changes in between; an
+   instant ``end`` is exclusive. The period is the half-open ``[start, end)``.
+2. **As of end.** Each ticket's history is read as it stood at ``end`` (events at or after
+   ``end`` are ignored), so a report of a closed period never changes later.
+3. **The cohort.** A ticket belongs to the report when it was created inside the period, and to
+   the period bucket (``hour``, ``day``, ``week``, ``month``, local in ``tz``) of its creation
+   instant, exactly once. Exception: :func:`backlog_by_age` counts every ticket still open at
+   ``end``, whenever it was created.
+4. **Grouping.** ``group_by`` names dimensions from :data:`DIMENSIONS`; ticket fields (``type``,
+   ``channel``, ``priority``, ``team``, ``department``, ``agent`` = the assignee) take their
+   value as of ``end``. Counts and sums of any grouping add up to the ungrouped report.
+5. **Durations** are calendar (wall-clock) time in seconds. ``median`` and ``p90`` use the
+   nearest-rank method: the smallest value with at least that share of the values at or below
+   it (the lower middle value for an even count); ``mean`` is the arithmetic mean.
+6. **Resolved** means the ticket's status is in a ``solved`` or ``closed`` category at ``end``
+   (a merged ticket counts as closed); the resolution instant is the last entry into such a
+   status. A reopen (leaving solved/closed for a working status) starts over: the ticket is
+   unresolved until it is resolved again, and resolution time runs from creation to the final
+   resolution.
+
+Memory: events must come grouped by ticket, each ticket's history contiguous and oldest first
+(what a store's per-ticket event stream gives; ``sorted(events, key=lambda e: (e.ticket_id,
+e.seq))`` makes any stream so, at the cost of holding it). Each ticket is folded into a few
+numbers and dropped, so counts, rates and means stream in constant memory; medians and p90 keep
+one float per ticket of each group (an exact quantile cannot stream); SLA compliance holds one
+ticket's events at a time.
+
+CSAT and KB usage slot in as more entries of :data:`REPORTS` with the same signature once their
+events exist (ratings fold into :class:`TicketFacts` like replies do).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from types import MappingProxyType
+from typing import Any, Final, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from helpdesk_core.conditions import TRUE, Condition, all_of, field_is
+from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.events import (
+    Assigned,
+    Event,
+    FieldsChanged,
+    Merged,
+    PriorityChanged,
+    Replied,
+    StatusChanged,
+    TicketCreated,
+    Transferred,
+    to_utc,
+)
+from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.ports import TicketQuery
+from helpdesk_core.sla import DONE_CATEGORIES, SlaClock, SlaConfig, evaluate
+
+__all__ = [
+    "DIMENSIONS",
+    "REPORTS",
+    "Report",
+    "TicketFacts",
+    "agent_performance",
+    "average_wait",
+    "backlog_by_age",
+    "first_contact_resolution",
+    "first_response_time",
+    "handling_time",
+    "many",
+    "on_time",
+    "quantile",
+    "reopen_rate",
+    "report",
+    "resolution_time",
+    "sla_compliance",
+    "stored_events",
+    "ticket_facts",
+    "volumes",
+]
+
+TICKET_DIMENSIONS: Final = ("type", "channel", "priority", "team", "department", "agent")
+PERIOD_DIMENSIONS: Final = ("hour", "day", "week", "month")
+DIMENSIONS: Final = TICKET_DIMENSIONS + PERIOD_DIMENSIONS
+"""What ``group_by`` may name."""
+
+BACKLOG_BUCKETS: Final[tuple[tuple[str, timedelta | None], ...]] = (
+    ("<1h", timedelta(hours=1)),
+    ("1h-4h", timedelta(hours=4)),
+    ("4h-24h", timedelta(hours=24)),
+    ("1d-3d", timedelta(days=3)),
+    ("3d-7d", timedelta(days=7)),
+    (">=7d", None),
+)
+"""Backlog age buckets: each is ``[previous bound, bound)``."""
+
+
+# ---------------------------------------------------------------------- the result
+@attrs.frozen
+class Report:
+    """A computed report: ``rows`` are mappings over ``columns``, sorted by their group."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: list[Mapping[str, Any]]
+    start: datetime
+    end: datetime
+
+    def to_csv(self) -> str:
+        """The rows as CSV with a header line; missing values (no data) are empty cells."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(self.columns), lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in self.columns})
+        return out.getvalue()
+
+    def to_json(self) -> str:
+        """``{"report", "start", "end", "columns", "rows"}`` as JSON (instants in ISO form)."""
+        return json.dumps(
+            {
+                "report": self.name,
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "columns": list(self.columns),
+                "rows": [dict(r) for r in self.rows],
+            },
+            ensure_ascii=False,
+        )
+
+
+# ---------------------------------------------------------------------- one ticket's facts
+@attrs.define
+class TicketFacts:
+    """What the KPIs read of one ticket, folded from its events as of ``end`` (rule 2)."""
+
+    id: str
+    created_at: datetime
+    type: str
+    channel: str
+    priority: str
+    team: str | None
+    department: str | None
+    assignee: str | None
+    category: str
+    expected_resolution_at: datetime | None
+    first_pickup_at: datetime | None = None
+    """First assignment to an agent or first agent public reply, whichever came first."""
+    first_reply_at: datetime | None = None
+    first_replier: str | None = None
+    public_replies: int = 0
+    replies_at_resolution: int = 0
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    ever_resolved: bool = False
+    reopens: int = 0
+    handling: timedelta = timedelta(0)
+    """Time in ``open``-category statuses (being worked), up to the resolution or ``end``."""
+    open_since: datetime | None = None
+    clocks: tuple[SlaClock, ...] = ()
+
+    @property
+    def resolved(self) -> bool:
+        return self.category in DONE_CATEGORIES
+
+
+def _created(event: TicketCreated) -> TicketFacts:
+    facts = TicketFacts(
+        id=event.ticket_id,
+        created_at=event.at,
+        type=event.type,
+        channel=event.channel,
+        priority=event.priority,
+        team=event.team,
+        department=event.department,
+        assignee=event.assignee,
+        category=event.status_category,
+        expected_resolution_at=event.expected_resolution_at,
+    )
+    if event.assignee is not None:
+        facts.first_pickup_at = event.at
+    if facts.category == "open":
+        facts.open_since = event.at
+    return facts
+
+
+def _category_change(facts: TicketFacts, event: Event, category: str, reopen: bool) -> None:
+    at = event.at
+    before = facts.category
+    if before == category:
+        return
+    if before == "open" and facts.open_since is not None:
+        facts.handling += at - facts.open_since
+        facts.open_since = None
+    if category == "open":
+        facts.open_since = at
+    if category in DONE_CATEGORIES:
+        if before not in DONE_CATEGORIES:
+            facts.resolved_at = at
+            facts.resolved_by = facts.assignee or event.actor
+            facts.replies_at_resolution = facts.public_replies
+            facts.ever_resolved = True
+    elif before in DONE_CATEGORIES:
+        facts.resolved_at = None
+        facts.resolved_by = None
+        facts.reopens += 1
+    elif reopen:  # a reopen flagged on a transition that did not leave solved/closed
+        facts.reopens += 1
+    facts.category = category
+
+
+def _fold(facts: TicketFacts, event: Event) -> None:
+    """Apply one later event of the ticket to its facts (other kinds change nothing)."""
+    if isinstance(event, Replied):
+        facts.public_replies += 1
+        if facts.first_reply_at is None:
+            facts.first_reply_at = event.at
+            facts.first_replier = event.actor
+        if facts.first_pickup_at is None:
+            facts.first_pickup_at = event.at
+    elif isinstance(event, StatusChanged):
+        _category_change(facts, event, event.to_category, event.reopen)
+    elif isinstance(event, Merged):
+        _category_change(facts, event, event.to_category, False)
+    elif isinstance(event, Assigned):
+        facts.assignee, facts.team = event.assignee, event.team
+        if event.assignee is not None and facts.first_pickup_at is None:
+            facts.first_pickup_at = event.at
+    elif isinstance(event, Transferred):
+        facts.team, facts.assignee = event.to_team, None
+    elif isinstance(event, PriorityChanged):
+        facts.priority = event.to_priority
+    elif isinstance(event, FieldsChanged):
+        changes = event.changes
+        if "type" in changes:
+            facts.type = changes["type"]
+        if "department" in changes:
+            facts.department = changes["department"]
+        if "expected_resolution_at" in changes:
+            value = changes["expected_resolution_at"]
+            facts.expected_resolution_at = None if value is None else to_utc(value)
+
+
+def ticket_facts(
+    events: Iterable[Event],
+    *,
+    end: datetime,
+    sla: SlaConfig | None = None,
+    clocks_from: datetime | None = None,
+) -> Iterator[TicketFacts]:
+    """Fold a by-ticket event stream (see the module doc) into one :class:`TicketFacts` per
+    ticket created before ``end``; with ``sla`` each carries its SLA clocks as of ``end``
+    (only tickets created at or after ``clocks_from``, when given: the others are outside
+    every cohort and their clocks would be computed for nothing)."""
+    facts: TicketFacts | None = None
+    kept: list[Event] = []
+    keep = False
+    skipping: str | None = None
+    for event in events:
+        if event.ticket_id == skipping:
+            continue
+        if facts is not None and event.ticket_id == facts.id:
+            if event.at < end:
+                _fold(facts, event)
+                if keep:
+                    kept.append(event)
+            continue
+        # a new ticket begins: it must begin with its creation
+        if not isinstance(event, TicketCreated):
+            raise ValidationError(
+                "events",
+                f"events must come grouped by ticket, oldest first: {event.ticket_id} "
+                f"seq {event.seq} ({event.kind}) does not start its ticket's history",
+            )
+        if facts is not None:
+            yield _finish(facts, kept, end, sla if keep else None)
+        facts, kept, skipping = None, [], None
+        if event.at >= end:
+            skipping = event.ticket_id
+            continue
+        facts = _created(event)
+        keep = sla is not None and (clocks_from is None or event.at >= clocks_from)
+        if keep:
+            kept.append(event)
+    if facts is not None:
+        yield _finish(facts, kept, end, sla if keep else None)
+
+
+def _finish(
+    facts: TicketFacts, kept: list[Event], end: datetime, sla: SlaConfig | None
+) -> TicketFacts:
+    if facts.open_since is not None and not facts.resolved:
+        facts.handling += end - facts.open_since
+        facts.open_since = None
+    if sla is not None:
+        facts.clocks = tuple(evaluate(sla, kept, end))
+    return facts
+
+
+class EventSource(Protocol):
+    """What :func:`stored_events` reads: a storage unit of work (:class:`~helpdesk_core.ports.
+    UnitOfWork` has both methods)."""
+
+    def query_tickets(self, query: TicketQuery) -> list[Ticket]: ...
+    def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]: ...
+
+
+def stored_events(
+    uow: EventSource,
+    where: Condition = TRUE,
+    *,
+    created_before: datetime,
+    created_from: datetime | None = None,
+    page: int = 500,
+) -> Iterator[Event]:
+    """The events of the stored tickets matching ``where`` (the actor's report scope) created
+    in ``[created_from, created_before)``, grouped by ticket as the reports read them. Tickets
+    are paged by keyset (``page`` at a time, oldest first), so memory holds one page and one
+    history. Every report but :func:`backlog_by_age` needs only ``created_from=start``."""
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise ValidationError("page", f"must be a positive integer, got {page!r}")
+    bounds = [where, field_is("created_at", "lt", to_utc(created_before))]
+    if created_from is not None:
+        bounds.append(field_is("created_at", "gte", to_utc(created_from)))
+    condition = all_of(bounds)
+    after: tuple[Any, str] | None = None
+    while True:
+        tickets = uow.query_tickets(
+            TicketQuery(where=condition, order_by="created_at", after=after, limit=page)
+        )
+        for ticket in tickets:
+            yield from uow.ticket_events(ticket.id)
+        if len(tickets) < page:
+            return
+        after = (tickets[-1].created_at, tickets[-1].id)
+
+
+# ---------------------------------------------------------------------- periods and groups
+def _zone(tz: str | tzinfo) -> tzinfo:
+    if isinstance(tz, tzinfo):
+        return tz
+    if not isinstance(tz, str) or not tz:
+        raise ValidationError("tz", f"must be a time zone name or tzinfo, got {tz!r}")
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError("tz", f"unknown time zone {tz!r}") from exc
+
+
+def _local_midnight(day: date, zone: tzinfo) -> datetime:
+    # a midnight skipped by a DST change maps to the transition instant (fold=0 rule)
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+def period_bounds(
+    start: date | datetime, end: date | datetime, tz: str | tzinfo
+) -> tuple[datetime, datetime]:
+    """The half-open UTC interval ``[start, end)`` of rule 1."""
+    zone = _zone(tz)
+    bounds: list[datetime] = []
+    for name, value, shift in (("start", start, 0), ("end", end, 1)):
+        if isinstance(value, datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValidationError(name, f"naive datetime {value.isoformat()}: give a zone")
+            bounds.append(value.astimezone(UTC))
+        elif isinstance(value, date):
+            bounds.append(_local_midnight(value + timedelta(days=shift), zone))
+        else:
+            raise ValidationError(name, f"must be a date or an aware datetime, got {value!r}")
+    if bounds[1] <= bounds[0]:
+        raise ValidationError("end", f"must be after start ({start} .. {end})")
+    return bounds[0], bounds[1]
+
+
+def period_key(instant: datetime, dimension: str, zone: tzinfo) -> str:
+    """The local period label of an instant: ``2026-11-02T09+08:00`` (hour, with the offset so
+    the repeated hour of a DST fall-back stays two buckets), ``2026-11-02`` (day),
+    ``2026-W45`` (ISO week), ``2026-11`` (month)."""
+    local = instant.astimezone(zone)
+    if dimension == "day":
+        return local.date().isoformat()
+    if dimension == "month":
+        return f"{local.year:04d}-{local.month:02d}"
+    if dimension == "week":
+        year, week, _ = local.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%dT%H}{offset[:3]}:{offset[3:]}"
+
+
+def _dimensions(group_by: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(group_by, str):
+        group_by = (group_by,)
+    dims = tuple(group_by)
+    for dim in dims:
+        if dim not in DIMENSIONS:
+            raise ValidationError("group_by", f"unknown dimension {dim!r}; known: {DIMENSIONS}")
+    if len(set(dims)) != len(dims):
+        raise ValidationError("group_by", f"names a dimension twice: {list(dims)}")
+    return dims
+
+
+def _key(facts: TicketFacts, dims: tuple[str, ...], zone: tzinfo) -> tuple[str | None, ...]:
+    values: list[str | None] = []
+    for dim in dims:
+        if dim in PERIOD_DIMENSIONS:
+            values.append(period_key(facts.created_at, dim, zone))
+        elif dim == "agent":
+            values.append(facts.assignee)
+        else:
+            values.append(getattr(facts, dim))
+    return tuple(values)
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[tuple[int, str], ...]:
+    return tuple((0, "") if v is None else (1, str(v)) for v in key)
+
+
+# ---------------------------------------------------------------------- statistics
+def quantile(sorted_values: Sequence[float], share: float) -> float | None:
+    """Nearest-rank quantile of ascending values: the smallest value with at least ``share`` of
+    the values at or below it; None for no values."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(share * len(sorted_values) - 1e-9))
+    return sorted_values[rank - 1]
+
+
+def _durations(values: list[float], prefix: str = "") -> dict[str, float | int | None]:
+    values.sort()
+    n = len(values)
+    return {
+        f"{prefix}count": n,
+        f"{prefix}mean_seconds": round(sum(values) / n, 3) if n else None,
+        f"{prefix}median_seconds": quantile(values, 0.5),
+        f"{prefix}p90_seconds": quantile(values, 0.9),
+    }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+@attrs.frozen
+class _Context:
+    """What every KPI consumer knows: the period, the zone, the grouping, the SLA config."""
+
+    start: datetime
+    end: datetime
+    zone: tzinfo
+    dims: tuple[str, ...]
+    sla: SlaConfig | None
+
+    def in_cohort(self, facts: TicketFacts) -> bool:
+        return self.start <= facts.created_at < self.end
+
+    def key(self, facts: TicketFacts) -> tuple[str | None, ...]:
+        return _key(facts, self.dims, self.zone)
+
+
+class _Consumer(Protocol):
+    """One report being computed: it takes each ticket's facts, then builds the report."""
+
+    def add(self, facts: TicketFacts) -> None: ...
+    def report(self) -> Report: ...
+
+
+_Finish = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@attrs.frozen
+class _Spec:
+    """A report whose rows are groups of cohort tickets, each folded into one accumulator."""
+
+    name: str
+    metrics: tuple[str, ...]
+    measure: Callable[[TicketFacts, dict[str, Any]], None]
+    finish: _Finish
+    start: Callable[[], dict[str, Any]]
+
+
+class _Grouped:
+    def __init__(self, spec: _Spec, ctx: _Context) -> None:
+        self.spec, self.ctx = spec, ctx
+        self.groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
+
+    def add(self, facts: TicketFacts) -> None:
+        if not self.ctx.in_cohort(facts):
+            return
+        key = self.ctx.key(facts)
+        acc = self.groups.get(key)
+        if acc is None:
+            acc = self.groups[key] = self.spec.start()
+        self.spec.measure(facts, acc)
+
+    def report(self) -> Report:
+        spec, ctx, groups = self.spec, self.ctx, self.groups
+        if not groups and not ctx.dims:
+            groups[()] = spec.start()
+        rows: list[Mapping[str, Any]] = []
+        for key in sorted(groups, key=_sort_key):
+            row: dict[str, Any] = dict(zip(ctx.dims, key, strict=True))
+            row.update(spec.finish(groups[key]))
+            rows.append(row)
+        return Report(spec.name, (*ctx.dims, *spec.metrics), rows, ctx.start, ctx.end)
+
+
+def _seconds(a: datetime, b: datetime) -> float:
+    return (b - a).total_seconds()
+
+
+def _duration_spec(
+    name: str, label: str, value: Callable[[TicketFacts], float | None], base: str
+) -> _Spec:
+    def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
+        acc["base"] += 1
+        seconds = value(facts)
+        if seconds is not None:
+            acc["values"].append(seconds)
+
+    def finish(acc: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {base: acc["base"]}
+        out.update(_durations(acc["values"], f"{label}_"))
+        return out
+
+    metrics = (
+        base,
+        f"{label}_count",
+        f"{label}_mean_seconds",
+        f"{label}_median_seconds",
+        f"{label}_p90_seconds",
+    )
+    return _Spec(name, metrics, measure, finish, lambda: {"base": 0, "values": []})
+
+
+def _rate_spec(
+    name: str, whole: str, part: str, test: Callable[[TicketFacts], tuple[bool, bool]]
+) -> _Spec:
+    def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
+        counted, hit = test(facts)
+        if counted:
+            acc[whole] += 1
+            acc[part] += hit
+
+    def finish(acc: dict[str, Any]) -> dict[str, Any]:
+        return {whole: acc[whole], part: acc[part], "rate": _rate(acc[part], acc[whole])}
+
+    return _Spec(name, (whole, part, "rate"), measure, finish, lambda: {whole: 0, part: 0})
+
+
+# ---------------------------------------------------------------------- the consumers
+def _volumes(ctx: _Context) -> _Consumer:
+    def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
+        acc["tickets"] += 1
+        acc["resolved"] += facts.resolved
+
+    return _Grouped(
+        _Spec(
+            "volumes",
+            ("tickets", "resolved"),
+            measure,
+            dict,
+            lambda: {"tickets": 0, "resolved": 0},
+        ),
+        ctx,
+    )
+
+
+def _first_response(f: TicketFacts) -> float | None:
+    return None if f.first_reply_at is None else _seconds(f.created_at, f.first_reply_at)
+
+
+def _resolution(f: TicketFacts) -> float | None:
+    if not f.resolved or f.resolved_at is None:
+        return None
+    return _seconds(f.created_at, f.resolved_at)
+
+
+def _handling(f: TicketFacts) -> float | None:
+    return f.handling.total_seconds() if f.resolved else None
+
+
+def _wait(f: TicketFacts) -> float | None:
+    return None if f.first_pickup_at is None else _seconds(f.created_at, f.first_pickup_at)
+
+
+def _first_response_time(ctx: _Context) -> _Consumer:
+    return _Grouped(
+        _duration_spec("first_response_time", "responded", _first_response, "tickets"), ctx
+    )
+
+
+def _resolution_time(ctx: _Context) -> _Consumer:
+    return _Grouped(_duration_spec("resolution_time", "resolved", _resolution, "tickets"), ctx)
+
+
+def _handling_time(ctx: _Context) -> _Consumer:
+    return _Grouped(_duration_spec("handling_time", "resolved", _handling, "tickets"), ctx)
+
+
+def _average_wait(ctx: _Context) -> _Consumer:
+    spec = _duration_spec("average_wait", "picked_up", _wait, "tickets")
+    inner = spec.finish
+
+    def finish(acc: dict[str, Any]) -> dict[str, Any]:
+        out = inner(acc)
+        out["waiting"] = out["tickets"] - out["picked_up_count"]
+        return out
+
+    return _Grouped(attrs.evolve(spec, metrics=(*spec.metrics, "waiting"), finish=finish), ctx)
+
+
+def _first_contact_resolution(ctx: _Context) -> _Consumer:
+    def test(f: TicketFacts) -> tuple[bool, bool]:
+        return f.resolved, f.replies_at_resolution <= 1 and f.reopens == 0
+
+    return _Grouped(_rate_spec("first_contact_resolution", "resolved", "first_contact", test), ctx)
+
+
+def _reopen_rate(ctx: _Context) -> _Consumer:
+    def test(f: TicketFacts) -> tuple[bool, bool]:
+        return f.ever_resolved, f.reopens > 0
+
+    return _Grouped(_rate_spec("reopen_rate", "resolved_once", "reopened", test), ctx)
+
+
+def _need_sla(sla: SlaConfig | None) -> SlaConfig:
+    if not isinstance(sla, SlaConfig):
+        raise ValidationError("sla", "this report needs the desk's SlaConfig (sla=...)")
+    return sla
+
+
+def _decided(clock: SlaClock) -> bool | None:
+    """True met on time, False breached, None undecided (running, paused or warning)."""
+    if clock.state == "met":
+        return True
+    if clock.state == "breached":
+        return False
+    return None
+
+
+class _SlaCompliance:
+    def __init__(self, ctx: _Context) -> None:
+        _need_sla(ctx.sla)
+        self.ctx = ctx
+        self.groups: dict[tuple[str | None, ...], list[int]] = {}
+
+    def add(self, facts: TicketFacts) -> None:
+        if not self.ctx.in_cohort(facts):
+            return
+        base = self.ctx.key(facts)
+        for clock in facts.clocks:
+            tally = self.groups.setdefault((*base, clock.policy, clock.metric), [0, 0, 0])
+            outcome = _decided(clock)
+            tally[0 if outcome else 1 if outcome is False else 2] += 1
+
+    def report(self) -> Report:
+        dims = self.ctx.dims
+        rows: list[Mapping[str, Any]] = []
+        for key in sorted(self.groups, key=_sort_key):
+            met, breached, undecided = self.groups[key]
+            row: dict[str, Any] = dict(zip((*dims, "policy", "metric"), key, strict=True))
+            row.update(
+                met=met, breached=breached, open=undecided, compliance=_rate(met, met + breached)
+            )
+            rows.append(row)
+        columns = (*dims, "policy", "metric", "met", "breached", "open", "compliance")
+        return Report("sla_compliance", columns, rows, self.ctx.start, self.ctx.end)
+
+
+def _on_time(ctx: _Context) -> _Consumer:
+    def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
+        if not facts.resolved or facts.resolved_at is None:
+            return
+        acc["resolved"] += 1
+        promise = facts.expected_resolution_at
+        if promise is None:
+            cycles = [c for c in facts.clocks if c.metric == "resolution"]
+            if cycles:
+                promise = cycles[-1].due_at
+        if promise is None:
+            return
+        acc["promised"] += 1
+        acc["on_time"] += facts.resolved_at <= promise
+
+    def finish(acc: dict[str, Any]) -> dict[str, Any]:
+        return {**acc, "rate": _rate(acc["on_time"], acc["promised"])}
+
+    spec = _Spec(
+        "on_time",
+        ("resolved", "promised", "on_time", "rate"),
+        measure,
+        finish,
+        lambda: {"resolved": 0, "promised": 0, "on_time": 0},
+    )
+    return _Grouped(spec, ctx)
+
+
+class _AgentPerformance:
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = attrs.evolve(ctx, dims=tuple(d for d in ctx.dims if d != "agent"))
+        self.groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
+
+    def acc_for(self, agent: str, facts: TicketFacts) -> dict[str, Any]:
+        key = (agent, *self.ctx.key(facts))
+        acc = self.groups.get(key)
+        if acc is None:
+            acc = self.groups[key] = {"handled": 0, "frt": [], "met": 0, "breached": 0}
+        return acc
+
+    def add(self, facts: TicketFacts) -> None:
+        if not self.ctx.in_cohort(facts):
+            return
+        if facts.first_replier is not None and facts.first_reply_at is not None:
+            self.acc_for(facts.first_replier, facts)["frt"].append(
+                _seconds(facts.created_at, facts.first_reply_at)
+            )
+        if facts.resolved and facts.resolved_by is not None:
+            acc = self.acc_for(facts.resolved_by, facts)
+            acc["handled"] += 1
+            for clock in facts.clocks:
+                outcome = _decided(clock)
+                if outcome is not None:
+                    acc["met" if outcome else "breached"] += 1
+
+    def report(self) -> Report:
+        dims, with_sla = self.ctx.dims, self.ctx.sla is not None
+        rows: list[Mapping[str, Any]] = []
+        for key in sorted(self.groups, key=_sort_key):
+            acc = self.groups[key]
+            frt = _durations(acc["frt"], "frt_")
+            row: dict[str, Any] = dict(zip(("agent", *dims), key, strict=True))
+            row.update(
+                handled=acc["handled"],
+                first_responses=frt["frt_count"],
+                frt_median_seconds=frt["frt_median_seconds"],
+                frt_p90_seconds=frt["frt_p90_seconds"],
+                sla_met=acc["met"] if with_sla else None,
+                sla_breached=acc["breached"] if with_sla else None,
+                sla_met_rate=_rate(acc["met"], acc["met"] + acc["breached"]),
+            )
+            rows.append(row)
+        columns = (
+            "agent",
+            *dims,
+            "handled",
+            "first_responses",
+            "frt_median_seconds",
+            "frt_p90_seconds",
+            "sla_met",
+            "sla_breached",
+            "sla_met_rate",
+        )
+        return Report("agent_performance", columns, rows, self.ctx.start, self.ctx.end)
+
+
+class _BacklogByAge:
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.groups: dict[tuple[str | None, ...], int] = {}
+
+    def add(self, facts: TicketFacts) -> None:
+        if facts.resolved:
+            return
+        age = self.ctx.end - facts.created_at
+        bucket = next(name for name, upper in BACKLOG_BUCKETS if upper is None or age < upper)
+        key = (*self.ctx.key(facts), bucket)
+        self.groups[key] = self.groups.get(key, 0) + 1
+
+    def report(self) -> Report:
+        dims = self.ctx.dims
+        order = {name: i for i, (name, _) in enumerate(BACKLOG_BUCKETS)}
+        rows: list[Mapping[str, Any]] = []
+        for key in sorted(self.groups, key=lambda k: (_sort_key(k[:-1]), order[str(k[-1])])):
+            row: dict[str, Any] = dict(zip((*dims, "age"), key, strict=True))
+            row["tickets"] = self.groups[key]
+            rows.append(row)
+        return Report(
+            "backlog_by_age", (*dims, "age", "tickets"), rows, self.ctx.start, self.ctx.end
+        )
+
+
+_CONSUMERS: Final[Mapping[str, Callable[[_Context], _Consumer]]] = MappingProxyType(
+    {
+        "volumes": _volumes,
+        "first_response_time": _first_response_time,
+        "resolution_time": _resolution_time,
+        "handling_time": _handling_time,
+        "average_wait": _average_wait,
+        "first_contact_resolution": _first_contact_resolution,
+        "reopen_rate": _reopen_rate,
+        "sla_compliance": _SlaCompliance,
+        "on_time": _on_time,
+        "agent_performance": _AgentPerformance,
+        "backlog_by_age": _BacklogByAge,
+    }
+)
+
+
+def many(
+    names: Iterable[str],
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> dict[str, Report]:
+    """Several reports from ONE pass over the event stream (the events are read and folded
+    once, each ticket's facts fed to every report): the way to a full report at scale."""
+    zone = _zone(tz)
+    lo, hi = period_bounds(start, end, zone)
+    ctx = _Context(lo, hi, zone, _dimensions(group_by), sla)
+    wanted = [names] if isinstance(names, str) else list(names)
+    consumers: dict[str, _Consumer] = {}
+    for name in wanted:
+        make = _CONSUMERS.get(name) if isinstance(name, str) else None
+        if make is None:
+            raise ValidationError("name", f"unknown report {name!r}; known: {sorted(_CONSUMERS)}")
+        consumers[name] = make(ctx)
+    adds = [c.add for c in consumers.values()]
+    for facts in ticket_facts(events, end=hi, sla=sla, clocks_from=lo):
+        for add in adds:
+            add(facts)
+    return {name: consumer.report() for name, consumer in consumers.items()}
+
+
+def _one(
+    name: str,
+    events: Iterable[Event],
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str,
+    sla: SlaConfig | None,
+) -> Report:
+    return many([name], events, start=start, end=end, tz=tz, group_by=group_by, sla=sla)[name]
+
+
+# ---------------------------------------------------------------------- the KPIs
+def volumes(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Tickets created in the period (``tickets``), with how many of them are resolved at
+    ``end`` (``resolved``). Group by type, channel, priority, team, department, agent and the
+    local hour/day/week/month of creation: each ticket counts once, in its creation bucket."""
+    return _one("volumes", events, start, end, tz, group_by, sla)
+
+
+def first_response_time(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """First response time: from creation to the first agent PUBLIC reply (an internal note is
+    never a response), calendar time; pauses do not stop it and a reopen does not restart it.
+    ``tickets`` counts the cohort, ``responded_count`` those answered before ``end``; mean,
+    median and p90 are over the answered ones."""
+    return _one("first_response_time", events, start, end, tz, group_by, sla)
+
+
+def resolution_time(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Resolution time: from creation to the final resolution (rule 6), calendar time, pauses
+    included (the SLA resolution clock, which stops in pause statuses, is
+    :func:`sla_compliance`'s business). Over tickets resolved at ``end``."""
+    return _one("resolution_time", events, start, end, tz, group_by, sla)
+
+
+def handling_time(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Handling time: the time a resolved ticket spent in ``open``-category statuses (assigned,
+    in progress: in the desk's hands), summed over every stretch including those after a
+    reopen. Time waiting in ``new``, in pause (``pending``) statuses and after resolution is not
+    handling. Over tickets resolved at ``end``."""
+    return _one("handling_time", events, start, end, tz, group_by, sla)
+
+
+def average_wait(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Average wait: from creation until an agent picked the ticket up (the first assignment to
+    an agent or the first agent public reply, whichever came first). ``picked_up_*`` figures are
+    over tickets picked up before ``end``; ``waiting`` counts those still waiting at ``end``."""
+    return _one("average_wait", events, start, end, tz, group_by, sla)
+
+
+def first_contact_resolution(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """First-contact resolution rate: of the tickets resolved at ``end``, the share resolved
+    with at most one agent public reply and never reopened."""
+    return _one("first_contact_resolution", events, start, end, tz, group_by, sla)
+
+
+def reopen_rate(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Reopen rate: of the tickets resolved at least once before ``end``, the share reopened at
+    least once (left a solved/closed status for a working one, or took a ``reopen``
+    transition), whether or not resolved again since."""
+    return _one("reopen_rate", events, start, end, tz, group_by, sla)
+
+
+def sla_compliance(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """SLA compliance per policy and metric: every clock cycle of the cohort's tickets, as
+    :func:`helpdesk_core.sla.evaluate` gives it at ``end`` under ``sla`` (business time,
+    pauses and reopens by the SLA rules: a reopen is a new resolution cycle). ``met`` cycles
+    were met by their due instant, ``breached`` ones were not (also still running past due);
+    ``open`` ones are undecided and left out of ``compliance = met / (met + breached)``."""
+    return _one("sla_compliance", events, start, end, tz, group_by, sla)
+
+
+def on_time(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """On-time rate: of the tickets resolved at ``end`` that had a promised instant, the share
+    resolved at or before it. The promise is the ticket's ``expected_resolution_at`` when set,
+    else (with ``sla``) the due instant of its last resolution clock cycle; tickets with
+    neither are counted in ``resolved`` only."""
+    return _one("on_time", events, start, end, tz, group_by, sla)
+
+
+def agent_performance(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Per agent: ``handled`` tickets (resolved at ``end`` while assigned to them, or by them
+    when unassigned), ``first_responses`` (tickets whose first agent public reply was theirs)
+    with the median and p90 of those first response times, and (with ``sla``) the SLA clock
+    cycles of their handled tickets that were ``sla_met`` / ``sla_breached``. Other
+    ``group_by`` dimensions split each agent's row further."""
+    return _one("agent_performance", events, start, end, tz, group_by, sla)
+
+
+def backlog_by_age(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """The backlog at ``end``: every ticket created before ``end`` (whenever: ``start`` does
+    not limit it) and not resolved at ``end``, by age at ``end`` in :data:`BACKLOG_BUCKETS`
+    (``[lower, upper)``). Period dimensions group by the local creation period."""
+    return _one("backlog_by_age", events, start, end, tz, group_by, sla)
+
+
+class ReportFunction(Protocol):
+    def __call__(
+        self,
+        events: Iterable[Event],
+        *,
+        start: date | datetime,
+        end: date | datetime,
+        tz: str | tzinfo,
+        group_by: Sequence[str] | str = (),
+        sla: SlaConfig | None = None,
+    ) -> Report: ...
+
+
+REPORTS: Final[Mapping[str, ReportFunction]] = MappingProxyType(
+    {
+        "volumes": volumes,
+        "first_response_time": first_response_time,
+        "resolution_time": resolution_time,
+        "handling_time": handling_time,
+        "average_wait": average_wait,
+        "first_contact_resolution": first_contact_resolution,
+        "reopen_rate": reopen_rate,
+        "sla_compliance": sla_compliance,
+        "on_time": on_time,
+        "agent_performance": agent_performance,
+        "backlog_by_age": backlog_by_age,
+    }
+)
+"""Every report by name (read-only; CSAT and KB usage join here when their events exist)."""
+
+
+def report(
+    name: str,
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """The report ``name`` of :data:`REPORTS` (what ``desk.report`` calls)."""
+    function = REPORTS.get(name) if isinstance(name, str) else None
+    if function is None:
+        raise ValidationError("name", f"unknown report {name!r}; known: {sorted(REPORTS)}")
+    return function(events, start=start, end=end, tz=tz, group_by=group_by, sla=sla)
