@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 
-from helpdesk_core import sla
+from helpdesk_core import reports, sla
 from helpdesk_core.access import AccessPolicy
 from helpdesk_core.clock import Clock, SystemClock
 from helpdesk_core.conditions import Condition
@@ -27,6 +27,7 @@ from helpdesk_core.errors import PluginError
 from helpdesk_core.escalation import DueFiring, EscalationConfig
 from helpdesk_core.export import EXPORT_COLUMNS
 from helpdesk_core.lifecycle import Workflow
+from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.people import Actor, Agent
@@ -36,7 +37,8 @@ from helpdesk_core.permissions import PermissionMatrix, PermissionsConfig
 from helpdesk_core.plugins import PluginManager
 from helpdesk_core.ports import Channel, Notifier, SortKey, Storage
 from helpdesk_core.routing import RoutingPolicy, ShiftCalendar
-from helpdesk_core.service import directory, grants, queries, tickets, workers
+from helpdesk_core.service import customers as customer_service
+from helpdesk_core.service import directory, grants, queries, reporting, tickets, workers
 from helpdesk_core.service.runner import Runner
 from helpdesk_core.service.tickets import UNSET, TicketRules
 from helpdesk_core.service.workers import EscalationRun, Escalations
@@ -554,6 +556,133 @@ class Helpdesk:
         ``.text("en")`` or ``.text("zh-CN")`` renders it."""
         return queries.sla_explain(self._runner, self.sla, actor, ticket_id, now)
 
+    # ------------------------------------------------------------------ customers (R-CUS-1..5)
+    def create_customer(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        kind: str = "individual",
+        emails: Iterable[str] = (),
+        phones: Iterable[str] = (),
+        organisation: str | None = None,
+        industry: str | None = None,
+        tier: str = "normal",
+        tags: Iterable[str] = (),
+        now: datetime | None = None,
+    ) -> Customer:
+        """A customer record (``customer.edit``) numbered by ``[customers] number_pattern``
+        ("C" + local date + daily serial by default: ``C20261122001``)."""
+        return customer_service.create_customer(
+            self._runner, actor, name=name, kind=kind, emails=emails, phones=phones,
+            organisation=organisation, industry=industry, tier=tier, tags=tags, now=now,
+        )  # fmt: skip
+
+    def get_customer(
+        self, actor: Actor, customer_id: str, *, now: datetime | None = None
+    ) -> Customer:
+        """The customer as the actor may see it (contacts masked without
+        ``customer.view_contact``); :class:`NotFound` when hidden or missing, alike."""
+        return customer_service.get_customer(self._runner, actor, customer_id, now=now)
+
+    def find_customer(
+        self,
+        actor: Actor,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        now: datetime | None = None,
+    ) -> Customer | None:
+        """The visible customer with this email and/or phone (normalised), or ``None``."""
+        return customer_service.find_customer(
+            self._runner, actor, email=email, phone=phone, now=now
+        )
+
+    def customers(
+        self,
+        actor: Actor,
+        *,
+        tier: str | None = None,
+        tag: str | None = None,
+        organisation: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> list[Customer]:
+        """The customers the actor may see (requesters of tickets it may view), by id, in
+        keyset pages (``after`` is the last id of the previous page)."""
+        return customer_service.customers(
+            self._runner, actor, tier=tier, tag=tag, organisation=organisation, after=after,
+            limit=limit, now=now,
+        )  # fmt: skip
+
+    def update_customer(
+        self,
+        actor: Actor,
+        customer_id: str,
+        *,
+        expected_version: int | None = None,
+        now: datetime | None = None,
+        **changes: Any,
+    ) -> Customer:
+        """Change profile fields (name, contacts, tier, tags...); every change is an event
+        (R-CUS-3)."""
+        return customer_service.update_customer(
+            self._runner, actor, customer_id, changes, expected_version=expected_version, now=now
+        )
+
+    def merge_customers(
+        self, actor: Actor, source_id: str, into_id: str, *, now: datetime | None = None
+    ) -> Customer:
+        """Merge a duplicate record into another: tickets follow, both histories are kept."""
+        return customer_service.merge_customers(self._runner, actor, source_id, into_id, now=now)
+
+    def customer_history(
+        self, actor: Actor, customer_id: str, *, now: datetime | None = None
+    ) -> tuple[list[CustomerEvent], list[Ticket]]:
+        """The profile's events and the customer's tickets the actor may view (R-CUS-5)."""
+        return customer_service.customer_history(self._runner, actor, customer_id, now=now)
+
+    def record_customer_fact(
+        self,
+        actor: Actor,
+        customer_id: str,
+        name: str,
+        value: Any,
+        *,
+        now: datetime | None = None,
+    ) -> Customer:
+        """A fact the host reports (purchase, spend); ``[customers] tier_rules`` may raise the
+        tier, recorded with its reason."""
+        return customer_service.record_customer_fact(
+            self._runner, actor, customer_id, name, value, now=now
+        )
+
+    def customer_summary(
+        self, actor: Actor, customer_id: str, *, locale: str = "en", now: datetime | None = None
+    ) -> str:
+        """A one-paragraph profile from tags, tier and service history (en or zh-CN)."""
+        return customer_service.customer_summary(
+            self._runner, actor, customer_id, locale=locale, now=now
+        )
+
+    # ------------------------------------------------------------------ reports (R-RPT-1..3)
+    def report(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        start: date | datetime,
+        end: date | datetime,
+        group_by: Sequence[str] | str = (),
+        now: datetime | None = None,
+    ) -> reports.Report:
+        """A KPI report (``helpdesk_core.reports.REPORTS``) over the tickets within the actor's
+        ``report.view`` scope; dates are local days in the desk's zone."""
+        return reporting.report(
+            self._runner, self.sla, actor, name, start=start, end=end, group_by=group_by, now=now
+        )
+
     # ------------------------------------------------------------------ agents
     def save_agent(self, actor: Actor, agent: Agent, *, now: datetime | None = None) -> Agent:
         """Add or update an agent profile used by routing (``config.edit``)."""
@@ -586,8 +715,8 @@ class Helpdesk:
         ``where={"requester": "C123"}``); it takes effect once approved and until
         ``valid_until``."""
         return grants.request_grant(
-            self._runner, actor, actions=actions, where=where, valid_until=valid_until,
-            reason=reason, grantee=grantee, role=role, now=now,
+            self._runner, self.conditions, actor, actions=actions, where=where,
+            valid_until=valid_until, reason=reason, grantee=grantee, role=role, now=now,
         )  # fmt: skip
 
     def approve_grant(

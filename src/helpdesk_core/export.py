@@ -15,21 +15,11 @@ from typing import Any, Final
 
 import attrs
 
+from helpdesk_core.model.fields import EXPORT_FIELDS
 from helpdesk_core.model.tickets import Ticket
 
-EXPORT_COLUMNS: Final[tuple[str, ...]] = (
-    "number",
-    "subject",
-    "type",
-    "priority",
-    "status",
-    "channel",
-    "requester",
-    "assignee",
-    "team",
-    "created_at",
-    "updated_at",
-)
+EXPORT_COLUMNS: Final[tuple[str, ...]] = EXPORT_FIELDS
+"""The default columns (the field table's export order)."""
 
 EXPORTABLE: Final = frozenset(
     f.name

@@ -82,6 +82,10 @@ def _ticket(desk: Helpdesk) -> str:
     ).id
 
 
+def _customer(desk: Helpdesk) -> str:
+    return desk.create_customer(ADMIN, name="Cy", emails=["cy@example.com"]).id
+
+
 def _grant(desk: Helpdesk) -> str:
     return desk.request_grant(
         AGENT,
@@ -148,6 +152,22 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
     "revoke_grant": lambda d: ((ADMIN, _grant(d)), {"note": "stop"}),
     "grants": lambda d: ((ADMIN,), {"state": "approved"}),
     "expire_grants": lambda d: ((), {}),
+    "create_customer": lambda d: (
+        (ADMIN,),
+        {"name": "Ann", "emails": ["ann@example.com"], "phones": ["13812345678"], "tags": []},
+    ),
+    "get_customer": lambda d: ((ADMIN, _customer(d)), {}),
+    "find_customer": lambda d: ((ADMIN,), {"email": "ann@example.com"}),
+    "customers": lambda d: ((ADMIN,), {"tier": "vip", "limit": 10}),
+    "update_customer": lambda d: ((ADMIN, _customer(d)), {"industry": "retail"}),
+    "merge_customers": lambda d: ((ADMIN, _customer(d), _customer(d)), {}),
+    "customer_history": lambda d: ((ADMIN, _customer(d)), {}),
+    "record_customer_fact": lambda d: ((ADMIN, _customer(d), "spend", 100), {}),
+    "customer_summary": lambda d: ((ADMIN, _customer(d)), {"locale": "en"}),
+    "report": lambda d: (
+        (ADMIN, "volumes"),
+        {"start": LATER.date(), "end": LATER.date(), "group_by": ["type"]},
+    ),
     "run_escalations": lambda d: ((), {"worker": "w", "limit": 10}),
     "dispatch_outbox": lambda d: ((), {"worker": "w", "limit": 10}),
 }

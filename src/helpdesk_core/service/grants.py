@@ -13,7 +13,7 @@ from typing import Any
 
 from helpdesk_core import validation as check
 from helpdesk_core.access import Decision
-from helpdesk_core.conditions import compile_condition
+from helpdesk_core.conditions import ConditionRegistry, compile_filter
 from helpdesk_core.errors import NotFound, ValidationError
 from helpdesk_core.model.events import to_utc
 from helpdesk_core.model.grants import GRANT_STATES, Grant
@@ -27,6 +27,7 @@ def _may_read_all(view: ActorView) -> bool:
 
 def request_grant(
     runner: Runner,
+    registry: ConditionRegistry,
     actor: Actor,
     *,
     actions: Sequence[str],
@@ -54,7 +55,7 @@ def request_grant(
         raise ValidationError("role", f"unknown role {role!r}")
     if not isinstance(where, Mapping):
         raise ValidationError("where", "must be a condition table such as {'requester': 'C123'}")
-    compile_condition(where, "where")
+    compile_filter(where, registry, "where")  # the desk's fields, operators and regex engine
     check.text(reason, "reason", limit=check.MAX_LINE)
     if not isinstance(valid_until, datetime) or valid_until.utcoffset() is None:
         raise ValidationError("valid_until", "must be an aware datetime")

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 
 import attrs
 
 from helpdesk_core import validation as check
+from helpdesk_core.customer_commands import requester_profile
+from helpdesk_core.duplicates import duplicates_config, find_duplicates_in
 from helpdesk_core.errors import (
     AlreadyClaimed,
     ConcurrencyConflict,
@@ -95,6 +98,10 @@ def _on_ticket(
         return call.view.present(change.ticket)
 
     return runner.run(actor, action, ticket_id, now, body)
+
+
+def _renumbered(event: Event, seq: int) -> Event:
+    return attrs.evolve(event, seq=seq)
 
 
 def _declared_teams(runner: Runner) -> Sequence[str] | None:
@@ -351,6 +358,11 @@ def open_ticket(
 
     def body(call: Call) -> Ticket:
         call.authorise("ticket.create")
+        # a requester with a record: the ticket carries the customer's organisation
+        profile = requester_profile(call.uow, requester)
+        organisation = org
+        if organisation is None and profile is not None:
+            organisation = profile.organisation
         created = _created(
             runner,
             call,
@@ -359,8 +371,8 @@ def open_ticket(
             ticket_type=ticket_type,
             priority=priority or cfg.desk.default_priority,
             channel=channel,
-            requester=requester,
-            organisation=org,
+            requester=profile.id if profile is not None else requester,
+            organisation=organisation,
             team=team if team is not None else cfg.desk.default_team,
             department=department,
             description=description,
@@ -377,6 +389,9 @@ def open_ticket(
         ticket = Ticket.created(created)
         call.authorise("ticket.create", ticket)
         change = call.track(ticket, [created])
+        # R-TKT-5: the requester's open tickets that read the same (never merged by itself)
+        for suspected in find_duplicates_in(call.uow, ticket, duplicates_config(cfg), actor.id):
+            change.add(partial(_renumbered, suspected))
         if rules.routing is not None and rules.routing.auto and team is None:
             _route(runner, rules, call, change)
         return call.view.present(change.ticket)

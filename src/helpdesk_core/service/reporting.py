@@ -1,0 +1,52 @@
+"""Reports through the one command path (R-RPT-1..3): ``report.view`` decides who may read a
+report, and the tickets it counts are those within the actor's ``report.view`` scope (a rule
+scoped to a department or team limits the figures to it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from helpdesk_core import reports
+from helpdesk_core.conditions import FALSE
+from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.people import Actor
+from helpdesk_core.service.runner import Call, Runner
+from helpdesk_core.sla import SlaConfig
+
+
+def report(
+    runner: Runner,
+    sla: SlaConfig | None,
+    actor: Actor,
+    name: str,
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    group_by: Sequence[str] | str,
+    now: datetime | None,
+) -> reports.Report:
+    if not isinstance(name, str) or name not in reports.REPORTS:
+        raise ValidationError("name", f"must be one of {sorted(reports.REPORTS)}, got {name!r}")
+    groups = [group_by] if isinstance(group_by, str) else group_by
+    if not isinstance(groups, list | tuple) or not all(isinstance(g, str) for g in groups):
+        raise ValidationError("group_by", f"must be a name or a list of names, got {group_by!r}")
+    for name_, value in (("start", start), ("end", end)):
+        if not isinstance(value, date):  # a datetime is a date too
+            raise ValidationError(name_, f"must be a date or an aware datetime, got {value!r}")
+    tz = runner.config.desk.timezone
+    low, high = reports.period_bounds(start, end, tz)
+
+    def body(call: Call) -> reports.Report:
+        scope = call.view.scope("report.view")
+        if scope == FALSE:  # no rule gives this actor any report: refused and audited
+            call.authorise("report.view", target=name)
+        events = reports.stored_events(
+            call.uow,
+            scope,
+            created_before=high,
+            created_from=None if name == "backlog_by_age" else low,
+        )
+        return reports.report(name, events, start=start, end=end, tz=tz, group_by=group_by, sla=sla)
+
+    return runner.run(actor, "report.view", name, now, body)
