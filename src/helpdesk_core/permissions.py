@@ -99,6 +99,7 @@ ROLES: Final = (
     "logistics",
     "tech",
     "customer",
+    "manager",
     "system",
 )
 
@@ -770,16 +771,21 @@ DEFAULT_RULES: Final = (
     _r(
         "supervisor-department",
         ["supervisor"],
-        [*_AGENT_TICKET_WORK, "ticket.approve_transfer", "ticket.flag_quality", "ticket.export"],
+        [
+            *_AGENT_TICKET_WORK,
+            "ticket.approve_transfer",
+            "ticket.flag_quality",
+            "ticket.export",
+            "report.view",
+        ],
         "department+team+own",
-        description="supervisors manage their department's tickets (R-PRM-2)",
+        description="supervisors manage their department's tickets and read its figures (R-PRM-2)",
     ),
     _r(
         "supervisor-desk",
         ["supervisor"],
         [
             "ticket.create",
-            "report.view",
             "kb.read",
             "kb.write",
             "kb.review",
@@ -811,6 +817,26 @@ DEFAULT_RULES: Final = (
         ["agent"],
         ["ticket.create", "kb.read", "kb.write", "customer.view", "grant.request"],
         description="agents open tickets, read and write the KB, see masked customer data",
+    ),
+    _r(
+        "agent-reports-own",
+        ["agent"],
+        ["report.view"],
+        "own",
+        description="agents read the figures of their own tickets (R-RPT-3)",
+    ),
+    _r(
+        "manager-desk",
+        ["manager"],
+        [
+            "ticket.view",
+            "ticket.view_notes",
+            "report.view",
+            "kb.read",
+            "customer.view",
+            "audit.view",
+        ],
+        description="the service director reads the whole desk's tickets and figures (R-RPT-3)",
     ),
     _r(
         "agent-contact-own",

@@ -39,7 +39,7 @@ customer.view_contact     -    Y    Y      -       -     Y        -         Y   
 kb.read                   -    Y    Y      Y       Y     Y        Y         Y       Y         Y  Y     Y           Y
 kb.write                  -    -    -      -       -     Y        Y         Y       Y         -  -     -           Y
 kb.review                 -    -    -      -       -     -        -         Y       Y         -  -     -           Y
-report.view               -    -    -      -       -     -        -         Y       Y         Y  -     -           Y
+report.view               -    -    -      -       -     Y        -         Y       -         Y  -     -           Y
 config.edit               -    -    -      -       -     -        -         -       -         -  -     -           Y
 audit.view                -    -    -      -       -     -        -         Y       Y         -  -     -           Y
 grant.request             -    -    -      -       -     Y        Y         Y       Y         -  Y     Y           Y
