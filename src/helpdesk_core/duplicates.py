@@ -58,17 +58,31 @@ _IDENTIFIER: Final = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]")
 _ORDER_DIGITS: Final = 5
 
 
+MAX_CANDIDATES: Final = 50
+"""How many of the requester's newest open tickets a new ticket is compared with."""
+
+MAX_SUSPECTS: Final = 5
+"""The most ``DuplicateSuspected`` events one new ticket records (the best scores)."""
+
+
 @attrs.frozen
 class DuplicatesConfig:
     """The validated ``[duplicates]`` section."""
 
     window: timedelta = DEFAULT_WINDOW
     threshold: float = DEFAULT_THRESHOLD
+    enabled: bool = True
+    """``false`` for hosts that detect duplicates elsewhere: open_ticket then skips the
+    candidate query."""
 
 
 def parse_duplicates(value: Any, path: str, context: ConfigContext) -> DuplicatesConfig:
-    """``[duplicates] window = "7d"``, ``threshold = 0.8``; errors name the key path."""
-    section = table(value, path, ("window", "threshold"))
+    """``[duplicates] window = "7d"``, ``threshold = 0.8``, ``enabled = true``; errors name
+    the key path."""
+    section = table(value, path, ("window", "threshold", "enabled"))
+    enabled = section.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{path}.enabled", "must be true or false", enabled)
     window = DEFAULT_WINDOW
     if "window" in section:
         try:
@@ -82,7 +96,7 @@ def parse_duplicates(value: Any, path: str, context: ConfigContext) -> Duplicate
         raise ConfigError(f"{path}.threshold", "must be a number between 0 and 1", threshold)
     if not 0 < threshold <= 1:
         raise ConfigError(f"{path}.threshold", "must be above 0 and at most 1", threshold)
-    return DuplicatesConfig(window, float(threshold))
+    return DuplicatesConfig(window, float(threshold), enabled)
 
 
 def duplicates_config(config: HelpdeskConfig) -> DuplicatesConfig:
@@ -125,12 +139,28 @@ def features(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@attrs.frozen
+class TextFeatures:
+    """A text's order numbers and feature set, computed once per text."""
+
+    orders: frozenset[str]
+    grams: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> TextFeatures:
+        return cls(order_numbers(text), features(text))
+
+
 def similarity(a: str, b: str) -> float:
     """How alike two ticket texts are, 0..1 (rules 1-4 of the module doc)."""
-    orders_a, orders_b = order_numbers(a), order_numbers(b)
-    if orders_a and orders_b and orders_a.isdisjoint(orders_b):
+    return feature_similarity(TextFeatures.of(a), TextFeatures.of(b))
+
+
+def feature_similarity(a: TextFeatures, b: TextFeatures) -> float:
+    """:func:`similarity` of two texts whose features are computed already."""
+    if a.orders and b.orders and a.orders.isdisjoint(b.orders):
         return 0.0
-    fa, fb = features(a), features(b)
+    fa, fb = a.grams, b.grams
     if not fa or not fb:
         return 0.0
     shared = len(fa & fb)
@@ -185,10 +215,11 @@ def suspected_duplicates(
     threshold: float = DEFAULT_THRESHOLD,
 ) -> list[Suspect]:
     """The candidates whose text scores ``>= threshold``, best first (ties by id)."""
-    text = ticket_text(subject, description)
+    mine = TextFeatures.of(ticket_text(subject, description))
     found = []
     for ticket in candidates:
-        score = similarity(text, ticket_text(ticket.subject, ticket.description))
+        theirs = TextFeatures.of(ticket_text(ticket.subject, ticket.description))
+        score = feature_similarity(mine, theirs)
         if score >= threshold:
             found.append(Suspect(ticket.id, round(score, 4)))
     return sorted(found, key=lambda s: (-s.score, s.ticket_id))
@@ -239,8 +270,10 @@ def find_duplicates_in(
 ) -> list[DuplicateSuspected]:
     """:func:`duplicate_events` for ``ticket`` with the candidates loaded from storage (only
     the requester's open tickets in the window are read)."""
-    if ticket.requester is None:
+    if ticket.requester is None or not settings.enabled:
         return []
     where = candidate_condition(ticket.requester, ticket.created_at, settings.window)
-    candidates = uow.query_tickets(TicketQuery(where=where, limit=None))
-    return duplicate_events(ticket, candidates, settings, actor)
+    # the requester's newest open tickets only: a busy integration account with thousands of
+    # open tickets must not make every new ticket compare against all of them
+    query = TicketQuery(where=where, descending=True, limit=MAX_CANDIDATES)
+    return duplicate_events(ticket, uow.query_tickets(query), settings, actor)[:MAX_SUSPECTS]

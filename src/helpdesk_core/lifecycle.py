@@ -106,6 +106,19 @@ class Workflow:
             )
         return transition
 
+    def check_transition(self, ticket: Ticket, transition: Transition, actor: Actor) -> None:
+        """:class:`InvalidTransition` unless ``transition`` leaves the ticket's status and its
+        guards pass for this actor (for commands that pick a transition, such as reopen)."""
+        if transition.source != ticket.status:
+            raise InvalidTransition(
+                ticket.status, transition.target, self.allowed_targets(ticket, actor)
+            )
+        failure = self._guard_failure(transition, ticket, actor)
+        if failure is not None:
+            raise InvalidTransition(
+                ticket.status, transition.target, self.allowed_targets(ticket, actor), failure
+            )
+
     @staticmethod
     def _guard_failure(transition: Transition, ticket: Ticket, actor: Actor) -> str | None:
         if transition.roles and not (actor.roles & transition.roles or "system" in actor.roles):

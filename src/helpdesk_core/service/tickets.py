@@ -22,6 +22,7 @@ from helpdesk_core.errors import (
     PluginError,
     ValidationError,
 )
+from helpdesk_core.lifecycle import Transition
 from helpdesk_core.model.events import (
     TICKET_EDITABLE_FIELDS,
     Assigned,
@@ -134,10 +135,21 @@ def _custom(runner: Runner, values: Mapping[str, Any], *, creating: bool) -> dic
 
 
 def _status_event(
-    runner: Runner, change: Change, actor: Actor, target: str, at: datetime, reason: str | None
+    runner: Runner,
+    change: Change,
+    actor: Actor,
+    target: str,
+    at: datetime,
+    reason: str | None,
+    transition: Transition | None = None,
 ) -> None:
+    """A status change along ``transition`` (default: the workflow's first transition to
+    ``target``), its guards checked."""
     workflow = runner.config.workflow
-    transition = workflow.check(change.ticket, target, actor)
+    if transition is None:
+        transition = workflow.check(change.ticket, target, actor)
+    else:
+        workflow.check_transition(change.ticket, transition, actor)
     source = change.ticket.status
     change.add(
         lambda seq: StatusChanged(
@@ -697,7 +709,7 @@ def reopen(
                 workflow.allowed_targets(change.ticket, actor),
                 "the workflow has no reopen transition from this status",
             )
-        _status_event(runner, change, actor, transition.target, call.at, reason)
+        _status_event(runner, change, actor, transition.target, call.at, reason, transition)
 
     return _on_ticket(runner, actor, ticket_id, "ticket.set_status", now, decide, expected_version)
 
