@@ -327,5 +327,8 @@ SECTION_MODULES: list[str] = [
     "helpdesk_core.sla",
     "helpdesk_core.escalation",
     "helpdesk_core.storage_settings",
+    "helpdesk_plugins.channel_email.settings",
+    "helpdesk_plugins.notify_webhook",
 ]
-"""Core modules that register a config section when imported."""
+"""Modules that register a config section when imported (the built-in plugins' sections are
+parsed by plain functions and import no I/O library at module level)."""
