@@ -5,9 +5,11 @@ Rules, in order:
 1. The declared charset, mapped to the superset codec mail clients really use (GB2312/GBK as
    GB18030, Big5 as Big5-HKSCS, Shift_JIS as CP932, EUC-KR/ks_c_5601 as CP949, ISO-8859-1 as
    CP1252), decoded strictly. A single-byte label on bytes that are valid UTF-8 is a lie: UTF-8.
-2. Unknown or lying labels: UTF-8, GB18030, Big5-HKSCS, CP932, CP949, CP1252, strictly, in that
+2. Damaged text: the declared charset, then UTF-8, with replacement characters when at most one
+   byte in 200 (at least one) is bad.
+3. Unknown or lying labels: UTF-8, GB18030, Big5-HKSCS, CP932, CP949, CP1252, strictly, in that
    order (ISO-2022-JP first when the bytes carry its escape sequences).
-3. Nothing decodes strictly: the candidate with the fewest replacement characters.
+4. Nothing decodes strictly: the candidate with the fewest replacement characters.
 """
 
 from __future__ import annotations
@@ -111,9 +113,23 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
             if _reads_as_cjk(text):
                 return text, "gb18030"
         candidates.append(declared_codec)
-    candidates.extend(FALLBACKS)
     tried: list[str] = []
     for codec in dict.fromkeys(candidates):
+        tried.append(codec)
+        try:
+            return data.decode(codec), codec
+        except (UnicodeDecodeError, LookupError):
+            continue
+    # damaged text (a truncated or corrupt byte or two) in the declared charset or UTF-8
+    # reads better with a replacement character than strictly in a charset it never was
+    allowed = max(1, len(data) // 200)
+    for codec in dict.fromkeys([c for c in (declared_codec, "utf-8") if c]):
+        text = data.decode(codec, errors="replace")
+        if text.count("\ufffd") <= allowed:
+            return text, codec
+    for codec in FALLBACKS:
+        if codec in tried:
+            continue
         tried.append(codec)
         try:
             return data.decode(codec), codec

@@ -21,6 +21,10 @@ _BLOCK: Final = frozenset(
         "dt", "center", "main", "nav", "aside", "figure", "body", "html",
     }
 )  # fmt: skip
+_PARAGRAPH: Final = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "blockquote", "pre", "hr"}
+)
+"""Blocks set off by a blank line; other blocks, list items, rows and ``<br>`` just end a line."""
 _VOID: Final = frozenset({"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "wbr"})
 _SPACES: Final = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 _MAX_DEPTH: Final = 200
@@ -38,14 +42,17 @@ class _TextCollector(HTMLParser):
         self.link_text: list[list[str]] = []
 
     # -- line assembly
-    def flush(self) -> None:
+    def flush(self, paragraph: bool = False) -> None:
+        """End the current line; ``paragraph`` also leaves one blank line after it."""
         text = "".join(self.current)
         if not self.pre_depth:
             text = _SPACES.sub(" ", text).strip()
         self.current = []
-        if text or (self.lines and self.lines[-1] != ""):
-            prefix = "> " * self.quote_depth
-            self.lines.append(prefix + text if text else "")
+        prefix = "> " * self.quote_depth
+        if text:
+            self.lines.append(prefix + text)
+        if paragraph and self.lines and self.lines[-1].strip("> "):
+            self.lines.append(prefix.rstrip())
 
     def _emit(self, text: str) -> None:
         if self.link_text:
@@ -63,7 +70,7 @@ class _TextCollector(HTMLParser):
         if tag == "br":
             self.flush()
         elif tag in _BLOCK or tag in ("li", "blockquote", "td", "th"):
-            self.flush()
+            self.flush(paragraph=tag in _PARAGRAPH)
             if tag == "blockquote":
                 self.quote_depth = min(self.quote_depth + 1, _MAX_DEPTH)
             elif tag == "li":
@@ -106,7 +113,7 @@ class _TextCollector(HTMLParser):
             if target and shown and target not in shown:
                 self.current.append(f" ({target})")
         elif tag in _BLOCK or tag in ("li", "blockquote", "tr"):
-            self.flush()
+            self.flush(paragraph=tag in _PARAGRAPH)
             if tag == "blockquote" and self.quote_depth:
                 self.quote_depth -= 1
             elif tag == "pre" and self.pre_depth:
