@@ -214,3 +214,44 @@ def test_ingest_result_is_exported_and_checks_its_outcome() -> None:
     assert result.duplicate is False and result.ticket_id is None
     with pytest.raises(ValueError, match="outcome"):
         IngestResult("lost")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ threading and acks
+
+
+def test_threading_prefers_message_ids_then_the_subject_token() -> None:
+    from helpdesk_plugins.channel_email import parse_email
+    from helpdesk_plugins.channel_email.threads import thread_ticket
+
+    settings = EmailSettings(from_address="support@example.com", domains=("example.com",))
+    ours = make_message_id("k", "example.com", "t-ours")
+    received = {"<a@customer.cn>": "t-received"}
+    numbers = {"T20261102000001": "t-token"}
+
+    def ticket(headers: str) -> str | None:
+        raw = f"From: z@customer.cn\n{headers}\n\nhi\n".encode()
+        return thread_ticket(
+            parse_email(raw, settings),
+            settings,
+            ticket_of_received=lambda mid: received.get(f"<{mid}>"),
+            ticket_of_number=numbers.get,
+        )
+
+    token = "Subject: Re: [#T20261102000001] cup"
+    assert ticket(f"In-Reply-To: <{ours}>\n{token}") == "t-ours"
+    assert ticket(f"References: <x@y> <a@customer.cn>\n{token}") == "t-received"
+    assert ticket(f"In-Reply-To: <unknown@x>\n{token}") == "t-token"
+    assert ticket("Subject: [#T20991231999999] unknown number") is None
+    assert ticket("Subject: a new question") is None
+
+
+def test_acknowledgements_are_limited_per_address_per_hour() -> None:
+    from datetime import timedelta
+
+    from helpdesk_plugins.channel_email.threads import may_acknowledge
+
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    sent = [now - timedelta(minutes=m) for m in (5, 20, 59)]
+    assert not may_acknowledge(sent, now, 3)
+    assert may_acknowledge(sent[:2], now, 3)
+    assert may_acknowledge([now - timedelta(minutes=61), *sent[:2]], now, 3)
