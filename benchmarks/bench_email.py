@@ -24,6 +24,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from helpdesk_plugins.channel_email import EmailSettings, parse_email
+from helpdesk_plugins.channel_email.html_text import html_to_text
 
 SETTINGS = EmailSettings(from_address="support@example.com", domains=("example.com",))
 
@@ -132,6 +133,21 @@ def header_growth(rounds: int) -> None:
         )
 
 
+def hostile_html_growth() -> None:
+    """HTML built to make a tag parser re-scan its input: time must grow linearly."""
+    print("hostile HTML (unclosed tags, deep blocks), 10x the size each step:")
+    for unit in ("<a ", "<p>", "<![CDATA["):
+        times = []
+        for n in (2_000, 20_000):
+            start = time.perf_counter()
+            html_to_text(unit * n)
+            times.append(time.perf_counter() - start)
+        print(
+            f"  {unit!r:12} x2,000 {times[0] * 1e3:8.2f} ms   x20,000 {times[1] * 1e3:8.2f} ms"
+            f"   ({times[1] / times[0]:5.1f}x)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=200)
@@ -140,6 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     report("ordinary mix", ordinary_mix(), args.rounds)
     header_growth(max(5, args.rounds // 4))
+    hostile_html_growth()
     if args.peer_corpus.is_dir():
         peer = [p.read_bytes() for p in sorted(args.peer_corpus.glob("*.eml"))]
         report(f"peer corpus {args.peer_corpus}", peer, max(1, args.rounds // 100))

@@ -93,6 +93,8 @@ def test_text_in_a_declared_charset_comes_back_whole(label: str, text: str) -> N
         data = text.encode(CODECS[label])
     except UnicodeEncodeError:
         return  # not representable in that charset: nobody could have sent it
+    if data.decode(CODECS[label]) != text:
+        return  # the codec maps it to a look-alike (CP932's U+00A2 -> U+FFE0): not ours to fix
     assert decode_bytes(data, label)[0] == text
 
 
