@@ -257,3 +257,23 @@ def test_acknowledgements_are_limited_per_address_per_hour() -> None:
     assert not may_acknowledge(sent, now, 3)
     assert may_acknowledge(sent[:2], now, 3)
     assert may_acknowledge([now - timedelta(minutes=61), *sent[:2]], now, 3)
+
+
+@pytest.mark.parametrize(
+    ("x_loop", "is_loop"),
+    [
+        ("support@example.com", True),
+        ("<helpdesk@Example.COM>", True),
+        ("example.com", True),
+        ("tickets@mx.example.com", True),
+        ("tickets@notexample.com", False),
+        ("support@example.com.evil.net", False),
+        ("someone-else@other.example", False),
+    ],
+)
+def test_x_loop_counts_only_when_it_names_our_address_or_domain(x_loop: str, is_loop: bool) -> None:
+    from helpdesk_plugins.channel_email import parse_email
+
+    settings = EmailSettings(from_address="support@example.com", domains=("example.com",))
+    raw = f"From: z@customer.cn\nX-Loop: {x_loop}\nSubject: hi\n\nhello\n".encode()
+    assert (parse_email(raw, settings).reason == "loop") is is_loop

@@ -65,6 +65,7 @@ _SIMPLE_MAILBOX: Final = re.compile(
     r"<(?P<angle>[^<>\s\"(),;:@\[\]\\]+@[^<>\s\"(),;:@\[\]\\]+)>"
     r'|(?P<bare>[^<>\s"(),;:@\[\]\\]+@[^<>\s"(),;:@\[\]\\]+))\s*$'
 )
+_LOOP_WORD: Final = re.compile(r"[^\s<>,;\"()\[\]]+")
 _HEADER_LINE: Final = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _OBS_HEADER: Final = re.compile(rb"^([!-9;-~]+)[ \t]+:")
 _MBOX_FROM: Final = re.compile(rb"^>*From \S")
@@ -472,18 +473,30 @@ def _walk(part: _Part, depth: int, body: _Body) -> None:
 # ----------------------------------------------------------------------------- classify
 
 
+def _names_us(value: str, settings: EmailSettings) -> str | None:
+    """The first word of ``value`` that is our From address, or an address or host in one of
+    our domains (``support@example.com``, ``example.com``, ``mx.example.com``)."""
+    domains = {d.lower() for d in settings.domains}
+    for word in _LOOP_WORD.findall(value.lower()):
+        word = str(word)
+        host = word.rpartition("@")[2]
+        if word == settings.from_address or any(
+            host == d or host.endswith("." + d) for d in domains
+        ):
+            return word
+    return None
+
+
 def _classify(
     headers: _Headers, top: _Part, sender: str | None, settings: EmailSettings
 ) -> Classification | None:
     message_id = _message_id(headers.first("message-id"))
     if message_id and is_own_message_id(message_id, settings.domains):
         return Classification("own_message", f"Message-ID <{message_id}> is one the desk sent")
-    ours = {settings.from_address, *settings.domains}
     for value in headers.all("x-loop"):
-        text = decode_surrogates(value).lower()
-        named = [o for o in ours if o in text]
+        named = _names_us(decode_surrogates(value), settings)
         if named:
-            return Classification("loop", f"X-Loop: {value.strip()[:200]} names us ({named[0]})")
+            return Classification("loop", f"X-Loop: {value.strip()[:200]} names us ({named})")
     if top.content_type == "multipart/report":
         kind = top.params.get("report-type", "").lower()
         what = {
