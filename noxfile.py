@@ -11,7 +11,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-EXTRAS_FOR_TESTS = ".[sql,postgres,calendars,re2,charts]"
+EXTRAS_FOR_TESTS = ".[sql,postgres,calendars,re2,charts,email,webhook]"
 
 
 def _group(name: str) -> list[str]:

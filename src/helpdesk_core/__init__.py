@@ -25,6 +25,7 @@ from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
 from helpdesk_core.model.customers import Customer
 from helpdesk_core.model.events import Event, Message
+from helpdesk_core.model.intake import IngestResult
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
 from helpdesk_core.model.tickets import Ticket
 
@@ -48,6 +49,7 @@ __all__ = [
     "Helpdesk",
     "HelpdeskConfig",
     "HelpdeskError",
+    "IngestResult",
     "InvalidTransition",
     "Message",
     "NotFound",

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import attrs
 
+from helpdesk_core import validation
 from helpdesk_core.conditions import Condition, ConditionRegistry, compile_condition
 from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
 from helpdesk_core.customer_numbers import DEFAULT_NUMBER_PATTERN, NumberPattern
@@ -156,16 +157,20 @@ def _text(value: Any, field: str, *, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, f"must be a non-empty string, got {value!r}")
-    return value.strip()
+        raise ValidationError(field, f"must be a non-empty string, got {value!r:.60}")
+    return validation.text(value, field, limit=validation.MAX_LINE).strip()
 
 
 def _list(value: Any, field: str) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValidationError(field, f"must be a list of strings, got {value!r}")
+        raise ValidationError(field, f"must be a list of strings, got {value!r:.60}")
     items = tuple(value)
-    if not all(isinstance(v, str) for v in items):
-        raise ValidationError(field, f"must be a list of strings, got {value!r}")
+    if len(items) > validation.MAX_NAMES:
+        raise ValidationError(field, f"has {len(items)} items; at most {validation.MAX_NAMES}")
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise ValidationError(field, f"must be a list of strings, got {value!r:.60}")
+        validation.text(item, f"{field}[{i}]", limit=validation.MAX_LINE, required=False)
     return items
 
 

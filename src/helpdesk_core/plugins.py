@@ -24,6 +24,9 @@ DEFAULT_PLUGINS: Final = (
     "helpdesk_plugins.storage_memory",
     "helpdesk_plugins.storage_sql",
     "helpdesk_plugins.notify_log",
+    "helpdesk_plugins.notify_smtp",
+    "helpdesk_plugins.notify_webhook",
+    "helpdesk_plugins.channel_email.channel",
 )
 """Modules of the built-in plugins, registered through the same hooks as any other."""
 

@@ -43,6 +43,9 @@ PROBES: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("storage", {"storage": {UNKNOWN: 1}}),
+    ("email", {"email": {UNKNOWN: 1}}),
+    ("email.smtp", {"email": {"smtp": {UNKNOWN: 1}}}),
+    ("webhook", {"webhook": {UNKNOWN: 1}}),
 ]
 # tables whose errors do not list their keys
 LISTED_BY_HAND = {
