@@ -171,3 +171,16 @@ def test_config_errors_name_their_key_path() -> None:
         deep = {"not": deep}
     with pytest.raises(ConfigError, match="nests deeper than 32"):
         load_config({"routing": {"rules": [{"id": "r", "where": deep, "team": "t"}]}})
+
+
+def test_an_assignee_the_directory_does_not_know_is_refused() -> None:
+    """Issue 18: agents are checked against the directory once it declares any."""
+    from helpdesk_core import Agent
+
+    with Helpdesk(config=CONFIG, load_entrypoints=False) as desk:
+        ticket = desk.open_ticket(CUSTOMER, subject="Broken", channel="email").id
+        desk.assign(ADMIN, ticket, "a-anyone")  # no directory: hosts that keep agents elsewhere
+        desk.save_agent(ADMIN, Agent(id="a-1", name="A", team="after-sales"))
+        with pytest.raises(ValidationError, match="not an agent of the directory"):
+            desk.assign(ADMIN, ticket, "a-typo")
+        assert desk.assign(ADMIN, ticket, "a-1").assignee == "a-1"

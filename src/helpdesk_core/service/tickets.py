@@ -511,6 +511,11 @@ def assign(
     check.optional_text(reason, "reason")
 
     def decide(change: Change, call: Call) -> None:
+        if assignee is not None and assignee != change.ticket.assignee:
+            directory = call.uow.agents()
+            if directory and assignee not in {a.id for a in directory}:
+                # the directory declares the agents: an unknown id is a typo, not a person
+                raise ValidationError("assignee", f"{assignee!r} is not an agent of the directory")
         new_team = change.ticket.team if team is UNSET else team
         _assign_events(runner, change, actor.id, assignee, new_team, reason, call.at)
 
