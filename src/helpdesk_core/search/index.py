@@ -1,0 +1,307 @@
+"""An incremental, pure-Python inverted index ranked by BM25F (issue 21, R-KB-3).
+
+Ranking semantics, cited by tests and docs/search.md:
+
+1. Documents have named fields (a ticket: subject, description, messages, notes). A query names
+   the fields it may search; other fields neither match nor contribute, so a caller excludes
+   internal notes by leaving ``notes`` out.
+2. A query term's exact score in a document is BM25F: field term frequencies are length
+   normalised per field (``b``), weighted (``weights``), summed, then saturated (``k1``) and
+   multiplied by the term's IDF (``ln(1 + (N - df + 0.5) / (df + 0.5))``).
+3. A word term of 3+ characters also matches, at a discount, the indexed words it begins
+   (``prefix``, x0.6) and, at 4+ characters, the words one edit away (``fuzzy``: one insertion,
+   deletion, substitution or swap of neighbours, found with a deletion neighbourhood, x0.5); a
+   CJK bigram also matches its two characters (x0.3). Identifiers never expand: an order number
+   matches whole or not at all. A document takes, per query term, the best of its exact and
+   expanded scores.
+4. Results are ordered by (number of query terms matched exactly, score, id): a document that
+   matches a term only through the partial path always ranks below one matching it exactly.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import attrs
+
+from helpdesk_core.errors import ValidationError
+from helpdesk_core.search.text import analyse, is_cjk_term, query_terms
+
+PREFIX_FACTOR: Final = 0.6
+FUZZY_FACTOR: Final = 0.5
+CJK_CHAR_FACTOR: Final = 0.3
+MAX_EXPANSIONS: Final = 32
+"""At most this many indexed words (the most frequent first) stand in for one partial term."""
+MIN_PREFIX: Final = 3
+MIN_FUZZY: Final = 4
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@attrs.frozen
+class Match:
+    """One ranked document: ``terms`` are the indexed terms that matched it (exactly or not),
+    for highlighting."""
+
+    doc_id: str
+    score: float
+    exact: int
+    terms: frozenset[str]
+
+
+@attrs.frozen
+class _Expansion:
+    term: str
+    factor: float
+
+
+class SearchIndex:
+    """BM25F over named fields; documents are added, replaced and removed one at a time.
+
+    :param fields: the field names documents may have, in order.
+    :param weights: a weight per field (default 1.0).
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[str],
+        *,
+        weights: Mapping[str, float] | None = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> None:
+        if not fields or len(set(fields)) != len(fields):
+            raise ValidationError("fields", "give distinct field names")
+        self.fields: tuple[str, ...] = tuple(fields)
+        self.weights: dict[str, float] = {f: 1.0 for f in self.fields}
+        for name, weight in (weights or {}).items():
+            if name not in self.weights:
+                raise ValidationError("weights", f"unknown field {name!r}")
+            self.weights[name] = float(weight)
+        self.k1 = k1
+        self.b = b
+        self._ids: dict[str, int] = {}
+        self._names: dict[int, str] = {}
+        self._next = 0
+        self._vectors: dict[int, dict[str, Counter[str]]] = {}
+        self._lengths: dict[str, dict[int, int]] = {f: {} for f in self.fields}
+        self._total: dict[str, int] = dict.fromkeys(self.fields, 0)
+        self._postings: dict[str, dict[str, dict[int, int]]] = {f: {} for f in self.fields}
+        self._df: Counter[str] = Counter()
+        self._vocabulary: list[str] = []
+        self._near: dict[str, set[str]] = {}
+
+    # -- maintenance ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._ids
+
+    def add(self, doc_id: str, fields: Mapping[str, str]) -> None:
+        """Index (or re-index) a document from its field texts."""
+        self.add_vectors(
+            doc_id, {name: Counter(t.term for t in analyse(text)) for name, text in fields.items()}
+        )
+
+    def add_vectors(self, doc_id: str, vectors: Mapping[str, Mapping[str, int]]) -> None:
+        """Index a document from term counts per field (what :meth:`to_dict` stores)."""
+        unknown = set(vectors) - set(self.fields)
+        if unknown:
+            raise ValidationError("fields", f"unknown fields {sorted(unknown)}")
+        self.remove(doc_id)
+        docno = self._next
+        self._next += 1
+        self._ids[doc_id] = docno
+        self._names[docno] = doc_id
+        kept = {name: Counter(dict(counts)) for name, counts in vectors.items() if counts}
+        self._vectors[docno] = kept
+        seen: set[str] = set()
+        for name, counts in kept.items():
+            length = sum(counts.values())
+            self._lengths[name][docno] = length
+            self._total[name] += length
+            postings = self._postings[name]
+            for term, tf in counts.items():
+                postings.setdefault(term, {})[docno] = tf
+                seen.add(term)
+        for term in seen:
+            self._df[term] += 1
+            if self._df[term] == 1:
+                self._learn(term)
+
+    def remove(self, doc_id: str) -> None:
+        """Forget a document; unknown ids are ignored."""
+        docno = self._ids.pop(doc_id, None)
+        if docno is None:
+            return
+        del self._names[docno]
+        vectors = self._vectors.pop(docno)
+        seen: set[str] = set()
+        for name, counts in vectors.items():
+            self._total[name] -= self._lengths[name].pop(docno)
+            postings = self._postings[name]
+            for term in counts:
+                docs = postings[term]
+                del docs[docno]
+                if not docs:
+                    del postings[term]
+                seen.add(term)
+        for term in seen:
+            self._df[term] -= 1
+            if self._df[term] == 0:
+                del self._df[term]
+                self._forget(term)
+
+    def _learn(self, term: str) -> None:
+        if is_cjk_term(term):
+            return
+        bisect.insort(self._vocabulary, term)
+        if len(term) >= MIN_FUZZY - 1:
+            for key in (term, *_deletions(term)):
+                self._near.setdefault(key, set()).add(term)
+
+    def _forget(self, term: str) -> None:
+        if is_cjk_term(term):
+            return
+        at = bisect.bisect_left(self._vocabulary, term)
+        if at < len(self._vocabulary) and self._vocabulary[at] == term:
+            del self._vocabulary[at]
+        if len(term) >= MIN_FUZZY - 1:
+            for key in (term, *_deletions(term)):
+                near = self._near.get(key)
+                if near is not None:
+                    near.discard(term)
+                    if not near:
+                        del self._near[key]
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form: the settings and every document's term counts per field."""
+        return {
+            "fields": list(self.fields),
+            "weights": dict(self.weights),
+            "k1": self.k1,
+            "b": self.b,
+            "documents": {
+                self._names[docno]: {name: dict(counts) for name, counts in vectors.items()}
+                for docno, vectors in self._vectors.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchIndex:
+        try:
+            index = cls(data["fields"], weights=data["weights"], k1=data["k1"], b=data["b"])
+            for doc_id, vectors in data["documents"].items():
+                index.add_vectors(doc_id, vectors)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValidationError("index", f"not a serialised search index: {exc}") from exc
+        return index
+
+    def vectors(self, doc_id: str) -> dict[str, dict[str, int]]:
+        """A document's term counts per field (empty if unknown)."""
+        docno = self._ids.get(doc_id)
+        if docno is None:
+            return {}
+        return {name: dict(counts) for name, counts in self._vectors[docno].items()}
+
+    # -- search -----------------------------------------------------------------------------
+    def idf(self, term: str) -> float:
+        df = self._df.get(term, 0)
+        n = len(self._vectors)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def _expansions(self, term: str) -> list[_Expansion]:
+        if is_cjk_term(term):
+            if len(term) == 2:
+                return [_Expansion(c, CJK_CHAR_FACTOR) for c in dict.fromkeys(term)]
+            return []
+        if any(c.isdigit() for c in term):
+            return []
+        found: dict[str, float] = {}
+        if len(term) >= MIN_PREFIX:
+            at = bisect.bisect_left(self._vocabulary, term)
+            while at < len(self._vocabulary) and self._vocabulary[at].startswith(term):
+                if self._vocabulary[at] != term:
+                    found[self._vocabulary[at]] = PREFIX_FACTOR
+                at += 1
+        if len(term) >= MIN_FUZZY:
+            for key in (term, *_deletions(term)):
+                for near in self._near.get(key, ()):
+                    if near != term and abs(len(near) - len(term)) <= 1:
+                        found.setdefault(near, FUZZY_FACTOR)
+        ranked = sorted(found, key=lambda t: (-self._df[t], t))[:MAX_EXPANSIONS]
+        return [_Expansion(t, found[t]) for t in ranked]
+
+    def _term_scores(self, term: str, fields: Sequence[str]) -> dict[int, float]:
+        """BM25F score of ``term`` per document, over ``fields`` (semantics 2)."""
+        if term not in self._df:
+            return {}
+        n = len(self._vectors)
+        pseudo: dict[int, float] = {}
+        for name in fields:
+            docs = self._postings[name].get(term)
+            if not docs:
+                continue
+            lengths = self._lengths[name]
+            average = self._total[name] / n if n else 1.0
+            weight, b = self.weights[name], self.b
+            for docno, tf in docs.items():
+                norm = 1.0 - b + b * lengths[docno] / average
+                pseudo[docno] = pseudo.get(docno, 0.0) + weight * tf / norm
+        idf, k1 = self.idf(term), self.k1
+        return {docno: idf * tf / (k1 + tf) for docno, tf in pseudo.items()}
+
+    def search(
+        self, query: str, *, fields: Iterable[str] | None = None, limit: int | None = 20
+    ) -> list[Match]:
+        """Documents matching ``query`` in ``fields`` (default all), best first (semantics 4).
+
+        An empty query (no terms after analysis) is a ``ValidationError('query')``.
+        """
+        if not isinstance(query, str):
+            raise ValidationError("query", f"expected text, got {type(query).__name__}")
+        chosen = self.fields if fields is None else tuple(fields)
+        unknown = set(chosen) - set(self.fields)
+        if unknown:
+            raise ValidationError("fields", f"unknown fields {sorted(unknown)}")
+        terms = query_terms(query)
+        if not terms:
+            raise ValidationError("query", "give at least one word, number or character")
+        if limit is not None and limit < 1:
+            raise ValidationError("limit", f"must be at least 1, got {limit}")
+        return self.rank(terms, chosen, limit)
+
+    def rank(self, terms: Sequence[str], fields: Sequence[str], limit: int | None) -> list[Match]:
+        """Rank documents for already analysed query ``terms`` (see :meth:`search`)."""
+        scores: dict[int, float] = {}
+        exact: Counter[int] = Counter()
+        matched: dict[int, set[str]] = {}
+        for term in terms:
+            best = self._term_scores(term, fields)
+            exact_docs = set(best)
+            for docno in exact_docs:
+                exact[docno] += 1
+                matched.setdefault(docno, set()).add(term)
+            for expansion in self._expansions(term):
+                for docno, score in self._term_scores(expansion.term, fields).items():
+                    discounted = score * expansion.factor
+                    if docno not in exact_docs:
+                        matched.setdefault(docno, set()).add(expansion.term)
+                    if discounted > best.get(docno, 0.0):
+                        best[docno] = discounted
+            for docno, score in best.items():
+                scores[docno] = scores.get(docno, 0.0) + score
+        order = sorted(scores, key=lambda d: (-exact[d], -scores[d], self._names[d]))
+        if limit is not None:
+            order = order[:limit]
+        return [
+            Match(self._names[d], scores[d], exact[d], frozenset(matched.get(d, ()))) for d in order
+        ]
