@@ -1,6 +1,7 @@
 """Ticket search: which fields a ticket is searched by, and hits with highlights.
 
-A ticket document has four fields: ``subject`` (weighted x2), ``description``, ``messages``
+A ticket document has five fields: ``number`` (the ticket number, x3), ``subject`` (x2),
+``description``, ``messages``
 (public: agents' replies and the customer's messages) and ``notes`` (internal notes), kept
 apart so a caller without ``ticket.view_notes`` searches and highlights without them.
 """
@@ -17,9 +18,9 @@ from helpdesk_core.search.highlight import highlight
 from helpdesk_core.search.index import Match, SearchIndex
 from helpdesk_core.search.text import query_terms
 
-TICKET_FIELDS: Final = ("subject", "description", "messages", "notes")
-TICKET_WEIGHTS: Final = {"subject": 2.0}
-PUBLIC_FIELDS: Final = ("subject", "description", "messages")
+TICKET_FIELDS: Final = ("number", "subject", "description", "messages", "notes")
+TICKET_WEIGHTS: Final = {"number": 3.0, "subject": 2.0}
+PUBLIC_FIELDS: Final = ("number", "subject", "description", "messages")
 MAX_QUERY: Final = 500
 """Queries longer than this many characters are refused: nobody types more."""
 
@@ -48,6 +49,7 @@ def check_limit(limit: object) -> int:
 def ticket_fields(ticket: Ticket) -> dict[str, str]:
     """A ticket's search fields (see the module docstring)."""
     return {
+        "number": ticket.number,
         "subject": ticket.subject,
         "description": ticket.description,
         "messages": "\n".join(m.body for m in ticket.messages if m.public),
