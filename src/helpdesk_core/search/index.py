@@ -24,7 +24,7 @@ import bisect
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
@@ -44,6 +44,19 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+def near_keys(term: str) -> set[str]:
+    """The keys under which ``term`` is found by the fuzzy path (itself and its one-character
+    deletions); empty for terms that take no part in it (CJK, shorter than 3)."""
+    if is_cjk_term(term) or len(term) < MIN_FUZZY - 1:
+        return set()
+    return {term, *_deletions(term)}
+
+
+def is_word(term: str) -> bool:
+    """Words (not CJK, no digit) are the terms prefix and fuzzy matching may expand to."""
+    return not is_cjk_term(term) and not any(c.isdigit() for c in term)
+
+
 @attrs.frozen
 class Match:
     """One ranked document: ``terms`` are the indexed terms that matched it (exactly or not),
@@ -59,6 +72,124 @@ class Match:
 class _Expansion:
     term: str
     factor: float
+
+
+class TermSource(Protocol):
+    """What ranking reads from an index; the memory index and SQL stores both provide it, so
+    they rank with the same code and give the same scores."""
+
+    def document_count(self) -> int:
+        """How many documents are indexed."""
+
+    def total_length(self, field: str) -> int:
+        """The summed length (in terms) of ``field`` over all documents."""
+
+    def postings(self, field: str, term: str) -> dict[str, tuple[int, int]]:
+        """``doc_id -> (term frequency, field length)`` for documents with ``term`` in
+        ``field``."""
+
+    def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many documents contain each term (in any field); absent terms may be left out."""
+
+    def words_with_prefix(self, prefix: str) -> list[str]:
+        """Indexed words starting with ``prefix`` (not necessarily sorted)."""
+
+    def words_near(self, keys: Iterable[str]) -> list[str]:
+        """Indexed words filed under any of the fuzzy ``keys`` (see :func:`near_keys`)."""
+
+
+def idf(n: int, df: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def _expansions(source: TermSource, term: str) -> list[_Expansion]:
+    if is_cjk_term(term):
+        if len(term) == 2:
+            return [_Expansion(c, CJK_CHAR_FACTOR) for c in dict.fromkeys(term)]
+        return []
+    if not is_word(term):
+        return []
+    found: dict[str, float] = {}
+    if len(term) >= MIN_PREFIX:
+        for word in source.words_with_prefix(term):
+            if word != term and is_word(word):
+                found[word] = PREFIX_FACTOR
+    if len(term) >= MIN_FUZZY:
+        for near in source.words_near(near_keys(term)):
+            if near != term and abs(len(near) - len(term)) <= 1 and is_word(near):
+                found.setdefault(near, FUZZY_FACTOR)
+    if not found:
+        return []
+    df = source.document_frequency(found)
+    ranked = sorted(found, key=lambda t: (-df.get(t, 0), t))[:MAX_EXPANSIONS]
+    return [_Expansion(t, found[t]) for t in ranked]
+
+
+def _term_scores(
+    source: TermSource,
+    term: str,
+    fields: Sequence[str],
+    stats: Mapping[str, float],
+    k1: float,
+    b: float,
+    weights: Mapping[str, float],
+    n: int,
+) -> dict[str, float]:
+    """BM25F score of ``term`` per document, over ``fields`` (semantics 2)."""
+    pseudo: dict[str, float] = {}
+    for name in fields:
+        docs = source.postings(name, term)
+        if not docs:
+            continue
+        average, weight = stats[name], weights.get(name, 1.0)
+        for doc_id, (tf, length) in docs.items():
+            norm = 1.0 - b + b * length / average
+            pseudo[doc_id] = pseudo.get(doc_id, 0.0) + weight * tf / norm
+    if not pseudo:
+        return {}
+    df = source.document_frequency([term]).get(term, len(pseudo))
+    weight_idf = idf(n, df)
+    return {doc_id: weight_idf * tf / (k1 + tf) for doc_id, tf in pseudo.items()}
+
+
+def rank(
+    source: TermSource,
+    terms: Sequence[str],
+    fields: Sequence[str],
+    limit: int | None,
+    *,
+    weights: Mapping[str, float],
+    k1: float = 1.2,
+    b: float = 0.75,
+) -> list[Match]:
+    """Rank ``source``'s documents for analysed query ``terms`` (semantics 2-4)."""
+    n = source.document_count()
+    if n == 0:
+        return []
+    stats = {name: (source.total_length(name) / n) or 1.0 for name in fields}
+    scores: dict[str, float] = {}
+    exact: Counter[str] = Counter()
+    matched: dict[str, set[str]] = {}
+    for term in terms:
+        best = _term_scores(source, term, fields, stats, k1, b, weights, n)
+        exact_docs = set(best)
+        for doc_id in exact_docs:
+            exact[doc_id] += 1
+            matched.setdefault(doc_id, set()).add(term)
+        for expansion in _expansions(source, term):
+            found = _term_scores(source, expansion.term, fields, stats, k1, b, weights, n)
+            for doc_id, score in found.items():
+                discounted = score * expansion.factor
+                if doc_id not in exact_docs:
+                    matched.setdefault(doc_id, set()).add(expansion.term)
+                if discounted > best.get(doc_id, 0.0):
+                    best[doc_id] = discounted
+        for doc_id, score in best.items():
+            scores[doc_id] = scores.get(doc_id, 0.0) + score
+    order = sorted(scores, key=lambda d: (-exact[d], -scores[d], d))
+    if limit is not None:
+        order = order[:limit]
+    return [Match(d, scores[d], exact[d], frozenset(matched.get(d, ()))) for d in order]
 
 
 class SearchIndex:
@@ -160,26 +291,24 @@ class SearchIndex:
                 self._forget(term)
 
     def _learn(self, term: str) -> None:
-        if is_cjk_term(term):
+        if not is_word(term):
             return
         bisect.insort(self._vocabulary, term)
-        if len(term) >= MIN_FUZZY - 1:
-            for key in (term, *_deletions(term)):
-                self._near.setdefault(key, set()).add(term)
+        for key in near_keys(term):
+            self._near.setdefault(key, set()).add(term)
 
     def _forget(self, term: str) -> None:
-        if is_cjk_term(term):
+        if not is_word(term):
             return
         at = bisect.bisect_left(self._vocabulary, term)
         if at < len(self._vocabulary) and self._vocabulary[at] == term:
             del self._vocabulary[at]
-        if len(term) >= MIN_FUZZY - 1:
-            for key in (term, *_deletions(term)):
-                near = self._near.get(key)
-                if near is not None:
-                    near.discard(term)
-                    if not near:
-                        del self._near[key]
+        for key in near_keys(term):
+            near = self._near.get(key)
+            if near is not None:
+                near.discard(term)
+                if not near:
+                    del self._near[key]
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -212,52 +341,41 @@ class SearchIndex:
             return {}
         return {name: dict(counts) for name, counts in self._vectors[docno].items()}
 
+    # -- the TermSource ranking reads ---------------------------------------------------------
+    def document_count(self) -> int:
+        return len(self._vectors)
+
+    def total_length(self, field: str) -> int:
+        return self._total[field]
+
+    def postings(self, field: str, term: str) -> dict[str, tuple[int, int]]:
+        docs = self._postings[field].get(term)
+        if not docs:
+            return {}
+        names, lengths = self._names, self._lengths[field]
+        return {names[docno]: (tf, lengths[docno]) for docno, tf in docs.items()}
+
+    def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
+        return {t: self._df[t] for t in terms if t in self._df}
+
+    def words_with_prefix(self, prefix: str) -> list[str]:
+        words = self._vocabulary
+        at = bisect.bisect_left(words, prefix)
+        found: list[str] = []
+        while at < len(words) and words[at].startswith(prefix):
+            found.append(words[at])
+            at += 1
+        return found
+
+    def words_near(self, keys: Iterable[str]) -> list[str]:
+        found: set[str] = set()
+        for key in keys:
+            found.update(self._near.get(key, ()))
+        return sorted(found)
+
     # -- search -----------------------------------------------------------------------------
     def idf(self, term: str) -> float:
-        df = self._df.get(term, 0)
-        n = len(self._vectors)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-
-    def _expansions(self, term: str) -> list[_Expansion]:
-        if is_cjk_term(term):
-            if len(term) == 2:
-                return [_Expansion(c, CJK_CHAR_FACTOR) for c in dict.fromkeys(term)]
-            return []
-        if any(c.isdigit() for c in term):
-            return []
-        found: dict[str, float] = {}
-        if len(term) >= MIN_PREFIX:
-            at = bisect.bisect_left(self._vocabulary, term)
-            while at < len(self._vocabulary) and self._vocabulary[at].startswith(term):
-                if self._vocabulary[at] != term:
-                    found[self._vocabulary[at]] = PREFIX_FACTOR
-                at += 1
-        if len(term) >= MIN_FUZZY:
-            for key in (term, *_deletions(term)):
-                for near in self._near.get(key, ()):
-                    if near != term and abs(len(near) - len(term)) <= 1:
-                        found.setdefault(near, FUZZY_FACTOR)
-        ranked = sorted(found, key=lambda t: (-self._df[t], t))[:MAX_EXPANSIONS]
-        return [_Expansion(t, found[t]) for t in ranked]
-
-    def _term_scores(self, term: str, fields: Sequence[str]) -> dict[int, float]:
-        """BM25F score of ``term`` per document, over ``fields`` (semantics 2)."""
-        if term not in self._df:
-            return {}
-        n = len(self._vectors)
-        pseudo: dict[int, float] = {}
-        for name in fields:
-            docs = self._postings[name].get(term)
-            if not docs:
-                continue
-            lengths = self._lengths[name]
-            average = self._total[name] / n if n else 1.0
-            weight, b = self.weights[name], self.b
-            for docno, tf in docs.items():
-                norm = 1.0 - b + b * lengths[docno] / average
-                pseudo[docno] = pseudo.get(docno, 0.0) + weight * tf / norm
-        idf, k1 = self.idf(term), self.k1
-        return {docno: idf * tf / (k1 + tf) for docno, tf in pseudo.items()}
+        return idf(len(self._vectors), self._df.get(term, 0))
 
     def search(
         self, query: str, *, fields: Iterable[str] | None = None, limit: int | None = 20
@@ -281,27 +399,4 @@ class SearchIndex:
 
     def rank(self, terms: Sequence[str], fields: Sequence[str], limit: int | None) -> list[Match]:
         """Rank documents for already analysed query ``terms`` (see :meth:`search`)."""
-        scores: dict[int, float] = {}
-        exact: Counter[int] = Counter()
-        matched: dict[int, set[str]] = {}
-        for term in terms:
-            best = self._term_scores(term, fields)
-            exact_docs = set(best)
-            for docno in exact_docs:
-                exact[docno] += 1
-                matched.setdefault(docno, set()).add(term)
-            for expansion in self._expansions(term):
-                for docno, score in self._term_scores(expansion.term, fields).items():
-                    discounted = score * expansion.factor
-                    if docno not in exact_docs:
-                        matched.setdefault(docno, set()).add(expansion.term)
-                    if discounted > best.get(docno, 0.0):
-                        best[docno] = discounted
-            for docno, score in best.items():
-                scores[docno] = scores.get(docno, 0.0) + score
-        order = sorted(scores, key=lambda d: (-exact[d], -scores[d], self._names[d]))
-        if limit is not None:
-            order = order[:limit]
-        return [
-            Match(self._names[d], scores[d], exact[d], frozenset(matched.get(d, ()))) for d in order
-        ]
+        return rank(self, terms, fields, limit, weights=self.weights, k1=self.k1, b=self.b)
