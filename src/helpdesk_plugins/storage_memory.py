@@ -320,17 +320,16 @@ class MemoryUnitOfWork:
 
     # -- full-text search -----------------------------------------------------------------
     def search_tickets(self, query: TextQuery) -> list[tuple[Ticket, Match]]:
-        found: list[tuple[Ticket, Match]] = []
         with self._store._lock:
-            matches = self._store.ticket_search.rank(query.terms, query.fields, None)
             tickets = self._store.tickets
-            for match in matches:
-                ticket = tickets[match.doc_id]
-                if query.where.matches(ticket_subject(ticket)):
-                    found.append((ticket, match))
-                    if len(found) >= query.limit:
-                        break
-        return found
+
+            def keep(ticket_id: str) -> bool:
+                return query.where.matches(ticket_subject(tickets[ticket_id]))
+
+            matches = self._store.ticket_search.rank(
+                query.terms, query.fields, query.limit, keep=keep
+            )
+            return [(tickets[m.doc_id], m) for m in matches]
 
     # -- knowledge base ---------------------------------------------------------------------
     def article_versions(self, article_id: str) -> list[Article]:

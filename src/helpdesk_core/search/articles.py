@@ -51,17 +51,21 @@ class ArticleSearch:
         terms = check_query(query)
         limit = check_limit(limit)
         index = self.published if published_only else self.current
+        loaded: dict[str, Article] = {}
+
+        def keep(article_id: str) -> bool:
+            article = load(article_id)
+            if article is not None:
+                loaded[article_id] = article
+            return article is not None
+
         hits: list[ArticleHit] = []
-        for match in index.rank(terms, ARTICLE_FIELDS, None):
-            article = load(match.doc_id)
-            if article is None:
-                continue
+        for match in index.rank(terms, ARTICLE_FIELDS, limit, keep=keep):
+            article = loaded[match.doc_id]
             texts = article.text_fields
             snippets: list[str] = []
             for name in ARTICLE_FIELDS:
                 if len(snippets) < 3:
                     snippets.extend(highlight(texts[name], match.terms, limit=3 - len(snippets)))
             hits.append(ArticleHit(article, match.score, tuple(snippets)))
-            if len(hits) >= limit:
-                break
         return hits

@@ -8,7 +8,8 @@ Ranking semantics, cited by tests and docs/search.md:
 2. A query term's exact score in a document is BM25F: field term frequencies are length
    normalised per field (``b``), weighted (``weights``), summed, then saturated (``k1``) and
    multiplied by the term's IDF (``ln(1 + (N - df + 0.5) / (df + 0.5))``).
-3. A word term of 3+ characters also matches, at a discount, the indexed words it begins
+3. A query term that is rare (see :func:`expands`) takes the partial path: a word term of 3+
+   characters also matches, at a discount, the indexed words it begins
    (``prefix``, x0.6) and, at 4+ characters, the words one edit away (``fuzzy``: one insertion,
    deletion, substitution or swap of neighbours, found with a deletion neighbourhood, x0.5); a
    CJK bigram also matches its two characters (x0.3). Identifiers never expand: an order number
@@ -23,7 +24,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 import attrs
@@ -38,6 +39,15 @@ MAX_EXPANSIONS: Final = 32
 """At most this many indexed words (the most frequent first) stand in for one partial term."""
 MIN_PREFIX: Final = 3
 MIN_FUZZY: Final = 4
+EXPAND_SHARE: Final = 0.01
+EXPAND_MIN: Final = 20
+
+
+def expands(df: int, n: int) -> bool:
+    """Whether a term found in ``df`` of ``n`` documents takes the partial path: only when it
+    is rare (under 1% of the documents, or under 20). A common word needs no help, and its
+    expansions would cost most of the query's time (benchmarks/bench_search.py)."""
+    return df < max(EXPAND_MIN, n * EXPAND_SHARE)
 
 
 def _deletions(word: str) -> set[str]:
@@ -161,35 +171,49 @@ def rank(
     weights: Mapping[str, float],
     k1: float = 1.2,
     b: float = 0.75,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[Match]:
-    """Rank ``source``'s documents for analysed query ``terms`` (semantics 2-4)."""
+    """Rank ``source``'s documents for analysed query ``terms`` (semantics 2-4).
+
+    ``keep`` (a reader's scope, say) is asked in rank order and only until ``limit`` documents
+    were kept; documents it refuses are left out.
+    """
     n = source.document_count()
     if n == 0:
         return []
     stats = {name: (source.total_length(name) / n) or 1.0 for name in fields}
     scores: dict[str, float] = {}
     exact: Counter[str] = Counter()
-    matched: dict[str, set[str]] = {}
+    # (term, documents it matched, documents the query term matched exactly): which terms
+    # matched a document is only worked out for the documents returned.
+    found_by: list[tuple[str, Collection[str], Collection[str]]] = []
     for term in terms:
         best = _term_scores(source, term, fields, stats, k1, b, weights, n)
         exact_docs = set(best)
-        for doc_id in exact_docs:
-            exact[doc_id] += 1
-            matched.setdefault(doc_id, set()).add(term)
-        for expansion in _expansions(source, term):
+        exact.update(exact_docs)
+        found_by.append((term, exact_docs, ()))
+        df = source.document_frequency([term]).get(term, 0)
+        for expansion in _expansions(source, term) if expands(df, n) else ():
             found = _term_scores(source, expansion.term, fields, stats, k1, b, weights, n)
+            found_by.append((expansion.term, found, exact_docs))
+            factor = expansion.factor
             for doc_id, score in found.items():
-                discounted = score * expansion.factor
-                if doc_id not in exact_docs:
-                    matched.setdefault(doc_id, set()).add(expansion.term)
-                if discounted > best.get(doc_id, 0.0):
-                    best[doc_id] = discounted
+                if score * factor > best.get(doc_id, 0.0):
+                    best[doc_id] = score * factor
         for doc_id, score in best.items():
             scores[doc_id] = scores.get(doc_id, 0.0) + score
     order = sorted(scores, key=lambda d: (-exact[d], -scores[d], d))
-    if limit is not None:
-        order = order[:limit]
-    return [Match(d, scores[d], exact[d], frozenset(matched.get(d, ()))) for d in order]
+    matches: list[Match] = []
+    for doc_id in order:
+        if limit is not None and len(matches) >= limit:
+            break
+        if keep is not None and not keep(doc_id):
+            continue
+        matched = frozenset(
+            t for t, docs, skip in found_by if doc_id in docs and doc_id not in skip
+        )
+        matches.append(Match(doc_id, scores[doc_id], exact[doc_id], matched))
+    return matches
 
 
 class SearchIndex:
@@ -217,13 +241,13 @@ class SearchIndex:
             self.weights[name] = float(weight)
         self.k1 = k1
         self.b = b
-        self._ids: dict[str, int] = {}
-        self._names: dict[int, str] = {}
-        self._next = 0
-        self._vectors: dict[int, dict[str, Counter[str]]] = {}
-        self._lengths: dict[str, dict[int, int]] = {f: {} for f in self.fields}
+        self._vectors: dict[str, dict[str, Counter[str]]] = {}
         self._total: dict[str, int] = dict.fromkeys(self.fields, 0)
-        self._postings: dict[str, dict[str, dict[int, int]]] = {f: {} for f in self.fields}
+        self._postings: dict[str, dict[str, dict[str, tuple[int, int]]]] = {
+            f: {} for f in self.fields
+        }
+        """field -> term -> doc id -> (term frequency, field length): ranking reads these
+        dicts as they are, with no copy (the hot path of a query)."""
         self._df: Counter[str] = Counter()
         self._vocabulary: list[str] = []
         self._near: dict[str, set[str]] = {}
@@ -233,7 +257,7 @@ class SearchIndex:
         return len(self._vectors)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._ids
+        return doc_id in self._vectors
 
     def add(self, doc_id: str, fields: Mapping[str, str]) -> None:
         """Index (or re-index) a document from its field texts."""
@@ -247,20 +271,15 @@ class SearchIndex:
         if unknown:
             raise ValidationError("fields", f"unknown fields {sorted(unknown)}")
         self.remove(doc_id)
-        docno = self._next
-        self._next += 1
-        self._ids[doc_id] = docno
-        self._names[docno] = doc_id
         kept = {name: Counter(dict(counts)) for name, counts in vectors.items() if counts}
-        self._vectors[docno] = kept
+        self._vectors[doc_id] = kept
         seen: set[str] = set()
         for name, counts in kept.items():
             length = sum(counts.values())
-            self._lengths[name][docno] = length
             self._total[name] += length
             postings = self._postings[name]
             for term, tf in counts.items():
-                postings.setdefault(term, {})[docno] = tf
+                postings.setdefault(term, {})[doc_id] = (tf, length)
                 seen.add(term)
         for term in seen:
             self._df[term] += 1
@@ -269,18 +288,16 @@ class SearchIndex:
 
     def remove(self, doc_id: str) -> None:
         """Forget a document; unknown ids are ignored."""
-        docno = self._ids.pop(doc_id, None)
-        if docno is None:
+        vectors = self._vectors.pop(doc_id, None)
+        if vectors is None:
             return
-        del self._names[docno]
-        vectors = self._vectors.pop(docno)
         seen: set[str] = set()
         for name, counts in vectors.items():
-            self._total[name] -= self._lengths[name].pop(docno)
+            self._total[name] -= sum(counts.values())
             postings = self._postings[name]
             for term in counts:
                 docs = postings[term]
-                del docs[docno]
+                del docs[doc_id]
                 if not docs:
                     del postings[term]
                 seen.add(term)
@@ -319,8 +336,8 @@ class SearchIndex:
             "k1": self.k1,
             "b": self.b,
             "documents": {
-                self._names[docno]: {name: dict(counts) for name, counts in vectors.items()}
-                for docno, vectors in self._vectors.items()
+                doc_id: {name: dict(counts) for name, counts in vectors.items()}
+                for doc_id, vectors in self._vectors.items()
             },
         }
 
@@ -336,10 +353,8 @@ class SearchIndex:
 
     def vectors(self, doc_id: str) -> dict[str, dict[str, int]]:
         """A document's term counts per field (empty if unknown)."""
-        docno = self._ids.get(doc_id)
-        if docno is None:
-            return {}
-        return {name: dict(counts) for name, counts in self._vectors[docno].items()}
+        vectors = self._vectors.get(doc_id, {})
+        return {name: dict(counts) for name, counts in vectors.items()}
 
     # -- the TermSource ranking reads ---------------------------------------------------------
     def document_count(self) -> int:
@@ -349,11 +364,7 @@ class SearchIndex:
         return self._total[field]
 
     def postings(self, field: str, term: str) -> dict[str, tuple[int, int]]:
-        docs = self._postings[field].get(term)
-        if not docs:
-            return {}
-        names, lengths = self._names, self._lengths[field]
-        return {names[docno]: (tf, lengths[docno]) for docno, tf in docs.items()}
+        return self._postings[field].get(term) or {}
 
     def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
         return {t: self._df[t] for t in terms if t in self._df}
@@ -397,6 +408,15 @@ class SearchIndex:
             raise ValidationError("limit", f"must be at least 1, got {limit}")
         return self.rank(terms, chosen, limit)
 
-    def rank(self, terms: Sequence[str], fields: Sequence[str], limit: int | None) -> list[Match]:
-        """Rank documents for already analysed query ``terms`` (see :meth:`search`)."""
-        return rank(self, terms, fields, limit, weights=self.weights, k1=self.k1, b=self.b)
+    def rank(
+        self,
+        terms: Sequence[str],
+        fields: Sequence[str],
+        limit: int | None,
+        keep: Callable[[str], bool] | None = None,
+    ) -> list[Match]:
+        """Rank documents for already analysed query ``terms`` (see :meth:`search` and
+        :func:`rank`)."""
+        return rank(
+            self, terms, fields, limit, weights=self.weights, k1=self.k1, b=self.b, keep=keep
+        )

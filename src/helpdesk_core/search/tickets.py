@@ -96,23 +96,21 @@ def search_tickets(
     terms = check_query(query)
     limit = check_limit(limit)
     fields = searchable_fields(may_read_notes=may_read_notes)
-    return hits_for(index.rank(terms, fields, None), fields, visible, limit)
+    seen: dict[str, Ticket] = {}
+
+    def keep(ticket_id: str) -> bool:
+        ticket = visible(ticket_id)
+        if ticket is not None:
+            seen[ticket_id] = ticket
+        return ticket is not None
+
+    return [
+        SearchHit(seen[m.doc_id], m.score, ticket_highlights(seen[m.doc_id], m.terms, fields))
+        for m in index.rank(terms, fields, limit, keep=keep)
+    ]
 
 
-def hits_for(
-    matches: Iterable[Match],
-    fields: Sequence[str],
-    visible: Callable[[str], Ticket | None],
-    limit: int,
-) -> list[SearchHit]:
-    """The first ``limit`` visible matches as hits with highlights."""
-    hits: list[SearchHit] = []
-    for match in matches:
-        ticket = visible(match.doc_id)
-        if ticket is None:
-            continue
-        highlights = ticket_highlights(ticket, match.terms, fields)
-        hits.append(SearchHit(ticket, match.score, highlights))
-        if len(hits) >= limit:
-            break
-    return hits
+def hits_for(matches: Iterable[tuple[Ticket, Match]], fields: Sequence[str]) -> list[SearchHit]:
+    """Hits with highlights for ``(ticket as the reader may see it, match)`` pairs (what
+    ``UnitOfWork.search_tickets`` returns, after masking)."""
+    return [SearchHit(t, m.score, ticket_highlights(t, m.terms, fields)) for t, m in matches]
