@@ -24,6 +24,8 @@ from helpdesk_core.errors import (
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
 from helpdesk_core.model.events import Event, Message
+from helpdesk_core.model.hits import ArticleHit, SearchHit
+from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
 from helpdesk_core.model.tickets import Ticket
 
@@ -35,6 +37,8 @@ __all__ = [
     "Agent",
     "AllowAllPolicy",
     "AlreadyClaimed",
+    "Article",
+    "ArticleHit",
     "CalendarError",
     "Clock",
     "ConcurrencyConflict",
@@ -47,10 +51,12 @@ __all__ = [
     "HelpdeskConfig",
     "HelpdeskError",
     "InvalidTransition",
+    "KbGap",
     "Message",
     "NotFound",
     "PermissionDenied",
     "PluginError",
+    "SearchHit",
     "StorageError",
     "SystemClock",
     "Team",
