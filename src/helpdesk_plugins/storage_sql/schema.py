@@ -258,9 +258,11 @@ search_vectors = sa.Table(
         "ticket_id", Key(), sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("shard", sa.Integer(), nullable=False),
+    sa.Column("digest", Key(), nullable=False),
     sa.Column("doc", Doc(), nullable=False),
 )
-"""A ticket's indexed term counts per field (JSON), to undo them when it changes."""
+"""A ticket's indexed term counts per field (JSON), to undo them when it changes, and a digest
+of its searchable text, so a change that leaves the text alone costs one look-up."""
 
 search_words = sa.Table(
     "hd_search_words",

@@ -13,6 +13,7 @@ the same scores and order on both (and on SQLite and PostgreSQL alike).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from collections import Counter
@@ -43,6 +44,13 @@ def shard_of(ticket_id: str) -> int:
     return zlib.crc32(ticket_id.encode()) % SHARDS
 
 
+def text_digest(ticket: Ticket) -> str:
+    """A digest of the ticket's searchable text: equal digests, equal term vectors."""
+    fields = ticket_fields(ticket)
+    joined = "\x1f".join(f"{name}\x1e{fields[name]}" for name in sorted(fields))
+    return hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()
+
+
 def term_vectors(ticket: Ticket) -> dict[str, dict[str, int]]:
     """A ticket's term counts per search field (empty fields left out), as the memory index
     computes them."""
@@ -70,10 +78,17 @@ def _write_batch(uow: SqlUnitOfWork, tickets: list[Ticket]) -> None:
     execute = uow.execute_write
     insert = uow.dialect_insert
     postings, v = s.search_postings, s.search_vectors.c
-    ids = [t.id for t in tickets]
+    digests = {t.id: text_digest(t) for t in tickets}
+    rows: Any = execute(
+        sa.select(v.ticket_id, v.shard, v.digest, v.doc).where(v.ticket_id.in_(list(digests)))
+    )
+    stored = {row[0]: (int(row[1]), row[2], row[3]) for row in rows}
+    # a change that leaves the searchable text alone (assign, status...) writes nothing here
+    tickets = [t for t in tickets if t.id not in stored or stored[t.id][1] != digests[t.id]]
+    if not tickets:
+        return
+    old = {t.id: (stored[t.id][0], stored[t.id][2]) for t in tickets if t.id in stored}
     stats: Counter[tuple[int, str]] = Counter()
-    rows: Any = execute(sa.select(v.ticket_id, v.shard, v.doc).where(v.ticket_id.in_(ids)))
-    old = {row[0]: (int(row[1]), row[2]) for row in rows}
     for shard, doc in old.values():
         stats[(shard, DOCS)] -= 1
         for name, counts in json.loads(doc).items():
@@ -103,7 +118,9 @@ def _write_batch(uow: SqlUnitOfWork, tickets: list[Ticket]) -> None:
                 if is_word(term):
                     words.add(term)
         doc = json.dumps(vectors, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        vector_rows.append({"ticket_id": ticket.id, "shard": shard, "doc": doc})
+        vector_rows.append(
+            {"ticket_id": ticket.id, "shard": shard, "digest": digests[ticket.id], "doc": doc}
+        )
     if posting_rows:
         execute(sa.insert(postings), posting_rows)
     if old:

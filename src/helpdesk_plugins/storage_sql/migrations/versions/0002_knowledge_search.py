@@ -83,6 +83,7 @@ def upgrade() -> None:
         "hd_search_vectors",
         col("ticket_id", key()),
         col("shard", sa.Integer()),
+        col("digest", key()),
         col("doc", sa.Text()),
         sa.ForeignKeyConstraint(["ticket_id"], ["hd_tickets.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("ticket_id"),
