@@ -230,3 +230,20 @@ def test_traditional_and_simplified_find_the_same_docs_property(
     simplified = "".join(s for _, s in query)
     found = [(m.doc_id, m.score) for m in ix.search(traditional, limit=None)]
     assert found == [(m.doc_id, m.score) for m in ix.search(simplified, limit=None)]
+
+
+def test_searchable_fields_leave_out_notes_and_unreadable_fields() -> None:
+    from helpdesk_core.search.tickets import searchable_fields
+
+    assert searchable_fields(may_read_notes=True) == (
+        "number",
+        "subject",
+        "description",
+        "messages",
+        "notes",
+    )
+    assert searchable_fields(may_read_notes=False, unreadable={"description"}) == (
+        "number",
+        "subject",
+        "messages",
+    )

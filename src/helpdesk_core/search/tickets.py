@@ -8,7 +8,7 @@ apart so a caller without ``ticket.view_notes`` searches and highlights without 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Final
 
 from helpdesk_core.errors import ValidationError
@@ -57,8 +57,14 @@ def ticket_fields(ticket: Ticket) -> dict[str, str]:
     }
 
 
-def searchable_fields(*, may_read_notes: bool) -> tuple[str, ...]:
-    return TICKET_FIELDS if may_read_notes else PUBLIC_FIELDS
+def searchable_fields(
+    *, may_read_notes: bool, unreadable: Collection[str] = ()
+) -> tuple[str, ...]:
+    """The fields a reader searches: without ``notes`` unless it may read them, and without any
+    field its role hides or masks (``unreadable``, e.g. ``description``), so a hit never
+    reveals text the reader cannot see."""
+    fields = TICKET_FIELDS if may_read_notes else PUBLIC_FIELDS
+    return tuple(f for f in fields if f not in unreadable)
 
 
 def ticket_index(tickets: Iterable[Ticket] = ()) -> SearchIndex:
