@@ -57,9 +57,7 @@ def ticket_fields(ticket: Ticket) -> dict[str, str]:
     }
 
 
-def searchable_fields(
-    *, may_read_notes: bool, unreadable: Collection[str] = ()
-) -> tuple[str, ...]:
+def searchable_fields(*, may_read_notes: bool, unreadable: Collection[str] = ()) -> tuple[str, ...]:
     """The fields a reader searches: without ``notes`` unless it may read them, and without any
     field its role hides or masks (``unreadable``, e.g. ``description``), so a hit never
     reveals text the reader cannot see."""
