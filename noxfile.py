@@ -58,7 +58,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks with their peers, printed as figures and ratios (not part of CI)."""
-    session.install("-e", EXTRAS_FOR_TESTS, "pandas", "timegrid")
+    session.install("-e", EXTRAS_FOR_TESTS, "pandas", "timegrid", "jieba")
     for script in sorted(os.listdir("benchmarks")):
         if script.startswith("bench_") and script.endswith(".py"):
             session.run("python", f"benchmarks/{script}")

@@ -25,7 +25,9 @@ from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
 from helpdesk_core.model.customers import Customer
 from helpdesk_core.model.events import Event, Message
+from helpdesk_core.model.hits import ArticleHit, SearchHit
 from helpdesk_core.model.intake import IngestResult
+from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
 from helpdesk_core.model.tickets import Ticket
 
@@ -37,6 +39,8 @@ __all__ = [
     "Agent",
     "AllowAllPolicy",
     "AlreadyClaimed",
+    "Article",
+    "ArticleHit",
     "CalendarError",
     "Clock",
     "ConcurrencyConflict",
@@ -51,10 +55,12 @@ __all__ = [
     "HelpdeskError",
     "IngestResult",
     "InvalidTransition",
+    "KbGap",
     "Message",
     "NotFound",
     "PermissionDenied",
     "PluginError",
+    "SearchHit",
     "StorageError",
     "SystemClock",
     "Team",

@@ -17,9 +17,11 @@ import attrs
 from helpdesk_core.conditions import TRUE, Condition
 from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import Event
+from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.search.index import Match
 
 if TYPE_CHECKING:
     from helpdesk_core.model.grants import Grant
@@ -70,6 +72,23 @@ class CustomerQuery:
             and (self.organisation is None or customer.organisation == self.organisation)
             and (self.include_merged or customer.merged_into is None)
         )
+
+
+@attrs.frozen
+class TextQuery:
+    """A storage-neutral full-text ticket query (issue 21).
+
+    ``terms`` are the query's terms as :func:`helpdesk_core.search.query_terms` gives them;
+    ``fields`` the ticket search fields to match (:data:`helpdesk_core.search.tickets.
+    TICKET_FIELDS`; leave ``notes`` out for readers without ``ticket.view_notes``); ``where``
+    the actor's scope AND any filters. Results follow the ranking rules of
+    :mod:`helpdesk_core.search.index`, best first.
+    """
+
+    terms: tuple[str, ...]
+    fields: tuple[str, ...]
+    where: Condition = TRUE
+    limit: int = 20
 
 
 class UnitOfWork(Protocol):
@@ -196,6 +215,41 @@ class UnitOfWork(Protocol):
         self, *, actor: str | None = None, target: str | None = None, limit: int = 1000
     ) -> list[AuditRecord]:
         """Audit records, oldest first, optionally for one actor or target."""
+
+    # -- full-text search (issue 21) -----------------------------------------------------------
+    def search_tickets(self, query: TextQuery) -> list[tuple[Ticket, Match]]:
+        """Committed tickets matching ``query.terms`` inside ``query.where``, best first, each
+        with its :class:`~helpdesk_core.search.index.Match` (score, matched terms)."""
+
+    # -- knowledge base (R-KB-1..4) ---------------------------------------------------------
+    def save_article(self, article: Article) -> None:
+        """Append a version: ``article.version`` must be the stored latest version + 1 (1 for a
+        new article), checked at write time and at commit; otherwise raise
+        :class:`~helpdesk_core.errors.ConcurrencyConflict`. Every version is kept."""
+
+    def get_article(self, article_id: str, version: int | None = None) -> Article | None:
+        """The article's latest version (or the given one), or None."""
+
+    def article_versions(self, article_id: str) -> list[Article]:
+        """Every version of the article, oldest first (empty if unknown)."""
+
+    def articles(self, state: str | None = None) -> list[Article]:
+        """The latest version of every article, optionally only those in ``state``, by id."""
+
+    def save_gap(self, gap: KbGap) -> None:
+        """Insert or replace a knowledge-base gap."""
+
+    def get_gap(self, gap_id: str) -> KbGap | None:
+        """The gap, or None."""
+
+    def gaps(self, state: str | None = None) -> list[KbGap]:
+        """Gaps, optionally in one state, in the order they were first saved."""
+
+    def add_article_use(self, use: ArticleUse) -> None:
+        """Record a view of an article or a link to it from a ticket."""
+
+    def article_uses(self, article_id: str | None = None) -> list[ArticleUse]:
+        """Recorded uses, oldest first, optionally of one article."""
 
 
 class Storage(Protocol):

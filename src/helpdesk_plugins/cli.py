@@ -6,6 +6,8 @@
     a consistent snapshot: SQLite's online backup API, or ``pg_dump`` for PostgreSQL.
 ``helpdesk db restore --url URL --from backup.db``
     replace the database's contents by a snapshot (stop the desk's processes first).
+``helpdesk db reindex --url URL``
+    rebuild the ticket full-text search tables from the stored tickets.
 ``helpdesk db keygen``
     print a new key for encrypting sensitive fields at rest (``HELPDESK_FIELD_KEY``).
 ``helpdesk worker --url URL [--config desk.toml] [--id NAME]``
@@ -130,6 +132,12 @@ def _db(args: argparse.Namespace) -> int:
     if args.action == "upgrade":
         storage_sql.upgrade(url)
         print(f"{url}: migrated to head")
+    elif args.action == "reindex":
+        from helpdesk_plugins.storage_sql.search import reindex
+
+        with storage_sql.open_storage(url) as store:
+            count = reindex(store)
+        print(f"{url}: search index rebuilt from {count} tickets")
     elif args.action == "backup":
         if not args.to:
             raise SystemExit("helpdesk db backup: give --to PATH")
@@ -148,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="migrations and backups")
-    db.add_argument("action", choices=["upgrade", "backup", "restore", "keygen"])
+    db.add_argument("action", choices=["upgrade", "reindex", "backup", "restore", "keygen"])
     db.add_argument("--url")
     db.add_argument("--to", help="backup: the new snapshot file")
     db.add_argument("--from", dest="source", help="restore: the snapshot file")

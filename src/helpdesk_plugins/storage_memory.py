@@ -31,10 +31,13 @@ from helpdesk_core.model.customers import (
 )
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.grants import Grant
+from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
 from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
-from helpdesk_core.ports import CustomerQuery, TicketQuery
+from helpdesk_core.ports import CustomerQuery, TextQuery, TicketQuery
+from helpdesk_core.search.index import Match, SearchIndex
+from helpdesk_core.search.tickets import ticket_fields, ticket_index
 
 
 def sort_value(ticket: Ticket, key: str) -> Any:
@@ -90,6 +93,11 @@ class MemoryStorage:
         counter for tests; this store keeps objects, so nothing else is ever loaded)."""
         self.customers: dict[str, Customer] = {}
         self.customer_event_rows: dict[str, list[CustomerEvent]] = {}
+        self.article_rows: dict[str, list[Article]] = {}
+        self.gap_rows: dict[str, KbGap] = {}
+        self.use_rows: list[ArticleUse] = []
+        self.ticket_search: SearchIndex = ticket_index()
+        """The pure-Python full-text index of committed tickets, updated at commit."""
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryUnitOfWork]:
@@ -127,6 +135,9 @@ class MemoryUnitOfWork:
         self._customers: dict[str, Customer] = {}
         self._customer_bases: dict[str, int] = {}
         self._customer_events: dict[str, list[CustomerEvent]] = {}
+        self._articles: dict[str, list[Article]] = {}
+        self._gaps: dict[str, KbGap] = {}
+        self._uses: list[ArticleUse] = []
         self._done = False
 
     # -- tickets --------------------------------------------------------------------------
@@ -389,6 +400,68 @@ class MemoryUnitOfWork:
         ]
         return rows[:limit]
 
+    # -- full-text search -----------------------------------------------------------------
+    def search_tickets(self, query: TextQuery) -> list[tuple[Ticket, Match]]:
+        with self._store._lock:
+            tickets = self._store.tickets
+
+            def keep(ticket_id: str) -> bool:
+                return query.where.matches(ticket_subject(tickets[ticket_id]))
+
+            matches = self._store.ticket_search.rank(
+                query.terms, query.fields, query.limit, keep=keep
+            )
+            return [(tickets[m.doc_id], m) for m in matches]
+
+    # -- knowledge base ---------------------------------------------------------------------
+    def article_versions(self, article_id: str) -> list[Article]:
+        with self._store._lock:
+            committed = list(self._store.article_rows.get(article_id, ()))
+        return committed + self._articles.get(article_id, [])
+
+    def save_article(self, article: Article) -> None:
+        versions = self.article_versions(article.id)
+        current = versions[-1].version if versions else 0
+        if article.version != current + 1:
+            raise ConcurrencyConflict(f"article {article.id}", article.version - 1, current)
+        self._articles.setdefault(article.id, []).append(article)
+
+    def get_article(self, article_id: str, version: int | None = None) -> Article | None:
+        versions = self.article_versions(article_id)
+        if version is None:
+            return versions[-1] if versions else None
+        return next((a for a in versions if a.version == version), None)
+
+    def articles(self, state: str | None = None) -> list[Article]:
+        with self._store._lock:
+            ids = set(self._store.article_rows)
+        ids.update(self._articles)
+        latest = [self.article_versions(i)[-1] for i in sorted(ids)]
+        return [a for a in latest if state is None or a.state == state]
+
+    def save_gap(self, gap: KbGap) -> None:
+        self._gaps[gap.id] = gap
+
+    def get_gap(self, gap_id: str) -> KbGap | None:
+        if gap_id in self._gaps:
+            return self._gaps[gap_id]
+        with self._store._lock:
+            return self._store.gap_rows.get(gap_id)
+
+    def gaps(self, state: str | None = None) -> list[KbGap]:
+        with self._store._lock:
+            rows = dict(self._store.gap_rows)
+        rows.update(self._gaps)
+        return [g for g in rows.values() if state is None or g.state == state]
+
+    def add_article_use(self, use: ArticleUse) -> None:
+        self._uses.append(use)
+
+    def article_uses(self, article_id: str | None = None) -> list[ArticleUse]:
+        with self._store._lock:
+            rows = [*self._store.use_rows, *self._uses]
+        return [u for u in rows if article_id is None or u.article_id == article_id]
+
     # -- commit ---------------------------------------------------------------------------
     def commit(self) -> None:
         if self._done:
@@ -409,6 +482,10 @@ class MemoryUnitOfWork:
             clash = next((k for k in self._firings if k in store.firing_rows), None)
             if clash is not None:
                 raise ConcurrencyConflict(clash, 0, 1)
+            for article_id, staged in self._articles.items():
+                kept = len(store.article_rows.get(article_id, ()))
+                if staged[0].version != kept + 1:
+                    raise ConcurrencyConflict(f"article {article_id}", staged[0].version - 1, kept)
             for ticket_id, (worker, _) in self._releases.items():
                 row = store.schedule_rows.get(ticket_id)
                 if row is None or row[1] != worker:
@@ -417,11 +494,16 @@ class MemoryUnitOfWork:
                 store.tickets[ticket_id] = ticket
                 store.numbers[ticket.number] = ticket_id
                 store.events.setdefault(ticket_id, []).extend(self._events[ticket_id])
+                store.ticket_search.add(ticket_id, ticket_fields(ticket))
             for customer_id, customer in self._customers.items():
                 store.customers[customer_id] = customer
                 store.customer_event_rows.setdefault(customer_id, []).extend(
                     self._customer_events[customer_id]
                 )
+            for article_id, staged in self._articles.items():
+                store.article_rows.setdefault(article_id, []).extend(staged)
+            store.gap_rows.update(self._gaps)
+            store.use_rows.extend(self._uses)
             for message in self._outbox.values():
                 if message.key not in store.outbox_keys:
                     store.outbox_keys.add(message.key)

@@ -33,16 +33,30 @@ from helpdesk_core.errors import ConcurrencyConflict
 from helpdesk_core.model.events import (
     Assigned,
     Event,
+    FieldsChanged,
+    NoteAdded,
     Replied,
     TicketCreated,
     event_to_dict,
 )
 from helpdesk_core.model.grants import Grant
+from helpdesk_core.model.knowledge import (
+    ArticleUse,
+    Usage,
+    answer_gap,
+    new_article,
+    report_gap,
+    submit_article,
+    update_article,
+    usage_of,
+)
 from helpdesk_core.model.people import Actor, Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import PermissionMatrix
-from helpdesk_core.ports import Storage, TicketQuery
+from helpdesk_core.ports import Storage, TextQuery, TicketQuery
+from helpdesk_core.search.text import query_terms
+from helpdesk_core.search.tickets import PUBLIC_FIELDS, TICKET_FIELDS, ticket_index
 from helpdesk_core.testing.customer_contract import CustomerContract
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -594,6 +608,162 @@ class StorageContract(CustomerContract):
             assert [r.id for r in uow.audit_log(actor="u1")] == ["r1", "r3"]
             assert [r.id for r in uow.audit_log(target="t0")] == ["r0", "r3"]
             assert uow.audit_log()[3].allowed is False
+
+    # -- knowledge base (R-KB-1..4) -----------------------------------------------------
+    def test_r_kb_2_every_article_version_is_kept(self, storage: Storage) -> None:
+        draft = new_article(
+            "kb1", category="faq", title="Refund times", problem="When?", author="a1", now=T0
+        )
+        edited = update_article(draft, author="a1", now=T0 + timedelta(hours=1), steps=["Wait"])
+        with storage.transaction() as uow:
+            uow.save_article(draft)
+            uow.save_article(edited)
+        submitted = submit_article(edited, author="a1", now=T0 + timedelta(hours=2))
+        with storage.transaction() as uow:
+            uow.save_article(submitted)
+        with storage.transaction() as uow:
+            assert uow.article_versions("kb1") == [draft, edited, submitted]
+            assert uow.get_article("kb1") == submitted
+            assert uow.get_article("kb1", version=2) == edited
+            assert uow.get_article("kb1", version=9) is None
+            assert uow.get_article("missing") is None
+            assert uow.article_versions("missing") == []
+
+    def test_article_version_must_follow_the_stored_one(self, storage: Storage) -> None:
+        draft = new_article("kb1", category="faq", title="T", problem="", author="a1", now=T0)
+        with storage.transaction() as uow:
+            uow.save_article(draft)
+        with pytest.raises(ConcurrencyConflict), storage.transaction() as uow:
+            uow.save_article(draft)  # version 1 again
+        skipped = attrs.evolve(draft, version=3)
+        with pytest.raises(ConcurrencyConflict), storage.transaction() as uow:
+            uow.save_article(skipped)
+        with storage.transaction() as uow:
+            assert [a.version for a in uow.article_versions("kb1")] == [1]
+
+    def test_articles_lists_latest_versions_by_id_and_state(self, storage: Storage) -> None:
+        b1 = new_article("kb-b", category="faq", title="B", problem="", author="a", now=T0)
+        a1 = new_article("kb-a", category="faq", title="A", problem="", author="a", now=T0)
+        b2 = submit_article(b1, author="a", now=T0)
+        with storage.transaction() as uow:
+            for article in (b1, a1, b2):
+                uow.save_article(article)
+        with storage.transaction() as uow:
+            assert uow.articles() == [a1, b2]
+            assert uow.articles("in_review") == [b2]
+            assert uow.articles("draft") == [a1]
+
+    def test_gaps_and_article_uses_round_trip(self, storage: Storage) -> None:
+        gap = report_gap("g1", "how to pair the headset?", reported_by="a1", now=T0)
+        other = report_gap("g2", "退货运费谁出", reported_by="a2", now=T0, ticket_id="t9")
+        with storage.transaction() as uow:
+            uow.save_gap(gap)
+            uow.save_gap(other)
+            uow.add_article_use(ArticleUse("kb1", "view", "c1", T0))
+            uow.add_article_use(ArticleUse("kb1", "link", "a1", T0, ticket_id="t1", solved=True))
+            uow.add_article_use(ArticleUse("kb2", "view", "c1", T0))
+        answered, _ = answer_gap(gap, "kb7", category="faq", title="Pairing", author="a3", now=T0)
+        with storage.transaction() as uow:
+            uow.save_gap(answered)
+        with storage.transaction() as uow:
+            assert uow.gaps() == [answered, other]
+            assert uow.gaps("open") == [other]
+            assert uow.get_gap("g1") == answered and uow.get_gap("nope") is None
+            uses = uow.article_uses("kb1")
+            assert [(u.kind, u.ticket_id, u.solved) for u in uses] == [
+                ("view", None, False),
+                ("link", "t1", True),
+            ]
+            assert usage_of(uses) == Usage(views=1, linked=1, solved=1)
+            assert len(uow.article_uses()) == 3
+
+    def test_knowledge_writes_roll_back_with_the_transaction(self, storage: Storage) -> None:
+        draft = new_article("kb1", category="faq", title="T", problem="", author="a1", now=T0)
+        with pytest.raises(RuntimeError), storage.transaction() as uow:
+            uow.save_article(draft)
+            uow.save_gap(report_gap("g1", "q", reported_by="a1", now=T0))
+            uow.add_article_use(ArticleUse("kb1", "view", "c1", T0))
+            raise RuntimeError("boom")
+        with storage.transaction() as uow:
+            assert uow.articles() == [] and uow.gaps() == [] and uow.article_uses() == []
+
+    # -- ticket full-text search (issue 21) ---------------------------------------------
+    def _search_fixture(self, storage: Storage) -> list[Ticket]:
+        texts = [
+            ("Refund not received", "The refund for SO-2026-0042 is late", "team-a"),
+            ("退款還沒到賬", "客户要求退货退款", "team-b"),
+            ("Parcel damaged", "box crushed, refunding shipping", "team-a"),
+            ("Password reset", "reset link expired", "team-b"),
+        ]
+        tickets: list[Ticket] = []
+        with storage.transaction() as uow:
+            for n, (subject, description, team) in enumerate(texts, start=1):
+                ticket, events = new_ticket(
+                    f"t{n}", n, subject=subject, description=description, team=team
+                )
+                uow.save_ticket(ticket, events)
+                tickets.append(ticket)
+        note = NoteAdded(
+            ticket_id="t4",
+            seq=2,
+            at=T0 + timedelta(minutes=5),
+            actor="agent-1",
+            message_id="n1",
+            body="VIP customer, refund goodwill",
+            channel="internal",
+        )
+        with storage.transaction() as uow:
+            tickets[3] = tickets[3].apply(note)
+            uow.save_ticket(tickets[3], [note])
+        return tickets
+
+    def _search(
+        self, storage: Storage, query: str, fields: tuple[str, ...] = PUBLIC_FIELDS, **kw: Any
+    ) -> list[tuple[str, float]]:
+        terms = tuple(query_terms(query))
+        with storage.transaction() as uow:
+            found = uow.search_tickets(TextQuery(terms, fields, **kw))
+        return [(ticket.id, match.score) for ticket, match in found]
+
+    def test_r_kb_3_search_ranks_exactly_like_the_pure_index(self, storage: Storage) -> None:
+        tickets = self._search_fixture(storage)
+        index = ticket_index(tickets)
+        for query in ("refund", "refnd", "退款", "退貨", "so-2026-0042", "passw", "reset link"):
+            for fields in (PUBLIC_FIELDS, TICKET_FIELDS):
+                expected = [(m.doc_id, m.score) for m in index.rank(query_terms(query), fields, 20)]
+                found = self._search(storage, query, fields)
+                assert [d for d, _ in found] == [d for d, _ in expected], query
+                assert [sc for _, sc in found] == pytest.approx([sc for _, sc in expected])
+        assert self._search(storage, "refund")[0][0] == "t1"
+
+    def test_search_keeps_to_the_scope_and_the_limit(self, storage: Storage) -> None:
+        self._search_fixture(storage)
+        scope = compile_condition({"team": "team-a"})
+        assert [d for d, _ in self._search(storage, "refund", where=scope)] == ["t1", "t3"]
+        assert [d for d, _ in self._search(storage, "refund", limit=1)] == ["t1"]
+
+    def test_search_reads_notes_only_when_asked(self, storage: Storage) -> None:
+        self._search_fixture(storage)
+        assert self._search(storage, "goodwill") == []
+        assert [d for d, _ in self._search(storage, "goodwill", TICKET_FIELDS)] == ["t4"]
+
+    def test_search_follows_ticket_changes_and_rollbacks(self, storage: Storage) -> None:
+        tickets = self._search_fixture(storage)
+        changed = FieldsChanged(
+            ticket_id="t3",
+            seq=2,
+            at=T0 + timedelta(minutes=9),
+            actor="agent-1",
+            changes={"subject": "Printer jam"},
+        )
+        with pytest.raises(RuntimeError), storage.transaction() as uow:
+            uow.save_ticket(tickets[2].apply(changed), [changed])
+            raise RuntimeError("boom")
+        assert [d for d, _ in self._search(storage, "parcel")] == ["t3"]
+        with storage.transaction() as uow:
+            uow.save_ticket(tickets[2].apply(changed), [changed])
+        assert self._search(storage, "parcel") == []
+        assert [d for d, _ in self._search(storage, "printer")] == ["t3"]
 
 
 def attrs_evolve_id(message: OutboxMessage, new_id: str) -> OutboxMessage:

@@ -258,6 +258,98 @@ customer_events = sa.Table(
 CUSTOMER_COLUMNS: Final = ("id", "kind", "name", "organisation", "industry", "tier", "merged_into")
 """Text columns of ``hd_customers`` that mirror the customer field of the same name."""
 """Text columns of ``hd_tickets`` that mirror the ticket field of the same name."""
+# -- knowledge base (R-KB-1..4) ---------------------------------------------------------------
+articles = sa.Table(
+    "hd_articles",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("state", Key(), nullable=False),
+    sa.Column("updated_at", Instant(), nullable=False),
+    sa.Column("doc", Doc(), nullable=False),
+)
+"""Every version of every article; the latest is the highest ``version`` of an ``id``."""
+
+kb_gaps = sa.Table(
+    "hd_kb_gaps",
+    metadata,
+    sa.Column("pos", Serial, primary_key=True, autoincrement=True),
+    sa.Column("id", Key(), nullable=False, unique=True),
+    sa.Column("state", Key(), nullable=False),
+    sa.Column("doc", Doc(), nullable=False),
+    sa.Index("ix_hd_kb_gaps_state", "state", "pos"),
+)
+
+article_uses = sa.Table(
+    "hd_article_uses",
+    metadata,
+    sa.Column("pos", Serial, primary_key=True, autoincrement=True),
+    sa.Column("article_id", Key(), nullable=False),
+    sa.Column("kind", Key(), nullable=False),
+    sa.Column("actor", Key(), nullable=False),
+    sa.Column("at", Instant(), nullable=False),
+    sa.Column("ticket_id", Key()),
+    sa.Column("solved", sa.Boolean(), nullable=False),
+    sa.Index("ix_hd_article_uses_article", "article_id", "pos"),
+)
+
+# -- ticket full-text search (issue 21) ---------------------------------------------------------
+search_postings = sa.Table(
+    "hd_search_postings",
+    metadata,
+    sa.Column("term", Key(), primary_key=True),
+    sa.Column("field", Key(), primary_key=True),
+    sa.Column(
+        "ticket_id",
+        Key(),
+        sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("tf", sa.Integer(), nullable=False),
+    sa.Column("length", sa.Integer(), nullable=False),
+    sa.Index("ix_hd_search_postings_ticket", "ticket_id"),
+)
+"""One row per (term, field, ticket): the inverted index, term first for look-ups."""
+
+search_vectors = sa.Table(
+    "hd_search_vectors",
+    metadata,
+    sa.Column(
+        "ticket_id", Key(), sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("shard", sa.Integer(), nullable=False),
+    sa.Column("digest", Key(), nullable=False),
+    sa.Column("doc", Doc(), nullable=False),
+)
+"""A ticket's indexed term counts per field (JSON), to undo them when it changes, and a digest
+of its searchable text, so a change that leaves the text alone costs one look-up."""
+
+search_words = sa.Table(
+    "hd_search_words",
+    metadata,
+    sa.Column("term", Key(), primary_key=True),
+)
+"""Every word ever indexed (prefix look-ups); words no ticket has any more match nothing."""
+
+search_near = sa.Table(
+    "hd_search_near",
+    metadata,
+    sa.Column("key", Key(), primary_key=True),
+    sa.Column("term", Key(), primary_key=True),
+)
+"""The fuzzy path's deletion neighbourhood: a word filed under itself and each deletion."""
+
+search_stats = sa.Table(
+    "hd_search_stats",
+    metadata,
+    sa.Column("shard", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("field", Key(), primary_key=True),
+    sa.Column("total", sa.BigInteger(), nullable=False),
+)
+"""Indexed ticket count (field ``#docs``) and summed field lengths, split over shards so that
+concurrent writers rarely wait on the same row."""
+
+
 TICKET_COLUMNS: Final = TEXT_COLUMNS
 PLAIN_COLUMNS: Final = tuple(f.name for f in COLUMN_FIELDS if f.kind in ("text", "int"))
 """Columns holding the ticket's value as it is (text and integers)."""

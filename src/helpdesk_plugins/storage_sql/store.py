@@ -55,6 +55,7 @@ from helpdesk_core.model.customers import (
 )
 from helpdesk_core.model.events import Event, event_from_dict, event_to_dict
 from helpdesk_core.model.grants import Grant
+from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
 from helpdesk_core.model.tickets import (
@@ -64,9 +65,11 @@ from helpdesk_core.model.tickets import (
     ticket_subject,
     ticket_to_dict,
 )
-from helpdesk_core.ports import CustomerQuery, TicketQuery
+from helpdesk_core.ports import CustomerQuery, TextQuery, TicketQuery
+from helpdesk_core.search.index import Match
 from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
+from helpdesk_plugins.storage_sql import search as text_search
 from helpdesk_plugins.storage_sql.cipher import FieldCipher, PlainCodec, cipher_for
 from helpdesk_plugins.storage_sql.schema import from_micros, to_micros
 from helpdesk_plugins.storage_sql.settings import StorageSettings, storage_settings
@@ -363,6 +366,7 @@ class SqlStorage:
             uow = SqlUnitOfWork(self, conn)
             try:
                 yield uow
+                uow.flush_search()
             except BaseException:
                 conn.rollback()
                 raise
@@ -437,6 +441,8 @@ class SqlUnitOfWork:
         self._conn = conn
         self._sqlite = store.dialect == "sqlite"
         self.writing = False
+        self._search_dirty: dict[str, Ticket] = {}
+        """Tickets saved by this unit, indexed for search just before COMMIT."""
         conn.begin()  # so that conn.commit() commits what the driver cursor wrote
         raw = conn.connection.dbapi_connection
         assert raw is not None
@@ -515,6 +521,22 @@ class SqlUnitOfWork:
             raise
         self._exec_driver("COMMIT")
 
+    def execute_read(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
+        """Run a Core statement in this unit (a read)."""
+        return self._x(statement, params)
+
+    def execute_write(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
+        """Run a Core statement in this unit's write transaction."""
+        return self._w(statement, params)
+
+    @property
+    def dialect_insert(self) -> Callable[[sa.Table], Any]:
+        """The dialect's INSERT (with ``on_conflict_do_*``)."""
+        return self._store.sql.insert
+
+    def ticket_from_doc(self, doc: str) -> Ticket:
+        return self._ticket(doc)
+
     # -- tickets --------------------------------------------------------------------------
     def _ticket(self, doc: str) -> Ticket:
         self._store.tickets_loaded += 1
@@ -547,6 +569,7 @@ class SqlUnitOfWork:
         expected = base_version(ticket, new_events)
         row = self._row(ticket)
         sql = self._store.sql
+        self._search_dirty[ticket.id] = ticket
         if expected == 0:
             self._begin_write()
             inserted = self._value(sql.insert_ticket, row)
@@ -997,6 +1020,107 @@ class SqlUnitOfWork:
         return [
             Firing(key, ticket, policy, level, metric, cycle, from_micros(at), worker)
             for key, ticket, policy, level, metric, cycle, at, worker in rows
+        ]
+
+    # -- full-text search -------------------------------------------------------------------------
+    def flush_search(self) -> None:
+        """Index the tickets this unit saved (the last writes before COMMIT)."""
+        if self._search_dirty:
+            dirty, self._search_dirty = self._search_dirty, {}
+            text_search.write_index(self, dirty.values())
+
+    def search_tickets(self, query: TextQuery) -> list[tuple[Ticket, Match]]:
+        return text_search.search(self, self._store, query)
+
+    # -- knowledge base -------------------------------------------------------------------------
+    def save_article(self, article: Article) -> None:
+        a = s.articles.c
+        self._begin_write()
+        current = self._x(sa.select(sa.func.max(a.version)).where(a.id == article.id)).scalar()
+        current = int(current or 0)
+        if article.version != current + 1:
+            raise ConcurrencyConflict(f"article {article.id}", article.version - 1, current)
+        statement = self._store.sql.insert(s.articles).values(
+            id=article.id,
+            version=article.version,
+            state=article.state,
+            updated_at=to_micros(article.updated_at),
+            doc=_dumps(article.to_dict()),
+        )
+        inserted = self._x(statement.on_conflict_do_nothing().returning(a.version)).first()
+        if inserted is None:  # a concurrent writer took this version first
+            raise ConcurrencyConflict(f"article {article.id}", current, article.version)
+
+    def get_article(self, article_id: str, version: int | None = None) -> Article | None:
+        a = s.articles.c
+        statement = sa.select(a.doc).where(a.id == article_id)
+        if version is None:
+            statement = statement.order_by(a.version.desc()).limit(1)
+        else:
+            statement = statement.where(a.version == version)
+        doc = self._x(statement).scalar_one_or_none()
+        return None if doc is None else Article.from_dict(json.loads(doc))
+
+    def article_versions(self, article_id: str) -> list[Article]:
+        a = s.articles.c
+        rows = self._x(sa.select(a.doc).where(a.id == article_id).order_by(a.version))
+        return [Article.from_dict(json.loads(doc)) for doc in rows.scalars()]
+
+    def articles(self, state: str | None = None) -> list[Article]:
+        a = s.articles.c
+        latest = sa.select(a.id, sa.func.max(a.version).label("version")).group_by(a.id).subquery()
+        statement = (
+            sa.select(a.doc)
+            .join(latest, sa.and_(a.id == latest.c.id, a.version == latest.c.version))
+            .order_by(a.id)
+        )
+        if state is not None:
+            statement = statement.where(a.state == state)
+        return [Article.from_dict(json.loads(doc)) for doc in self._x(statement).scalars()]
+
+    def save_gap(self, gap: KbGap) -> None:
+        self._upsert(
+            s.kb_gaps, "id", {"id": gap.id, "state": gap.state, "doc": _dumps(gap.to_dict())}
+        )
+
+    def get_gap(self, gap_id: str) -> KbGap | None:
+        data = self._doc(s.kb_gaps.c.id, gap_id)
+        return None if data is None else KbGap.from_dict(data)
+
+    def gaps(self, state: str | None = None) -> list[KbGap]:
+        g = s.kb_gaps.c
+        statement = sa.select(g.doc).order_by(g.pos)
+        if state is not None:
+            statement = statement.where(g.state == state)
+        return [KbGap.from_dict(json.loads(doc)) for doc in self._x(statement).scalars()]
+
+    def add_article_use(self, use: ArticleUse) -> None:
+        self._w(
+            sa.insert(s.article_uses).values(
+                article_id=use.article_id,
+                kind=use.kind,
+                actor=use.actor,
+                at=to_micros(use.at),
+                ticket_id=use.ticket_id,
+                solved=use.solved,
+            )
+        )
+
+    def article_uses(self, article_id: str | None = None) -> list[ArticleUse]:
+        u = s.article_uses.c
+        statement = sa.select(u.article_id, u.kind, u.actor, u.at, u.ticket_id, u.solved)
+        if article_id is not None:
+            statement = statement.where(u.article_id == article_id)
+        return [
+            ArticleUse(
+                row.article_id,
+                row.kind,
+                row.actor,
+                from_micros(row.at),
+                row.ticket_id,
+                bool(row.solved),
+            )
+            for row in self._x(statement.order_by(u.pos))
         ]
 
     # -- audit ----------------------------------------------------------------------------------
