@@ -30,6 +30,8 @@ from helpdesk_core.lifecycle import Workflow
 from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.grants import Grant
+from helpdesk_core.model.hits import ArticleHit, SearchHit
+from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Actor, Agent
 from helpdesk_core.model.records import AuditRecord
 from helpdesk_core.model.tickets import Ticket
@@ -39,6 +41,7 @@ from helpdesk_core.ports import Channel, Notifier, SortKey, Storage
 from helpdesk_core.routing import RoutingPolicy, ShiftCalendar
 from helpdesk_core.service import customers as customer_service
 from helpdesk_core.service import directory, grants, queries, reporting, tickets, workers
+from helpdesk_core.service import knowledge as kb_service
 from helpdesk_core.service.runner import Runner
 from helpdesk_core.service.tickets import UNSET, TicketRules
 from helpdesk_core.service.workers import EscalationRun, Escalations
@@ -665,6 +668,136 @@ class Helpdesk:
         return customer_service.customer_summary(
             self._runner, actor, customer_id, locale=locale, now=now
         )
+
+    # ------------------------------------------------------------------ search and KB (R-KB-1..4)
+    def search(
+        self, actor: Actor, query: str, *, limit: int = 20, now: datetime | None = None
+    ) -> list[SearchHit]:
+        """Ranked full-text search over the tickets the actor may view, best first: subject,
+        description and public messages (internal notes too for their readers), highlights
+        from fields the actor may read only. An empty query is ``ValidationError('query')``."""
+        return kb_service.search(self._runner, actor, query, limit=limit, now=now)
+
+    def search_kb(
+        self, actor: Actor, query: str, *, limit: int = 20, now: datetime | None = None
+    ) -> list[ArticleHit]:
+        """The same engine over KB articles; readers without ``kb.write`` see published ones."""
+        return kb_service.search_kb(self._runner, actor, query, limit=limit, now=now)
+
+    def create_article(
+        self,
+        actor: Actor,
+        *,
+        category: str,
+        title: str,
+        problem: str = "",
+        steps: Sequence[str] = (),
+        cases: Sequence[str] = (),
+        tags: Iterable[str] = (),
+        now: datetime | None = None,
+    ) -> Article:
+        """A draft article (``kb.write``): category, title, problem, steps, cases (R-KB-1)."""
+        return kb_service.create_article(
+            self._runner, actor, category=category, title=title, problem=problem, steps=steps,
+            cases=cases, tags=tags, now=now,
+        )  # fmt: skip
+
+    def update_article(
+        self, actor: Actor, article_id: str, *, now: datetime | None = None, **changes: Any
+    ) -> Article:
+        """A new version of the article (every version is kept)."""
+        return kb_service.update_article(self._runner, actor, article_id, changes, now=now)
+
+    def submit_article(
+        self, actor: Actor, article_id: str, *, now: datetime | None = None
+    ) -> Article:
+        """Send a draft for review (draft -> in_review)."""
+        return kb_service.submit_article(self._runner, actor, article_id, now=now)
+
+    def publish_article(
+        self,
+        actor: Actor,
+        article_id: str,
+        *,
+        approve: bool = True,
+        comment: str | None = None,
+        now: datetime | None = None,
+    ) -> Article:
+        """Review (``kb.review``): publish, or send back to draft with a comment (R-KB-2)."""
+        return kb_service.publish_article(
+            self._runner, actor, article_id, approve=approve, comment=comment, now=now
+        )
+
+    def retire_article(
+        self, actor: Actor, article_id: str, *, now: datetime | None = None
+    ) -> Article:
+        """Retire an outdated article (``kb.review``)."""
+        return kb_service.retire_article(self._runner, actor, article_id, now=now)
+
+    def get_article(self, actor: Actor, article_id: str, *, now: datetime | None = None) -> Article:
+        """The article as the reader may see it (a view is counted for the KB-usage KPI)."""
+        return kb_service.get_article(self._runner, actor, article_id, now=now)
+
+    def articles(
+        self,
+        actor: Actor,
+        *,
+        state: str | None = None,
+        category: str | None = None,
+        now: datetime | None = None,
+    ) -> list[Article]:
+        """The articles the reader may see, filtered by state and category."""
+        return kb_service.articles(self._runner, actor, state=state, category=category, now=now)
+
+    def report_kb_gap(
+        self,
+        actor: Actor,
+        query: str,
+        *,
+        ticket_id: str | None = None,
+        now: datetime | None = None,
+    ) -> KbGap:
+        """Feed back a question the KB could not answer (R-KB-3)."""
+        return kb_service.report_kb_gap(self._runner, actor, query, ticket_id=ticket_id, now=now)
+
+    def answer_kb_gap(
+        self,
+        actor: Actor,
+        gap_id: str,
+        *,
+        category: str,
+        title: str,
+        problem: str | None = None,
+        steps: Sequence[str] = (),
+        cases: Sequence[str] = (),
+        tags: Iterable[str] = (),
+        now: datetime | None = None,
+    ) -> Article:
+        """Answer a gap with a draft article linked to it."""
+        return kb_service.answer_kb_gap(
+            self._runner, actor, gap_id, category=category, title=title, problem=problem,
+            steps=steps, cases=cases, tags=tags, now=now,
+        )  # fmt: skip
+
+    def link_article(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        article_id: str,
+        *,
+        solved: bool = True,
+        now: datetime | None = None,
+    ) -> ArticleUse:
+        """Record that an article was used on a ticket ("this solved it")."""
+        return kb_service.link_article(
+            self._runner, actor, ticket_id, article_id, solved=solved, now=now
+        )
+
+    def archive_to_kb(
+        self, actor: Actor, ticket_id: str, *, now: datetime | None = None
+    ) -> Article:
+        """Archive a solved incident's whole record into a KB draft (R-KB-4)."""
+        return kb_service.archive_to_kb(self._runner, actor, ticket_id, now=now)
 
     # ------------------------------------------------------------------ reports (R-RPT-1..3)
     def report(

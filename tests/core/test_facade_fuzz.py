@@ -82,6 +82,10 @@ def _ticket(desk: Helpdesk) -> str:
     ).id
 
 
+def _article(desk: Helpdesk) -> str:
+    return desk.create_article(AGENT, category="faq", title="Router reset").id
+
+
 def _customer(desk: Helpdesk) -> str:
     return desk.create_customer(ADMIN, name="Cy", emails=["cy@example.com"]).id
 
@@ -164,6 +168,25 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
     "customer_history": lambda d: ((ADMIN, _customer(d)), {}),
     "record_customer_fact": lambda d: ((ADMIN, _customer(d), "spend", 100), {}),
     "customer_summary": lambda d: ((ADMIN, _customer(d)), {"locale": "en"}),
+    "search": lambda d: ((AGENT, "broken"), {"limit": 5}),
+    "search_kb": lambda d: ((AGENT, "router"), {"limit": 5}),
+    "create_article": lambda d: (
+        (AGENT,),
+        {"category": "faq", "title": "Router", "problem": "p", "steps": ["a"], "tags": ["t"]},
+    ),
+    "update_article": lambda d: ((AGENT, _article(d)), {"title": "New"}),
+    "submit_article": lambda d: ((AGENT, _article(d)), {}),
+    "publish_article": lambda d: ((ADMIN, _article(d)), {"approve": False, "comment": "c"}),
+    "retire_article": lambda d: ((ADMIN, _article(d)), {}),
+    "get_article": lambda d: ((AGENT, _article(d)), {}),
+    "articles": lambda d: ((AGENT,), {"state": "draft", "category": "faq"}),
+    "report_kb_gap": lambda d: ((AGENT, "how?"), {"ticket_id": None}),
+    "answer_kb_gap": lambda d: (
+        (AGENT, d.report_kb_gap(AGENT, "how?").id),
+        {"category": "faq", "title": "T", "steps": ["s"]},
+    ),
+    "link_article": lambda d: ((AGENT, _ticket(d), _article(d)), {"solved": True}),
+    "archive_to_kb": lambda d: ((AGENT, _ticket(d)), {}),
     "report": lambda d: (
         (ADMIN, "volumes"),
         {"start": LATER.date(), "end": LATER.date(), "group_by": ["type"]},
