@@ -339,6 +339,10 @@ SETTINGS = settings(
 @example(case=("update_ticket", "add_tags"), value="abc")
 @example(case=("get_ticket", "now"), value="garbage")
 @example(case=("get_ticket", 0), value="root")
+@example(case=("link", "relation"), value={"priority": {"gt": 10**30}})  # found: unhashable
+@example(case=("export_tickets", "columns"), value=object())  # found: not iterable
+@example(case=("report", "group_by"), value=None)  # found: not iterable
+@example(case=("create_customer", "name"), value="\x00")  # found: NUL reached PostgreSQL
 def test_memory_store_only_library_errors_escape_and_refusals_change_nothing(
     memory_desk: Helpdesk, case: tuple[str, int | str], value: Any
 ) -> None:
@@ -372,6 +376,10 @@ def test_memory_store_only_library_errors_escape_and_refusals_change_nothing(
 @example(case=("update_ticket", "add_tags"), value="abc")
 @example(case=("get_ticket", "now"), value="garbage")
 @example(case=("get_ticket", 0), value="root")
+@example(case=("link", "relation"), value={"priority": {"gt": 10**30}})  # found: unhashable
+@example(case=("export_tickets", "columns"), value=object())  # found: not iterable
+@example(case=("report", "group_by"), value=None)  # found: not iterable
+@example(case=("create_customer", "name"), value="\x00")  # found: NUL reached PostgreSQL
 def test_sql_stores_only_library_errors_escape_and_refusals_change_nothing(
     sql_desk: Helpdesk, case: tuple[str, int | str], value: Any
 ) -> None:
