@@ -13,7 +13,7 @@ authorise in their own layer.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -46,8 +46,15 @@ class AccessPolicy(Protocol):
         action: str,
         resource: Ticket | None = None,
         grants: Iterable[Grant] = (),
+        *,
+        customer: Mapping[str, Any] | None = None,
     ) -> Decision:
-        """Decide one action on one resource (``None`` for actions on no particular object)."""
+        """Decide one action on one resource (``None`` for actions on no particular object);
+        ``customer`` holds the requester's ``customer.*`` fields when rules read them."""
+
+    def reads_customer(self) -> bool:
+        """Whether any rule reads ``customer.*`` fields (the desk then loads the requester's
+        profile for single-object checks, so a check agrees with the pushed-down list)."""
 
     def scope(self, actor: Actor, action: str, grants: Iterable[Grant] = ()) -> Condition:
         """The tickets ``actor`` may ``action``, as a condition for the storage to apply."""
@@ -91,8 +98,13 @@ class AllowAllPolicy:
         action: str,
         resource: Ticket | None = None,
         grants: Iterable[Any] = (),
+        *,
+        customer: Mapping[str, Any] | None = None,
     ) -> Decision:
         return Decision(True, self.RULE, "the desk runs with AllowAllPolicy (no permission matrix)")
+
+    def reads_customer(self) -> bool:
+        return False
 
     def scope(self, actor: Actor, action: str, grants: Iterable[Any] = ()) -> Condition:
         return TRUE

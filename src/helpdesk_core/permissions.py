@@ -459,6 +459,10 @@ class PermissionMatrix:
         masked = frozenset.intersection(*(r.masked | r.hidden for r in rules)) - hidden
         return FieldRule(hidden, masked)
 
+    def reads_customer(self) -> bool:
+        """Whether a rule's condition reads the requester's ``customer.*`` fields."""
+        return any(f.startswith("customer.") for rule in self.rules for f in rule.where.fields())
+
     def unreadable(
         self, actor: Actor, grants: Iterable[Grant] = (), ticket: Ticket | None = None
     ) -> frozenset[str]:

@@ -159,3 +159,36 @@ def test_customer_list_equals_check(desk: Helpdesk, teams: list[str | None], vie
         except NotFound:
             visible = False
         assert (customer_id in listed) == visible
+
+
+def test_a_rule_on_customer_tier_lists_what_a_check_allows(tmp_path: Path) -> None:
+    """R-CUS-5: with a rule reading ``customer.tier`` the pushed-down list and the single
+    check (which loads the requester's profile) agree, on SQLite."""
+    pytest.importorskip("sqlalchemy")
+    config = dict(CONFIG)
+    config["permissions"] = {
+        **CONFIG["permissions"],
+        "rules": [
+            {
+                "id": "strategic-to-supervisors",
+                "roles": ["agent"],
+                "actions": ["ticket.view"],
+                "effect": "deny",
+                "where": {"customer.tier": "strategic"},
+            }
+        ],
+    }
+    with Helpdesk(
+        config=config,
+        storage_url=f"sqlite:///{tmp_path / 'tier.db'}",
+        clock=FixedClock("2026-11-22T09:00:00+08:00"),
+        load_entrypoints=False,
+    ) as desk:
+        big = desk.create_customer(ADMIN, name="Big Co", kind="company", tier="strategic")
+        small = desk.create_customer(ADMIN, name="Small")
+        hidden = desk.open_ticket(ADMIN, subject="x", channel="email", customer_id=big.id)
+        shown = desk.open_ticket(ADMIN, subject="y", channel="email", customer_id=small.id)
+        assert [t.id for t in desk.tickets(AGENT)] == [shown.id]
+        assert desk.get_ticket(AGENT, shown.id).id == shown.id
+        with pytest.raises(NotFound):
+            desk.get_ticket(AGENT, hidden.id)

@@ -22,9 +22,9 @@ Nothing else in the library asks the access policy anything: services go through
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -40,6 +40,7 @@ from helpdesk_core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from helpdesk_core.model.customers import customer_subject
 from helpdesk_core.model.events import Event, event_to_dict, to_utc
 from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.people import Actor
@@ -103,6 +104,8 @@ class ActorView:
     actor: Actor
     policy: AccessPolicy
     grants: tuple[Grant, ...]
+    profile: Callable[[str], Mapping[str, Any]] | None = None
+    """The ``customer.*`` fields of a requester, when the policy's rules read them."""
     _unreadable: frozenset[str] | None = None
 
     @property
@@ -115,7 +118,10 @@ class ActorView:
         return self._unreadable
 
     def check(self, action: str, ticket: Ticket | None = None) -> Decision:
-        return self.policy.check(self.actor, action, ticket, self.grants)
+        customer = None
+        if self.profile is not None and ticket is not None and ticket.requester is not None:
+            customer = self.profile(ticket.requester)
+        return self.policy.check(self.actor, action, ticket, self.grants, customer=customer)
 
     def may(self, action: str, ticket: Ticket | None = None) -> bool:
         return self.check(action, ticket).allowed
@@ -241,7 +247,13 @@ class Runner:
         """The actor's view as of ``at``; grants are read on every call, so an approval or a
         revocation applies to the very next one."""
         grants = tuple(g for g in uow.grants("approved") if g.applies_to(actor) and g.active(at))
-        return ActorView(actor, self.policy, grants)
+        profile = None
+        if self.policy.reads_customer():  # rules on customer.tier...: checks read the profile
+
+            def profile(requester: str) -> Mapping[str, Any]:
+                return customer_subject(uow.get_customer(requester))
+
+        return ActorView(actor, self.policy, grants, profile)
 
     def run(
         self,
