@@ -192,3 +192,35 @@ def test_a_rule_on_customer_tier_lists_what_a_check_allows(tmp_path: Path) -> No
         assert desk.get_ticket(AGENT, shown.id).id == shown.id
         with pytest.raises(NotFound):
             desk.get_ticket(AGENT, hidden.id)
+
+
+def test_routing_rules_read_the_requesters_tier() -> None:
+    """R-RTE-1: "VIP after-sales goes to a senior after-sales specialist"."""
+    from helpdesk_core import Agent
+
+    config = {
+        "desk": {"default_team": "after-sales"},
+        "routing": {
+            "rules": [
+                {
+                    "id": "vip",
+                    "where": {"customer.tier": "vip"},
+                    "team": "after-sales",
+                    "strategy": "round_robin",
+                    "min_tier": 2,
+                }
+            ],
+        },
+    }
+    with Helpdesk(
+        config=config, clock=FixedClock("2026-11-22T09:00:00+08:00"), load_entrypoints=False
+    ) as desk:
+        desk.save_agent(ADMIN, Agent(id="junior", name="J", team="after-sales", online=True))
+        desk.save_agent(
+            ADMIN, Agent(id="senior", name="S", team="after-sales", tier=2, online=True)
+        )
+        vip = desk.create_customer(ADMIN, name="V", tier="vip")
+        ticket = desk.open_ticket(
+            Actor(id=vip.id, roles={"customer"}), subject="Broken", channel="email"
+        )
+        assert desk.get_ticket(ADMIN, ticket.id).assignee == "senior"

@@ -23,6 +23,7 @@ from helpdesk_core.errors import (
     ValidationError,
 )
 from helpdesk_core.lifecycle import Transition
+from helpdesk_core.model.customers import customer_subject
 from helpdesk_core.model.events import (
     TICKET_EDITABLE_FIELDS,
     Assigned,
@@ -208,7 +209,11 @@ def _route(runner: Runner, rules: TicketRules, call: Call, change: Change) -> No
     if policy is None:
         return
     ticket = change.ticket
-    rule = policy.match(ticket)
+    # rules may read the requester's customer.* fields (tier, tags...)
+    customer = (
+        customer_subject(call.uow.get_customer(ticket.requester)) if ticket.requester else None
+    )
+    rule = policy.match(ticket, customer)
     directory = call.uow.agents()
     query = TicketQuery(where=policy.load_condition(directory), limit=None)
     assigned = call.uow.query_tickets(query) if directory else []
