@@ -47,7 +47,6 @@ from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import DuplicateSuspected
 from helpdesk_core.model.tickets import Ticket
-from helpdesk_core.ports import TicketQuery
 from helpdesk_core.text import fold, is_cjk
 
 DEFAULT_WINDOW: Final = timedelta(days=7)
@@ -262,7 +261,7 @@ def duplicate_events(
 
 
 class TicketReader(Protocol):
-    def query_tickets(self, query: TicketQuery) -> list[Ticket]: ...
+    def requester_tickets(self, requester: str, since: datetime, limit: int) -> list[Ticket]: ...
 
 
 def find_duplicates_in(
@@ -272,8 +271,8 @@ def find_duplicates_in(
     the requester's open tickets in the window are read)."""
     if ticket.requester is None or not settings.enabled:
         return []
-    where = candidate_condition(ticket.requester, ticket.created_at, settings.window)
     # the requester's newest open tickets only: a busy integration account with thousands of
     # open tickets must not make every new ticket compare against all of them
-    query = TicketQuery(where=where, descending=True, limit=MAX_CANDIDATES)
-    return duplicate_events(ticket, uow.query_tickets(query), settings, actor)[:MAX_SUSPECTS]
+    since = ticket.created_at - settings.window
+    candidates = uow.requester_tickets(ticket.requester, since, MAX_CANDIDATES)
+    return duplicate_events(ticket, candidates, settings, actor)[:MAX_SUSPECTS]

@@ -117,6 +117,11 @@ class UnitOfWork(Protocol):
     def query_tickets(self, query: TicketQuery) -> list[Ticket]:
         """Tickets matching ``query.where``, ordered and paged as the query says."""
 
+    def requester_tickets(self, requester: str, since: datetime, limit: int) -> list[Ticket]:
+        """The requester's unsolved tickets (categories new, open and pending) created at or
+        after ``since``, newest first (ties by id, descending), at most ``limit``: what
+        duplicate detection compares a new ticket with, read on every ``open_ticket``."""
+
     def count_tickets(self, where: Condition) -> int:
         """How many tickets match ``where``."""
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -38,6 +38,8 @@ from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
 from helpdesk_core.ports import CustomerQuery, TextQuery, TicketQuery
 from helpdesk_core.search.index import Match, SearchIndex
 from helpdesk_core.search.tickets import ticket_fields, ticket_index
+
+UNSOLVED: Final = frozenset({"new", "open", "pending"})
 
 
 def sort_value(ticket: Ticket, key: str) -> Any:
@@ -188,6 +190,22 @@ class MemoryUnitOfWork:
 
     def query_tickets(self, query: TicketQuery) -> list[Ticket]:
         found = matching_page(self._all_tickets(), query, self._all_customers())
+        with self._store._lock:
+            self._store.tickets_loaded += len(found)
+        return found
+
+    def requester_tickets(self, requester: str, since: datetime, limit: int) -> list[Ticket]:
+        found = sorted(
+            (
+                t
+                for t in self._all_tickets()
+                if t.requester == requester
+                and t.status_category in UNSOLVED
+                and t.created_at >= since
+            ),
+            key=lambda t: (t.created_at, t.id),
+            reverse=True,
+        )[:limit]
         with self._store._lock:
             self._store.tickets_loaded += len(found)
         return found

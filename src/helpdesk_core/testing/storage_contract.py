@@ -144,6 +144,33 @@ class StorageContract(CustomerContract):
             assert Ticket.from_events(stored) == uow.get_ticket("t1") == ticket
             assert [e.seq for e in uow.ticket_events("t1", after_seq=2)] == [3, 4]
 
+    def test_requester_tickets_are_the_newest_unsolved_in_the_window(
+        self, storage: Storage
+    ) -> None:
+        """What duplicate detection reads on every open_ticket (R-TKT-5)."""
+        rows = [
+            ("r-old", T0 - timedelta(days=9), "new"),  # before the window
+            ("r-a", T0, "new"),
+            ("r-b", T0 + timedelta(hours=1), "open"),
+            ("r-c", T0 + timedelta(hours=2), "pending"),
+            ("r-done", T0 + timedelta(hours=3), "solved"),  # solved: never a candidate
+            ("r-d", T0 + timedelta(hours=4), "open"),
+        ]
+        with storage.transaction() as uow:
+            for n, (ticket_id, at, category) in enumerate(rows, start=1):
+                ticket, events = new_ticket(
+                    ticket_id, n, at=at, requester="C-dup", status_category=category
+                )
+                uow.save_ticket(ticket, events)
+            other, events = new_ticket("r-other", 99, at=T0, requester="C-else")
+            uow.save_ticket(other, events)
+        with storage.transaction() as uow:
+            since = T0 - timedelta(days=7)
+            found = [t.id for t in uow.requester_tickets("C-dup", since, 10)]
+            assert found == ["r-d", "r-c", "r-b", "r-a"]
+            assert [t.id for t in uow.requester_tickets("C-dup", since, 2)] == ["r-d", "r-c"]
+            assert uow.requester_tickets("C-nobody", since, 10) == []
+
     def test_stale_version_raises_conflict_with_current_version(self, storage: Storage) -> None:
         ticket, events = new_ticket("t1", 1)
         with storage.transaction() as uow:

@@ -70,8 +70,64 @@ def write_index(uow: SqlUnitOfWork, tickets: Iterable[Ticket]) -> None:
     words, their fuzzy keys and the statistics deltas, each in sorted order.
     """
     chosen = sorted(tickets, key=lambda t: t.id)
+    if len(chosen) <= _FEW:  # a command's tickets: the store's prepared statements
+        for ticket in chosen:
+            _write_one(uow, ticket)
+        return
     for start in range(0, len(chosen), _BATCH):
         _write_batch(uow, chosen[start : start + _BATCH])
+
+
+_FEW: Final = 4
+"""Up to this many tickets (what one command changes) are indexed one by one with prepared
+statements; more (a reindex) in batches of Core statements."""
+
+
+def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
+    """:func:`_write_batch` for one ticket, through the store's prepared statements (a command
+    pays for the driver's work only, not for building and compiling statements)."""
+    digest = text_digest(ticket)
+    stored = uow.prepared_read("search_vector", {"id": ticket.id})
+    if stored and stored[0][1] == digest:
+        return  # the searchable text did not change (assign, status...)
+    stats: Counter[tuple[int, str]] = Counter()
+    if stored:
+        old_shard, _, old_doc = stored[0]
+        stats[(int(old_shard), DOCS)] -= 1
+        for name, counts in json.loads(old_doc).items():
+            stats[(int(old_shard), name)] -= sum(counts.values())
+        uow.prepared_write("search_drop_postings", [{"id": ticket.id}])
+        uow.prepared_write("search_drop_vector", [{"id": ticket.id}])
+    shard = shard_of(ticket.id)
+    vectors = term_vectors(ticket)
+    stats[(shard, DOCS)] += 1
+    postings: list[dict[str, Any]] = []
+    words: set[str] = set()
+    for name, counts in vectors.items():
+        length = sum(counts.values())
+        stats[(shard, name)] += length
+        for term, tf in counts.items():
+            postings.append(
+                {"term": term, "field": name, "ticket_id": ticket.id, "tf": tf, "length": length}
+            )
+            if is_word(term):
+                words.add(term)
+    postings.sort(key=lambda row: (row["term"], row["field"]))
+    uow.prepared_write("search_add_posting", postings)
+    doc = json.dumps(vectors, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    uow.prepared_write(
+        "search_add_vector",
+        [{"ticket_id": ticket.id, "shard": shard, "digest": digest, "doc": doc}],
+    )
+    new = sorted(w for w in words if not uow.prepared_read("search_word", {"term": w}))
+    if new:
+        _learn_words(uow, new)
+    deltas = [
+        {"shard": shard_, "field": name, "total": delta}
+        for (shard_, name), delta in sorted(stats.items())
+        if delta
+    ]
+    uow.prepared_write("search_add_stat", deltas)
 
 
 def _write_batch(uow: SqlUnitOfWork, tickets: list[Ticket]) -> None:

@@ -211,6 +211,40 @@ class Statements:
         grants = sa.select(s.grants.c.doc).order_by(s.grants.c.pos)
         self.grants_all = p(grants)
         self.grants_in_state = p(grants.where(s.grants.c.state == sa.bindparam("state")))
+        # the search index of one ticket, kept in step on every command that changes its text
+        sv, sp, ss, sw = s.search_vectors, s.search_postings, s.search_stats, s.search_words
+        self.search_vector = p(
+            sa.select(sv.c.shard, sv.c.digest, sv.c.doc).where(sv.c.ticket_id == sa.bindparam("id"))
+        )
+        self.search_drop_postings = p(sa.delete(sp).where(sp.c.ticket_id == sa.bindparam("id")))
+        self.search_drop_vector = p(sa.delete(sv).where(sv.c.ticket_id == sa.bindparam("id")))
+        self.search_add_posting = p(
+            sa.insert(sp).values({c.name: sa.bindparam(c.name) for c in sp.c})
+        )
+        self.search_add_vector = p(
+            sa.insert(sv).values({c.name: sa.bindparam(c.name) for c in sv.c})
+        )
+        self.search_word = p(sa.select(sw.c.term).where(sw.c.term == sa.bindparam("term")))
+        stat = module.insert(ss).values(
+            shard=sa.bindparam("shard"), field=sa.bindparam("field"), total=sa.bindparam("total")
+        )
+        self.search_add_stat = p(
+            stat.on_conflict_do_update(
+                index_elements=[ss.c.shard, ss.c.field],
+                set_={"total": ss.c.total + stat.excluded.total},
+            )
+        )
+        unsolved = sa.or_(*(t.c.status_category == c for c in ("new", "open", "pending")))
+        self.requester_tickets = p(
+            sa.select(t.c.doc)
+            .where(
+                t.c.requester == sa.bindparam("requester"),
+                unsolved,
+                t.c.created_at >= sa.bindparam("since"),
+            )
+            .order_by(t.c.created_at.desc(), t.c.id.desc())
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+        )
         # read on every open_ticket (is the requester a customer with a record?)
         self.customer_doc = p(
             sa.select(s.customers.c.doc).where(s.customers.c.id == sa.bindparam("id"))
@@ -525,6 +559,19 @@ class SqlUnitOfWork:
         """Run a Core statement in this unit (a read)."""
         return self._x(statement, params)
 
+    def prepared_write(self, name: str, rows: list[dict[str, Any]]) -> None:
+        """Run the store's prepared statement ``name`` for ``rows`` in this unit's write
+        transaction (one row: execute; more: executemany)."""
+        prepared = getattr(self._store.sql, name)
+        if len(rows) == 1:
+            self._qw(prepared, rows[0])
+        elif rows:
+            self._many(prepared, rows)
+
+    def prepared_read(self, name: str, values: dict[str, Any]) -> list[Any]:
+        """The rows of the store's prepared query ``name``."""
+        return list(self._q(getattr(self._store.sql, name), values).fetchall())
+
     def execute_write(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         """Run a Core statement in this unit's write transaction."""
         return self._w(statement, params)
@@ -655,6 +702,13 @@ class SqlUnitOfWork:
             last = batch[-1]
             after = (getattr(last, query.order_by), last.id)
         return found if query.limit is None else found[: query.limit]
+
+    def requester_tickets(self, requester: str, since: datetime, limit: int) -> list[Ticket]:
+        rows = self._q(
+            self._store.sql.requester_tickets,
+            {"requester": requester, "since": to_micros(since), "limit": limit},
+        ).fetchall()
+        return [self._ticket(doc) for (doc,) in rows]
 
     def count_tickets(self, where: Condition) -> int:
         clause, exact = translate(where, self._store.translation)
