@@ -57,7 +57,7 @@ _IDENTIFIER: Final = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]")
 _ORDER_DIGITS: Final = 5
 
 
-MAX_CANDIDATES: Final = 50
+MAX_CANDIDATES: Final = 20
 """How many of the requester's newest open tickets a new ticket is compared with."""
 
 MAX_SUSPECTS: Final = 5
