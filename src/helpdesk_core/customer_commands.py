@@ -220,12 +220,16 @@ def customer_scope(
     ``customer.view`` are the requesters of the tickets it may ``ticket.view`` (both scopes over
     the ticket); None means every customer, FALSE none."""
     grants = list(grants)
-    allowed = all_of(
-        [matrix.scope(actor, "customer.view", grants), matrix.scope(actor, "ticket.view", grants)]
+    return requester_condition(
+        matrix.scope(actor, "customer.view", grants), matrix.scope(actor, "ticket.view", grants)
     )
-    if allowed == TRUE:
-        return None
-    return allowed
+
+
+def requester_condition(customer_view: Condition, ticket_view: Condition) -> Condition | None:
+    """The one rule of customer scope: the requesters of the tickets within both the actor's
+    ``customer.view`` and ``ticket.view`` scopes; None for every customer."""
+    allowed = all_of([customer_view, ticket_view])
+    return None if allowed == TRUE else allowed
 
 
 def customer_visible(uow: UnitOfWork, customer_id: str, requester_of: Condition | None) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk_core import validation as check
-from helpdesk_core.conditions import TRUE, Condition, all_of
+from helpdesk_core.conditions import Condition
 from helpdesk_core.customer_commands import (
     create_customer_in,
     customer_history_in,
@@ -24,6 +24,7 @@ from helpdesk_core.customer_commands import (
     list_customers_in,
     merge_customers_in,
     record_customer_fact_in,
+    requester_condition,
     update_customer_in,
 )
 from helpdesk_core.customer_summary import TicketStats
@@ -38,8 +39,7 @@ from helpdesk_core.service.runner import ActorView, Call, Runner
 
 def requester_scope(view: ActorView) -> Condition | None:
     """The tickets whose requesters the actor may see as customers; ``None`` for everyone."""
-    allowed = all_of([view.scope("customer.view"), view.scope("ticket.view")])
-    return None if allowed == TRUE else allowed
+    return requester_condition(view.scope("customer.view"), view.scope("ticket.view"))
 
 
 def _contacts(view: ActorView) -> bool:
