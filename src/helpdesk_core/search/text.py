@@ -4,7 +4,7 @@ Semantics, cited by tests and docs/search.md:
 
 1. :func:`normalise` folds width and compatibility forms (NFKC), case (``casefold``), accents
    (combining marks removed after canonical decomposition) and traditional Chinese characters to
-   simplified ones (OpenCC's character table, :mod:`helpdesk_core.search.trad_simp`). It is
+   simplified ones (OpenCC's character table, :mod:`helpdesk_core.text.trad_simp_table`). It is
    idempotent: ``normalise(normalise(s)) == normalise(s)``.
 2. :func:`analyse` cuts the *original* text into :class:`Token` s whose ``start``/``end`` index
    that text (so highlights can mark it) and whose ``term`` is normalised:
@@ -28,7 +28,7 @@ from typing import Final
 
 import attrs
 
-from helpdesk_core.search.trad_simp import SIMPLIFIED, TRADITIONAL
+from helpdesk_core.text.trad_simp_table import SIMPLIFIED, TRADITIONAL
 
 _TO_SIMPLIFIED: Final = str.maketrans(TRADITIONAL, SIMPLIFIED)
 
