@@ -18,7 +18,7 @@ import json
 import random
 from pathlib import Path
 
-from helpdesk_core.search.trad_simp import SIMPLIFIED, TRADITIONAL
+from helpdesk_core.text.trad_simp_table import SIMPLIFIED, TRADITIONAL
 
 OUT = Path(__file__).with_name("labelled_set.json")
 

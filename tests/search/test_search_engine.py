@@ -13,7 +13,7 @@ from helpdesk_core.errors import ValidationError
 from helpdesk_core.search import SearchIndex, analyse, highlight, normalise, query_terms
 from helpdesk_core.search.index import FUZZY_FACTOR, PREFIX_FACTOR
 from helpdesk_core.search.tickets import check_query
-from helpdesk_core.search.trad_simp import SIMPLIFIED, TRADITIONAL
+from helpdesk_core.text.trad_simp_table import SIMPLIFIED, TRADITIONAL
 
 LABELLED = Path(__file__).parents[2] / "benchmarks" / "search_data" / "labelled_set.json"
 
