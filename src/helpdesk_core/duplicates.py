@@ -41,7 +41,6 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from helpdesk_core.conditions import Condition, compile_condition
 from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
 from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import ConfigError, ValidationError
@@ -222,19 +221,6 @@ def suspected_duplicates(
         if score >= threshold:
             found.append(Suspect(ticket.id, round(score, 4)))
     return sorted(found, key=lambda s: (-s.score, s.ticket_id))
-
-
-def candidate_condition(requester: str, now: datetime, window: timedelta) -> Condition:
-    """The storage condition that loads only possible candidates (same requester, open
-    category, created in the window); :func:`duplicate_candidates` applies the rest."""
-    return compile_condition(
-        {
-            "requester": requester,
-            "status_category": {"in": sorted(OPEN_CATEGORIES)},
-            "created_at": {"gte": now - window, "lte": now},
-        },
-        "duplicates",
-    )
 
 
 def duplicate_events(

@@ -249,9 +249,13 @@ class Runner:
         grants = tuple(g for g in uow.grants("approved") if g.applies_to(actor) and g.active(at))
         profile = None
         if self.policy.reads_customer():  # rules on customer.tier...: checks read the profile
+            seen: dict[str, Mapping[str, Any]] = {}
 
             def profile(requester: str) -> Mapping[str, Any]:
-                return customer_subject(uow.get_customer(requester))
+                # one read per requester and call: a command checks the same ticket often
+                if requester not in seen:
+                    seen[requester] = customer_subject(uow.get_customer(requester))
+                return seen[requester]
 
         return ActorView(actor, self.policy, grants, profile)
 

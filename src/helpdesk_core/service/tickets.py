@@ -203,16 +203,21 @@ def _assign_events(
         _status_event(runner, change, SYSTEM, "assigned", at, "assigned")
 
 
-def _route(runner: Runner, rules: TicketRules, call: Call, change: Change) -> None:
-    """Apply the routing policy to the ticket in ``change`` (in the same transaction)."""
+def _route(
+    runner: Runner,
+    rules: TicketRules,
+    call: Call,
+    change: Change,
+    customer: Mapping[str, Any] | None = None,
+) -> None:
+    """Apply the routing policy to the ticket in ``change`` (in the same transaction); rules
+    may read the requester's ``customer.*`` fields (``customer``: read here when not given)."""
     policy = rules.routing
     if policy is None:
         return
     ticket = change.ticket
-    # rules may read the requester's customer.* fields (tier, tags...)
-    customer = (
-        customer_subject(call.uow.get_customer(ticket.requester)) if ticket.requester else None
-    )
+    if customer is None and ticket.requester:
+        customer = customer_subject(call.uow.get_customer(ticket.requester))
     rule = policy.match(ticket, customer)
     directory = call.uow.agents()
     query = TicketQuery(where=policy.load_condition(directory), limit=None)
@@ -410,7 +415,7 @@ def open_ticket(
         for suspected in find_duplicates_in(call.uow, ticket, duplicates_config(cfg), actor.id):
             change.add(partial(_renumbered, suspected))
         if rules.routing is not None and rules.routing.auto and team is None:
-            _route(runner, rules, call, change)
+            _route(runner, rules, call, change, customer_subject(profile))
         return call.view.present(change.ticket)
 
     return runner.run(actor, "ticket.create", None, now, body)
