@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -13,7 +14,11 @@ import pytest
 
 from helpdesk_core import Actor, Helpdesk, hookimpl
 from helpdesk_core.testing import FixedClock, RecordingNotifier
-from helpdesk_core.testing.postgres import POSTGRES_SKIP_REASON, REQUIRE_POSTGRES_ENV
+from helpdesk_core.testing.postgres import (
+    POSTGRES_SKIP_REASON,
+    REQUIRE_POSTGRES_ENV,
+    postgres_url,
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -102,3 +107,29 @@ def docs_script() -> Callable[[str], ModuleType]:
         return module
 
     return load
+
+
+@contextmanager
+def _store(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh store of ``kind``: memory, a SQLite file, or a PostgreSQL scratch schema."""
+    if kind == "memory":
+        yield "memory://"
+        return
+    pytest.importorskip("sqlalchemy")
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'desk.db'}"
+        return
+    base = postgres_url()
+    if base is None:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    from helpdesk_plugins.storage_sql.scratch import scratch_schema
+
+    with scratch_schema(base, "hd_store") as url:
+        yield url
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store, once per kind: memory, SQLite and PostgreSQL."""
+    with _store(request.param, tmp_path) as url:
+        yield url

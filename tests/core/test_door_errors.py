@@ -4,7 +4,6 @@ lists is a named regression case (R-SEC-1)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ import pytest
 from helpdesk_core import Actor, ConfigError, Helpdesk, HelpdeskError, ValidationError, load_config
 from helpdesk_core.errors import ConditionError
 from helpdesk_core.testing import FixedClock
-from helpdesk_core.testing.postgres import POSTGRES_SKIP_REASON, postgres_url
 
 ADMIN = Actor(id="root", roles={"admin"})
 AGENT = Actor(id="a-1", roles={"agent"}, team="after-sales")
@@ -102,41 +100,21 @@ CASES: dict[str, tuple[Call, type[HelpdeskError]]] = {
 }
 
 
-def _store(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "memory":
-        yield "memory://"
-    elif kind == "sqlite":
-        pytest.importorskip("sqlalchemy")
-        yield f"sqlite:///{tmp_path / 'desk.db'}"
-    else:
-        pytest.importorskip("sqlalchemy")
-        base = postgres_url()
-        if base is None:
-            pytest.skip(POSTGRES_SKIP_REASON)
-        from helpdesk_plugins.storage_sql.scratch import scratch_schema
-
-        with scratch_schema(base, "hd_door_err") as url:
-            yield url
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def outcomes(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[dict[str, tuple[str, str]]]:
-    for url in _store(request.param, tmp_path):
-        with Helpdesk(
-            config=CONFIG,
-            storage_url=url,
-            clock=FixedClock("2026-11-02T09:00:00+08:00"),
-            load_entrypoints=False,
-        ) as desk:
-            ticket = desk.open_ticket(CUSTOMER, subject="Broken", channel="email").id
-            found: dict[str, tuple[str, str]] = {}
-            for name, (call, expected) in CASES.items():
-                with pytest.raises(expected) as caught:
-                    call(desk, ticket)
-                found[name] = (type(caught.value).__name__, str(caught.value).replace(ticket, "T"))
-            yield found
+@pytest.fixture
+def outcomes(store_url: str) -> Iterator[dict[str, tuple[str, str]]]:
+    with Helpdesk(
+        config=CONFIG,
+        storage_url=store_url,
+        clock=FixedClock("2026-11-02T09:00:00+08:00"),
+        load_entrypoints=False,
+    ) as desk:
+        ticket = desk.open_ticket(CUSTOMER, subject="Broken", channel="email").id
+        found: dict[str, tuple[str, str]] = {}
+        for name, (call, expected) in CASES.items():
+            with pytest.raises(expected) as caught:
+                call(desk, ticket)
+            found[name] = (type(caught.value).__name__, str(caught.value).replace(ticket, "T"))
+        yield found
 
 
 REFERENCE: dict[str, tuple[str, str]] = {}

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from helpdesk_core import Actor, Helpdesk, NotFound, PermissionDenied
 from helpdesk_core.testing import FixedClock
-from helpdesk_core.testing.postgres import POSTGRES_SKIP_REASON, postgres_url
 
 CONFIG: dict[str, Any] = {
     "desk": {"default_team": "after-sales", "timezone": "Asia/Shanghai"},
@@ -27,31 +26,14 @@ AGENT = Actor(id="a-1", roles={"agent"}, team="after-sales", department="service
 OUTSIDER = Actor(id="a-9", roles={"agent"}, team="tech", department="engineering")
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Helpdesk]:
-    def make(url: str) -> Helpdesk:
-        return Helpdesk(
-            config=CONFIG,
-            storage_url=url,
-            clock=FixedClock("2026-11-22T09:00:00+08:00"),
-            load_entrypoints=False,
-        )
-
-    if request.param == "memory":
-        with make("memory://") as d:
-            yield d
-        return
-    pytest.importorskip("sqlalchemy")
-    if request.param == "sqlite":
-        with make(f"sqlite:///{tmp_path / 'desk.db'}") as d:
-            yield d
-        return
-    base = postgres_url()
-    if base is None:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    from helpdesk_plugins.storage_sql.scratch import scratch_schema
-
-    with scratch_schema(base, "hd_cust") as url, make(url) as d:
+@pytest.fixture
+def desk(store_url: str) -> Iterator[Helpdesk]:
+    with Helpdesk(
+        config=CONFIG,
+        storage_url=store_url,
+        clock=FixedClock("2026-11-22T09:00:00+08:00"),
+        load_entrypoints=False,
+    ) as d:
         yield d
 
 

@@ -4,13 +4,11 @@ and PostgreSQL stores: scope, hidden notes, review workflow, gaps, usage and arc
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from helpdesk_core import Actor, Helpdesk, NotFound, PermissionDenied, ValidationError
 from helpdesk_core.testing import FixedClock
-from helpdesk_core.testing.postgres import POSTGRES_SKIP_REASON, postgres_url
 
 CONFIG = {
     "desk": {"default_team": "after-sales"},
@@ -22,31 +20,14 @@ OUTSIDER = Actor(id="a-9", roles={"agent"}, team="tech", department="engineering
 SUPERVISOR = Actor(id="s-1", roles={"supervisor"}, team="after-sales", department="service")
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Helpdesk]:
-    def make(url: str) -> Helpdesk:
-        return Helpdesk(
-            config=CONFIG,
-            storage_url=url,
-            clock=FixedClock("2026-11-02T09:00:00+08:00"),
-            load_entrypoints=False,
-        )
-
-    if request.param == "memory":
-        with make("memory://") as d:
-            yield d
-        return
-    pytest.importorskip("sqlalchemy")
-    if request.param == "sqlite":
-        with make(f"sqlite:///{tmp_path / 'desk.db'}") as d:
-            yield d
-        return
-    base = postgres_url()
-    if base is None:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    from helpdesk_plugins.storage_sql.scratch import scratch_schema
-
-    with scratch_schema(base, "hd_kbf") as url, make(url) as d:
+@pytest.fixture
+def desk(store_url: str) -> Iterator[Helpdesk]:
+    with Helpdesk(
+        config=CONFIG,
+        storage_url=store_url,
+        clock=FixedClock("2026-11-02T09:00:00+08:00"),
+        load_entrypoints=False,
+    ) as d:
         yield d
 
 

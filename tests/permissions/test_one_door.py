@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from helpdesk_core import (
 )
 from helpdesk_core.errors import ConditionError
 from helpdesk_core.testing import FixedClock
-from helpdesk_core.testing.postgres import POSTGRES_SKIP_REASON, postgres_url
 
 CONFIG: dict[str, Any] = {
     "desk": {"default_team": "after-sales"},
@@ -44,24 +42,6 @@ OUTSIDER = Actor(id="a-out", roles={"agent"}, team="tech", department="engineeri
 SUPERVISOR = Actor(id="s-1", roles={"supervisor"}, team="after-sales", department="service")
 SALES = Actor(id="sales-1", roles={"sales"}, department="sales")
 ADMIN = Actor(id="root", roles={"admin"})
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        pytest.importorskip("sqlalchemy")
-        yield f"sqlite:///{tmp_path / 'desk.db'}"
-    else:
-        pytest.importorskip("sqlalchemy")
-        from helpdesk_plugins.storage_sql.scratch import scratch_schema
-
-        base = postgres_url()
-        if base is None:
-            pytest.skip(POSTGRES_SKIP_REASON)
-        with scratch_schema(base, "hd_door") as url:
-            yield url
 
 
 def make_desk(store_url: str, config: dict[str, Any] | None = None) -> Helpdesk:
