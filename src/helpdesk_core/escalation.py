@@ -148,8 +148,10 @@ class EscalationPolicy:
     notice_hours: Calendar | None = None
     on_call: OnCall | None = None
 
-    def applies(self, ticket: Ticket) -> bool:
-        return self.when.matches(ticket_subject(ticket))
+    def applies(self, ticket: Ticket, customer: Mapping[str, Any] | None = None) -> bool:
+        """Whether the policy's ``when`` holds for the ticket (``customer``: the requester's
+        ``customer.*`` fields as of the ticket's latest event, when conditions read them)."""
+        return self.when.matches(ticket_subject(ticket, customer))
 
     def _after(self, start: datetime, duration: timedelta) -> datetime:
         return self.calendar.add(start, duration) if self.calendar is not None else start + duration
@@ -201,12 +203,13 @@ class EscalationPolicy:
         sla_clocks: Sequence[SlaClockView],
         now: datetime,
         fired: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> list[DueFiring]:
         """Levels whose trigger is reached at ``now`` and whose key is not in ``fired``, in
         level order (then by metric and cycle)."""
-        if not self.applies(ticket):
+        subject = ticket_subject(ticket, customer)
+        if not self.when.matches(subject):
             return []
-        subject = ticket_subject(ticket)
         due = []
         for level, metric, cycle, at in self._instants(ticket, sla_clocks):
             if at > now or not level.when.matches(subject):
@@ -224,10 +227,11 @@ class EscalationPolicy:
         sla_clocks: Sequence[SlaClockView] = (),
         now: datetime | None = None,
         fired: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> datetime | None:
         """The earliest instant a level not yet fired becomes due (may be <= ``now`` when one
         is due already), or None when nothing can fire while the ticket stays as it is."""
-        if not self.applies(ticket):
+        if not self.applies(ticket, customer):
             return None
         instants = [
             at
@@ -294,8 +298,17 @@ def resolve_recipients(
 class EscalationConfig:
     policies: tuple[EscalationPolicy, ...] = ()
 
-    def for_ticket(self, ticket: Ticket) -> list[EscalationPolicy]:
-        return [p for p in self.policies if p.applies(ticket)]
+    def for_ticket(
+        self, ticket: Ticket, customer: Mapping[str, Any] | None = None
+    ) -> list[EscalationPolicy]:
+        return [p for p in self.policies if p.applies(ticket, customer)]
+
+    @property
+    def reads_customer(self) -> bool:
+        """Whether a policy's or level's condition reads a ``customer.*`` field."""
+        conditions = [p.when for p in self.policies]
+        conditions += [lv.when for p in self.policies for lv in p.levels]
+        return any(f.startswith("customer.") for c in conditions for f in c.fields())
 
     def due_firings(
         self,
@@ -303,8 +316,13 @@ class EscalationConfig:
         sla_clocks: Sequence[SlaClockView],
         now: datetime,
         fired: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> list[DueFiring]:
-        return [f for p in self.policies for f in p.due_firings(ticket, sla_clocks, now, fired)]
+        return [
+            f
+            for p in self.policies
+            for f in p.due_firings(ticket, sla_clocks, now, fired, customer)
+        ]
 
     def next_check_at(
         self,
@@ -312,8 +330,9 @@ class EscalationConfig:
         sla_clocks: Sequence[SlaClockView] = (),
         now: datetime | None = None,
         fired: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> datetime | None:
-        found = [p.next_check_at(ticket, sla_clocks, now, fired) for p in self.policies]
+        found = [p.next_check_at(ticket, sla_clocks, now, fired, customer) for p in self.policies]
         return min((f for f in found if f is not None), default=None)
 
 
