@@ -266,19 +266,35 @@ def resolve_recipients(
     """
     if to_on_call:
         return [on_call] if on_call else []
+    return team_recipients(
+        notify, ticket.team, ticket.department, directory, assignee=ticket.assignee, on_call=on_call
+    )
+
+
+def team_recipients(
+    notify: Sequence[str],
+    team: str | None,
+    department: str | None,
+    directory: Sequence[Agent],
+    *,
+    assignee: str | None = None,
+    on_call: str | None = None,
+) -> list[str]:
+    """The people ``notify`` names for work of ``team`` (in ``department``), in order, without
+    repeats: the names of :func:`resolve_recipients` (``handler`` is ``assignee``)."""
     found: list[str] = []
     for who in notify:
         if who == "handler":
-            ids = [ticket.assignee] if ticket.assignee else []
+            ids = [assignee] if assignee else []
         elif who == "supervisor":
-            ids = [a.id for a in directory if "supervisor" in a.roles and a.team == ticket.team]
+            ids = [a.id for a in directory if "supervisor" in a.roles and a.team == team]
             if not ids:  # nobody in the team: the department's supervisors
                 ids = [
                     a.id
                     for a in directory
                     if "supervisor" in a.roles
-                    and ticket.department is not None
-                    and a.department == ticket.department
+                    and department is not None
+                    and a.department == department
                 ]
         elif who == "manager":
             ids = [a.id for a in directory if "manager" in a.roles]

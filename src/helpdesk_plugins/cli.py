@@ -12,7 +12,8 @@
     print a new key for encrypting sensitive fields at rest (``HELPDESK_FIELD_KEY``).
 ``helpdesk worker --url URL [--config desk.toml] [--id NAME]``
     tick forever: claim tickets whose escalation check is due (leases; ``FOR UPDATE SKIP
-    LOCKED`` on PostgreSQL), fire due escalation levels exactly once, deliver the outbox.
+    LOCKED`` on PostgreSQL), fire due escalation levels exactly once, check the queue alarms,
+    deliver the outbox.
     SIGTERM or SIGINT finishes the current tick and exits 0; a killed worker's leases expire
     and another worker takes its tickets over.
 """
@@ -65,6 +66,7 @@ class Worker:
         run = self.desk.run_escalations(
             now=now, worker=self.worker_id, limit=self.batch, lease=self.lease
         )
+        self.desk.check_alarms(now=now)
         delivered = self.desk.dispatch_outbox(now=now, worker=self.worker_id, lease=self.lease)
         self.ticks += 1
         return TickResult(now, run.claimed, run.fired, delivered)

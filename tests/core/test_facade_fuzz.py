@@ -196,6 +196,8 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
     ),
     "run_escalations": lambda d: ((), {"worker": "w", "limit": 10}),
     "dispatch_outbox": lambda d: ((), {"worker": "w", "limit": 10}),
+    "queue_status": lambda d: ((ADMIN,), {}),
+    "check_alarms": lambda d: ((), {}),
 }
 
 
