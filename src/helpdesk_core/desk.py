@@ -47,6 +47,7 @@ from helpdesk_core.service.runner import Runner
 from helpdesk_core.service.tickets import UNSET, TicketRules
 from helpdesk_core.service.workers import EscalationRun, Escalations
 from helpdesk_core.sla import SlaClock, SlaConfig
+from helpdesk_core.whatif import WhatIfReport
 
 __all__ = ["EXPORT_COLUMNS", "EscalationRun", "Helpdesk"]
 
@@ -816,6 +817,25 @@ class Helpdesk:
         return reporting.report(
             self._runner, self.sla, actor, name, start=start, end=end, group_by=group_by, now=now
         )
+
+    def whatif(
+        self,
+        actor: Actor,
+        after: HelpdeskConfig | Mapping[str, Any] | str,
+        *,
+        start: date | datetime,
+        end: date | datetime,
+        progress: Callable[[int], None] | None = None,
+        now: datetime | None = None,
+    ) -> WhatIfReport:
+        """Replay the tickets created in the period (in the actor's ``report.view`` scope) under
+        ``after`` (a config, mapping or TOML path) and this desk's configuration, and report
+        the difference: breaches, escalations, workload, moved due instants
+        (:mod:`helpdesk_core.whatif`)."""
+        return reporting.whatif(
+            self._runner, actor, after, start=start, end=end, registry=self.registry,
+            progress=progress, now=now,
+        )  # fmt: skip
 
     def queue_status(self, actor: Actor, *, now: datetime | None = None) -> monitoring.QueueStatus:
         """The live queue (R-RPT-2): queue length, average and longest wait, agents online and

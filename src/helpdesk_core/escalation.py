@@ -230,13 +230,17 @@ class EscalationPolicy:
         customer: Mapping[str, Any] | None = None,
     ) -> datetime | None:
         """The earliest instant a level not yet fired becomes due (may be <= ``now`` when one
-        is due already), or None when nothing can fire while the ticket stays as it is."""
-        if not self.applies(ticket, customer):
+        is due already), or None when nothing can fire while the ticket stays as it is. A level
+        whose own ``when`` does not hold now is left out: only a change to the ticket can make
+        it hold, and every change schedules the ticket again."""
+        subject = ticket_subject(ticket, customer)
+        if not self.when.matches(subject):
             return None
         instants = [
             at
             for level, metric, cycle, at in self._instants(ticket, sla_clocks)
             if firing_key(ticket.id, self.name, level.number, metric, cycle) not in fired
+            and level.when.matches(subject)
         ]
         return min(instants, default=None)
 
