@@ -196,6 +196,8 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
     ),
     "run_escalations": lambda d: ((), {"worker": "w", "limit": 10}),
     "dispatch_outbox": lambda d: ((), {"worker": "w", "limit": 10}),
+    "dead_letters": lambda d: ((ADMIN,), {"limit": 10}),
+    "retry_dead_letter": lambda d: ((ADMIN, "no-such-message"), {}),
 }
 
 
