@@ -245,10 +245,20 @@ def _mail(args: argparse.Namespace) -> int:
             if settings is None:
                 raise SystemExit("helpdesk mail poll: the config has no [email.imap] table")
             poller = ImapPoller(settings, _ingest_of(desk), desk.storage)
+            if args.once:  # one poll; a refused login or an unreachable server exits 2
+                result = poller.poll()
+                for fetched in result.handled:
+                    ticket = fetched.result.ticket_id or "-"
+                    print(f"{fetched.mailbox}\t{fetched.uid}\t{fetched.result.outcome}\t{ticket}")
+                print(
+                    f"{len(result.handled)} message(s)"
+                    + (f"; stopped: {result.error}" if result.error else "")
+                )
+                return 1 if result.error else 0
             poller.stop_event = stop
             signal.signal(signal.SIGTERM, on_signal)
             signal.signal(signal.SIGINT, on_signal)
-            poller.run(max_polls=1 if args.once else None)
+            poller.run()
             return 0
         from helpdesk_plugins.mail_intake.listener import make_controller
 
@@ -327,7 +337,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "poll", help="poll the [email.imap] mailboxes (interval and batch from the config)"
     )
     _store_options(poll)
-    poll.add_argument("--once", action="store_true", help="poll once and exit")
+    poll.add_argument(
+        "--once",
+        action="store_true",
+        help="poll once, print one line per message and exit (0 ok, 1 storage down, 2 error)",
+    )
     poll.set_defaults(run=_mail)
     listen = mail_sub.add_parser("listen", help="a local SMTP/LMTP server for the host's MTA")
     _store_options(listen)

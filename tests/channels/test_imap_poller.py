@@ -192,3 +192,34 @@ def test_imap_config_is_parsed_and_errors_name_the_key_path(
     ]:
         with pytest.raises(ConfigError, match="^" + re.escape(path)):
             load_config({"email": {"imap": bad}})
+
+
+@pytest.mark.skipif(
+    not hasattr(Helpdesk, "ingest_email"), reason="needs desk.ingest_email (branch intake)"
+)
+def test_the_cli_polls_once_into_the_desk(
+    dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from helpdesk_plugins.cli import main
+
+    dovecot.deliver(mail(1), mail(2))
+    config = tmp_path / "desk.toml"
+    config.write_text(
+        f'[email]\nfrom = "support@example.com"\n\n[email.imap]\nhost = "{dovecot.host}"\n'
+        f'port = {dovecot.port}\nsecurity = "none"\nuser = "{dovecot.user}"\n'
+        'password_env = "HELPDESK_TEST_IMAP_PASSWORD"\n'
+    )
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("HELPDESK_TEST_IMAP_PASSWORD", dovecot.password)
+    assert main(["mail", "poll", "--once", "--url", url, "--config", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "2 message(s)"
+    assert [line.split("\t")[:3] for line in lines[:2]] == [
+        ["INBOX", "1", "created"],
+        ["INBOX", "2", "created"],
+    ]
+    assert main(["mail", "poll", "--once", "--url", url, "--config", str(config)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["0 message(s)"]
+    monkeypatch.setenv("HELPDESK_TEST_IMAP_PASSWORD", "wrong")
+    assert main(["mail", "poll", "--once", "--url", url, "--config", str(config)]) == 2
+    assert "login refused" in capsys.readouterr().err

@@ -230,6 +230,8 @@ def test_the_desk_mails_a_public_reply_through_its_outbox(
 
 
 def test_smtp_config_errors_name_the_key_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_config({"email": {"smtp": {"ca_file": "/etc/ssl/private-ca.pem"}}})
+    assert settings.sections["email"].smtp.ca_file == "/etc/ssl/private-ca.pem"  # documented key
     with pytest.raises(ConfigError, match=r"^email\.smtp\.security"):
         load_config({"email": {"smtp": {"security": "tls"}}})
     with pytest.raises(ConfigError, match=r"^email\.smtp\.port"):

@@ -122,7 +122,9 @@ _KEYS: Final = frozenset(
         "imap",
     }
 )
-_SMTP_KEYS: Final = frozenset({"host", "port", "security", "username", "password_env", "timeout"})
+_SMTP_KEYS: Final = frozenset(
+    {"host", "port", "security", "username", "password_env", "timeout", "ca_file"}
+)
 
 
 def parse_from(value: Any, path: str) -> tuple[str, str]:
