@@ -24,6 +24,8 @@ def tests(session: nox.Session) -> None:
     session.install("-e", EXTRAS_FOR_TESTS, *_group("tests"))
     # The example third-party plugin distribution proves entry-point discovery.
     session.install("-e", "examples/helpdesk_example_plugin")
+    # The SMS notifier: a separately installable plugin package with its own dependency.
+    session.install("-e", "examples/helpdesk_sms_plugin")
     session.run("pytest", *session.posargs)
 
 

@@ -983,6 +983,24 @@ class SqlUnitOfWork:
             statement = statement.where(s.outbox.c.state == state)
         return [self._message(row) for row in self._x(statement)]
 
+    def revive_outbox(self, message_id: str, *, available_at: datetime) -> OutboxMessage | None:
+        o = s.outbox.c
+        done = self._w(
+            sa.update(s.outbox)
+            .where(o.id == message_id, o.state == "dead")
+            .values(
+                state="pending",
+                attempts=0,
+                available_at=to_micros(available_at),
+                claimed_by=None,
+                lease_until=None,
+            )
+        )
+        if done.rowcount != 1:
+            return None
+        row = self._x(sa.select(*s.outbox.c).where(o.id == message_id)).one()
+        return self._message(row)
+
     # -- documents: grants, agents, state -------------------------------------------------------
     def _upsert(self, table: sa.Table, key: str, values: dict[str, Any]) -> None:
         statement = self._store.sql.insert(table).values(**values)
