@@ -113,12 +113,16 @@ def load(url: str, n: int, rng: random.Random) -> tuple[list[str], float]:
         conn.execute(sa.text("INSERT INTO hd_search_stats VALUES (:shard, :field, :total)"), stats)
         latin = [w for w in words if w.isascii() and w.isalpha()]
         conn.execute(
-            sa.text("INSERT INTO hd_search_words VALUES (:t) ON CONFLICT DO NOTHING"),
-            [{"t": w} for w in latin],
+            sa.text("INSERT INTO hd_search_words SELECT unnest(CAST(:t AS text[]))"),
+            {"t": latin},
         )
+        near = sorted({(k, w) for w in latin for k in near_keys(w)})
         conn.execute(
-            sa.text("INSERT INTO hd_search_near VALUES (:k, :t) ON CONFLICT DO NOTHING"),
-            [{"k": k, "t": w} for w in latin for k in near_keys(w)],
+            sa.text(
+                "INSERT INTO hd_search_near "
+                "SELECT unnest(CAST(:k AS text[])), unnest(CAST(:t AS text[]))"
+            ),
+            {"k": [k for k, _ in near], "t": [w for _, w in near]},
         )
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()

@@ -211,15 +211,19 @@ class SqlTermSource:
         return self._term_postings(term)[field]
 
     def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
-        for term in dict.fromkeys(terms):
-            if term in self._df:
-                continue
-            key = "".join(term.split())
-            if self._sqlite:
-                rows = self._uow.prepared_read("search_fts_df", {"term": key})
-            else:
-                rows = self._uow.prepared_read("search_tsv_df", {"query": tsquery_literal(key)})
-            self._df[term] = int(rows[0][0]) if rows and rows[0][0] else 0
+        terms = list(terms)
+        wanted = [t for t in dict.fromkeys(terms) if t not in self._df]
+        if self._sqlite:  # in-process: one fts5vocab look-up per term costs microseconds
+            for term in wanted:
+                rows = self._uow.prepared_read("search_fts_df", {"term": "".join(term.split())})
+                self._df[term] = int(rows[0][0]) if rows and rows[0][0] else 0
+        else:  # one round trip for all of them (the partial path asks for dozens of words)
+            for start in range(0, len(wanted), _BATCH):
+                batch = wanted[start : start + _BATCH]
+                queries = [tsquery_literal("".join(t.split())) for t in batch]
+                counts = dict(self._uow.prepared_read("search_tsv_dfs", {"queries": queries}))
+                for i, term in enumerate(batch, start=1):
+                    self._df[term] = int(counts.get(i, 0))
         return {t: self._df[t] for t in terms if self._df.get(t)}
 
     def words_with_prefix(self, prefix: str) -> list[str]:

@@ -264,7 +264,13 @@ class Statements:
                 f"FROM hd_search_docs WHERE {matches}"
             )
         )
-        self.search_tsv_df = p(sa.text(f"SELECT count(*) FROM hd_search_docs WHERE {matches}"))
+        self.search_tsv_dfs = p(
+            sa.text(
+                "SELECT i, (SELECT count(*) FROM hd_search_docs "
+                f"WHERE {s.SEARCH_TERMS} @@ CAST(q AS tsquery)) "
+                "FROM unnest(CAST(:queries AS text[])) WITH ORDINALITY AS u(q, i)"
+            )
+        )
         self.search_word = p(sa.select(sw.c.term).where(sw.c.term == sa.bindparam("term")))
         stat = module.insert(ss).values(
             shard=sa.bindparam("shard"), field=sa.bindparam("field"), total=sa.bindparam("total")
