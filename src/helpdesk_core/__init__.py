@@ -29,6 +29,7 @@ from helpdesk_core.model.hits import ArticleHit, SearchHit
 from helpdesk_core.model.intake import IngestResult
 from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
+from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "PluginError",
     "SearchHit",
     "StorageError",
+    "Survey",
     "SystemClock",
     "Team",
     "Ticket",

@@ -6,7 +6,10 @@ The rules, in one place:
 * a ``customer_messaged`` or ``assigned`` event tells the assignee;
 * nobody is told of their own action;
 * an escalation notice goes to each recipient its level resolved when it fired
-  (:func:`helpdesk_core.escalation.resolve_recipients`).
+  (:func:`helpdesk_core.escalation.resolve_recipients`);
+* a survey invitation goes to the requester it names, with the token in ``data`` (the host's
+  notifier renders the link to its answer page); an unsatisfied rating goes to the supervisors
+  resolved when it was given (:mod:`helpdesk_core.surveys`, semantics 2 and 5).
 
 Each notification carries an idempotency key ``<outbox key>:<recipient>`` so a notifier can drop
 a redelivery (delivery is at least once).
@@ -21,7 +24,9 @@ from helpdesk_core.model.records import OutboxMessage
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import Notification
 
-TELLS_REQUESTER: Final = frozenset({"replied", "status_changed", "ticket_created"})
+TELLS_REQUESTER: Final = frozenset(
+    {"replied", "status_changed", "ticket_created", "workaround_sent"}
+)
 TELLS_ASSIGNEE: Final = frozenset({"customer_messaged", "assigned"})
 
 
@@ -37,6 +42,10 @@ def notifications(message: OutboxMessage, ticket: Ticket | None) -> list[Notific
     rule covers, or for an event whose ticket no longer exists)."""
     if message.topic == "escalation":
         return _escalation(message.key, message.payload)
+    if message.topic == "survey":
+        return [_survey_invitation(message.key, message.payload)]
+    if message.topic == "survey_unsatisfied":
+        return _survey_unsatisfied(message.key, message.payload)
     if message.topic != "event" or ticket is None:
         return []
     return _event(message.key, message.payload, ticket)
@@ -52,6 +61,40 @@ def _escalation(key: str, data: Mapping[str, Any]) -> list[Notification]:
             event_kind="escalation",
             ticket_id=str(data["ticket_id"]),
             data={k: data[k] for k in ("policy", "level", "metric", "cycle", "on_call")},
+        )
+        for recipient in data["recipients"]
+    ]
+
+
+def _survey_invitation(key: str, data: Mapping[str, Any]) -> Notification:
+    return Notification(
+        key=key,
+        recipient=str(data["recipient"]),
+        subject=f"[{data['number']}] How did we do? {data['subject']}",
+        body=f"Please rate our answer (1-5 stars) before {data['expires_at']}.",
+        event_kind="survey_invitation",
+        ticket_id=str(data["ticket_id"]),
+        data={k: data[k] for k in ("survey_id", "token", "channel", "expires_at")},
+    )
+
+
+def _survey_unsatisfied(key: str, data: Mapping[str, Any]) -> list[Notification]:
+    action = data["action"]
+    done = "reopened" if action == "reopen" else f"follow-up ticket {data['follow_up']} opened"
+    body = f"The customer rated {data['stars']} of 5 stars; the ticket was {done}."
+    if action != "reopen":
+        body = f"The customer rated {data['stars']} of 5 stars; {done}."
+    if data.get("comment"):
+        body += f"\nComment: {data['comment']}"
+    return [
+        Notification(
+            key=f"{key}:{recipient}",
+            recipient=recipient,
+            subject=f"[{data['number']}] Unsatisfied customer: {data['subject']}",
+            body=body,
+            event_kind="survey_unsatisfied",
+            ticket_id=str(data["ticket_id"]),
+            data={k: data[k] for k in ("survey_id", "stars", "action", "follow_up")},
         )
         for recipient in data["recipients"]
     ]
