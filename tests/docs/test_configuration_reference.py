@@ -46,6 +46,7 @@ PROBES: list[tuple[str, dict[str, Any]]] = [
     ("email", {"email": {UNKNOWN: 1}}),
     ("email.smtp", {"email": {"smtp": {UNKNOWN: 1}}}),
     ("webhook", {"webhook": {UNKNOWN: 1}}),
+    ("surveys", {"surveys": {UNKNOWN: 1}}),
 ]
 # tables whose errors do not list their keys
 LISTED_BY_HAND = {
@@ -54,6 +55,7 @@ LISTED_BY_HAND = {
     "permissions.rules[]": ["id", "roles", "actions", "scope", "where", "effect", "description"],
     "sla.policies[].warnings": ["fractions", "before_due"],
     "escalation": ["preset", "policies"],
+    "problem_records": ["priorities"],  # one key: the probe needs two to trust the listing
     "escalation.policies[].on_call": ["members", "start", "period", "calendar"],
 }
 

@@ -84,15 +84,17 @@ def answer_survey(
     comment: str | None,
     now: datetime | None,
 ) -> Survey:
-    if not isinstance(token, str) or not token or len(token) > check.MAX_ID:
-        raise ValidationError("token", TOKEN_ERROR)
+    try:
+        check.ident(token, "token")  # a str of at most MAX_ID, no NUL, valid Unicode
+    except ValidationError:
+        raise ValidationError("token", TOKEN_ERROR) from None
     check_stars(stars)
     check.optional_text(comment, "comment", limit=MAX_COMMENT)
-    digest = token_hash(token) if "\x00" not in token else ""
+    digest = token_hash(token)
 
     def body(call: Call) -> Survey:
         uow = call.uow
-        survey = uow.get_survey_by_token_hash(digest) if digest else None
+        survey = uow.get_survey_by_token_hash(digest)
         if survey is None or not survey.open_at(call.at):
             raise ValidationError("token", TOKEN_ERROR)
         ticket = uow.get_ticket(survey.ticket_id)
