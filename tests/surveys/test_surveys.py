@@ -1,15 +1,19 @@
 """Satisfaction surveys through the facade (R-CSAT-1, R-REV-4) on the memory, SQLite and
 PostgreSQL stores: the survey a resolution owes, the invitation, one answer per token, the
-answer window, unsatisfied ratings, classification and the scoped list."""
+answer window, unsatisfied ratings, classification and the scoped list; and the issue's
+"done when": N concurrent answers to one token, exactly one succeeds (hypothesis and threads)."""
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpdesk_core import (
     Actor,
@@ -283,3 +287,45 @@ def test_disabled_surveys_owe_nothing(store_url: str) -> None:
     with make_desk(store_url, {**CONFIG, "surveys": {"enabled": False}}) as desk:
         resolved(desk)
         assert desk.surveys(ADMIN) == [] and invitations(desk) == []
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(stars=st.lists(st.integers(min_value=1, max_value=5), min_size=2, max_size=6))
+def test_r_csat_1_concurrent_answers_to_one_token_one_succeeds(
+    desk: Helpdesk, stars: list[int]
+) -> None:
+    """R-CSAT-1: N concurrent answers to one token -> exactly one succeeds, the rest are
+    ValidationError('token')."""
+    ticket = resolved(desk)
+    [survey] = desk.surveys(AGENT, ticket_id=ticket.id)
+    token = f"token-{len(desk.surveys(AGENT))}"  # the desk's tokens count up from 1
+    barrier = threading.Barrier(len(stars))
+    outcomes: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def answer(given_stars: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            desk.answer_survey(token, stars=given_stars)
+            outcome = "answered"
+        except ValidationError as exc:
+            outcome = f"refused:{exc.field}"
+        with lock:
+            outcomes.append((outcome, given_stars))
+
+    threads = [threading.Thread(target=answer, args=(s,)) for s in stars]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    winners = [s for outcome, s in outcomes if outcome == "answered"]
+    assert len(outcomes) == len(stars) and len(winners) == 1, outcomes
+    assert all(o == "refused:token" for o, _ in outcomes if o != "answered")
+    [stored] = desk.surveys(AGENT, ticket_id=ticket.id)
+    assert stored.id == survey.id and stored.stars == winners[0]
+    answered = [e for e in desk.history(AGENT, ticket.id) if e.kind == "survey_answered"]
+    assert len(answered) == 1
