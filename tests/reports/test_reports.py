@@ -317,6 +317,7 @@ ADDITIVE: dict[str, tuple[str, ...]] = {
     "average_wait": ("tickets", "picked_up_count", "waiting"),
     "first_contact_resolution": ("resolved", "first_contact"),
     "reopen_rate": ("resolved_once", "reopened"),
+    "csat": ("tickets", "ratings", "satisfied"),
     "on_time": ("resolved", "promised", "on_time"),
 }
 

@@ -329,3 +329,33 @@ def test_r_csat_1_concurrent_answers_to_one_token_one_succeeds(
     assert stored.id == survey.id and stored.stars == winners[0]
     answered = [e for e in desk.history(AGENT, ticket.id) if e.kind == "survey_answered"]
     assert len(answered) == 1
+
+
+def test_r_rpt_1_csat_report_reads_the_answers(desk: Helpdesk) -> None:
+    """R-RPT-1, R-CSAT-1: the csat report counts every answer of the cohort's tickets, by
+    stars, with the mean and the share of 4-5 stars; the pure function over the event stream
+    gives the same figures as the desk's report."""
+    from helpdesk_core import reports
+
+    first, second, third = resolved(desk), resolved(desk), resolved(desk)
+    desk.answer_survey("token-1", stars=5)
+    desk.answer_survey("token-2", stars=2)  # reopens the second ticket
+    desk.set_status(AGENT, second.id, "resolved", now=T0 + timedelta(hours=2))
+    desk.answer_survey("token-4", stars=4, now=T0 + timedelta(hours=3))
+    day = T0.date()
+    [row] = desk.report(ADMIN, "csat", start=day, end=day, now=T0 + timedelta(hours=4)).rows
+    assert row == {
+        "tickets": 3,
+        "ratings": 3,
+        "satisfied": 2,
+        "stars_1": 0,
+        "stars_2": 1,
+        "stars_3": 0,
+        "stars_4": 1,
+        "stars_5": 1,
+        "mean_stars": round(11 / 3, 6),
+        "rate": round(2 / 3, 6),
+    }
+    events = [e for t in (first, second, third) for e in desk.history(ADMIN, t.id)]
+    pure = reports.csat(events, start=day, end=day, tz="Asia/Shanghai").rows
+    assert pure == [row]
