@@ -233,7 +233,7 @@ def test_bad_arguments_name_the_parameter(kwargs: dict[str, Any], field: str) ->
         reports.volumes(fixture_events(), **args)
     assert info.value.field == field
     with pytest.raises(ValidationError) as unknown:
-        reports.report("csat", [], start=DAY, end=DAY, tz="UTC")
+        reports.report("nps", [], start=DAY, end=DAY, tz="UTC")
     assert unknown.value.field == "name"
 
 
