@@ -359,3 +359,15 @@ def test_r_rpt_1_csat_report_reads_the_answers(desk: Helpdesk) -> None:
     events = [e for t in (first, second, third) for e in desk.history(ADMIN, t.id)]
     pure = reports.csat(events, start=day, end=day, tz="Asia/Shanghai").rows
     assert pure == [row]
+
+
+def test_a_requester_the_actor_may_not_read_is_hidden_on_surveys(store_url: str) -> None:
+    """R-PRM-2: surveys follow the ticket's field rules: an agent who sees the requester masked
+    sees the survey's customer masked too (list and classification alike)."""
+    config = {**CONFIG, "permissions": {"fields": {"agent": {"masked": ["requester"]}}}}
+    with make_desk(store_url, config) as desk:
+        resolved(desk)
+        survey = desk.answer_survey("token-1", stars=3)
+        assert [s.customer for s in desk.surveys(AGENT)] == ["***"]
+        assert desk.classify_feedback(AGENT, survey.id, "tool").customer == "***"
+        assert [s.customer for s in desk.surveys(SUPERVISOR)] == [CUSTOMER.id]

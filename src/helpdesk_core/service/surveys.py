@@ -172,7 +172,19 @@ def _follow_up(call: Call, change: Change, survey: Survey, reason: str) -> str:
 
 
 # -- semantics 6: classification and the scoped list --------------------------------------------
-def _visible_survey(call: Call, survey_id: str, action: str) -> tuple[Survey, Decision]:
+HIDDEN_CUSTOMER = "***"
+"""What a survey's ``customer`` reads for an actor who may not read the ticket's requester."""
+
+
+def _present(call: Call, survey: Survey, ticket: Ticket) -> Survey:
+    """The survey as the actor may see it: the same field rules as the ticket (the requester
+    hidden or masked on the ticket is hidden on its surveys too)."""
+    if "requester" in call.view.unreadable_on(ticket):
+        return attrs.evolve(survey, customer=HIDDEN_CUSTOMER)
+    return survey
+
+
+def _visible_survey(call: Call, survey_id: str, action: str) -> tuple[Survey, Ticket, Decision]:
     """The survey if the actor may view its ticket (else NotFound, as a missing one) and take
     ``action`` on it."""
     survey = call.uow.get_survey(survey_id)
@@ -182,7 +194,7 @@ def _visible_survey(call: Call, survey_id: str, action: str) -> tuple[Survey, De
     view = call.view.check("ticket.view", ticket)
     if not view.allowed:
         call.refuse_hidden("survey", survey_id, "ticket.view", view)
-    return survey, call.authorise(action, ticket)
+    return survey, ticket, call.authorise(action, ticket)
 
 
 def classify_feedback(
@@ -198,7 +210,7 @@ def classify_feedback(
     check_category(category)
 
     def body(call: Call) -> Survey:
-        survey, decision = _visible_survey(call, survey_id, "survey.classify")
+        survey, ticket, decision = _visible_survey(call, survey_id, "survey.classify")
         if not survey.answered:  # an answer never changes once given: classify only that
             raise ValidationError("survey_id", "the survey has no answer to classify yet")
         classified = attrs.evolve(
@@ -206,7 +218,7 @@ def classify_feedback(
         )
         call.uow.save_survey(classified)
         call.audit("survey.classify", survey_id, decision, f"feedback filed as {category}")
-        return classified
+        return _present(call, classified, ticket)
 
     return runner.run(actor, "survey.classify", survey_id, now, body)
 
@@ -222,8 +234,8 @@ def surveys(
 
     def body(call: Call) -> list[Survey]:
         if ticket_id is not None:
-            call.load_visible(ticket_id, "survey.view")
-            return call.uow.surveys(ticket_id=ticket_id)
+            ticket = call.load_visible(ticket_id, "survey.view")
+            return [_present(call, s, ticket) for s in call.uow.surveys(ticket_id=ticket_id)]
         found = call.uow.surveys()
         ids = sorted({s.ticket_id for s in found})
         if not ids:
@@ -232,7 +244,7 @@ def surveys(
             [call.view.scope("ticket.view"), call.view.scope("survey.view"),
              field_is("id", "in", ids)]
         )  # fmt: skip
-        visible = {t.id for t in call.uow.query_tickets(TicketQuery(where=scope, limit=None))}
-        return [s for s in found if s.ticket_id in visible]
+        visible = {t.id: t for t in call.uow.query_tickets(TicketQuery(where=scope, limit=None))}
+        return [_present(call, s, visible[s.ticket_id]) for s in found if s.ticket_id in visible]
 
     return runner.run(actor, "survey.view", None, now, body)
