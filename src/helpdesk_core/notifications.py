@@ -9,7 +9,7 @@ The rules, in one place:
   (:func:`helpdesk_core.escalation.resolve_recipients`);
 * a survey invitation goes to the requester it names, with the token in ``data`` (the host's
   notifier renders the link to its answer page); an unsatisfied rating goes to the supervisors
-  resolved when it was given (:mod:`helpdesk_core.surveys`, semantics 2 and 5).
+  resolved when it was given (:mod:`helpdesk_core.surveys`, rules 2 and 6).
 
 Each notification carries an idempotency key ``<outbox key>:<recipient>`` so a notifier can drop
 a redelivery (delivery is at least once).

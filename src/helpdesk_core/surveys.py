@@ -2,7 +2,7 @@
 (R-CSAT-1, R-REV-4). Pure rules; the service layer (:mod:`helpdesk_core.service.surveys`) runs
 them through the one command path.
 
-Semantics, cited by tests and docs/surveys.md:
+Semantics, numbered as in docs/surveys.md ("The rules"):
 
 1. **A resolution owes a survey.** A ticket is resolved when a status change moves it from a
    status outside the ``solved``/``closed`` categories into one of them. Each resolution (the
@@ -13,22 +13,24 @@ Semantics, cited by tests and docs/surveys.md:
 2. **The invitation.** An outbox row (topic ``survey``, idempotency key
    ``survey:<survey id>:<recipient>:<channel>``) carries the token to the requester on their
    preferred channel (their customer record's ``preferred_channel`` when it is one of the
-   desk's channels, else the ticket's channel). The survey stores only the token's SHA-256.
-3. **The window.** An answer is accepted while ``at < created_at + [surveys] answer_window``
-   (default 24 h, R-CSAT-1), once: the store records it only if the survey is still
-   unanswered, so of concurrent answers exactly one wins. An unknown, used or expired token is
+   desk's channels, else the ticket's channel).
+3. **The token** comes from the desk's token factory (``secrets`` by default); the survey
+   stores only its SHA-256. An answer is accepted while ``at < created_at + [surveys]
+   answer_window`` (default 24 h, R-CSAT-1). An unknown, used or expired token is
    ``ValidationError('token')`` with one message for all three, so an answer reveals nothing.
-4. **An answer** is 1..5 ``stars`` and an optional ``comment`` (at most
+4. **One answer per invitation**: the store records an answer only while the survey is still
+   unanswered, so of concurrent answers exactly one wins.
+5. **An answer** is 1..5 ``stars`` and an optional ``comment`` (at most
    :data:`MAX_COMMENT` characters); it is recorded on the survey and as a ``survey_answered``
    event on the ticket (what the CSAT report reads).
-5. **Unsatisfied.** ``stars <= [surveys] unsatisfied_at_most`` (default 2) reopens the ticket in
+6. **Unsatisfied.** ``stars <= [surveys] unsatisfied_at_most`` (default 2) reopens the ticket in
    the same transaction through the workflow's reopen transition (``on_unsatisfied =
    "reopen"``, the default), or opens a follow-up ticket linked to it (``"follow_up"``; also
    the fall-back when the workflow has no reopen transition from the ticket's status, e.g.
    ``archived``). The supervisors of the ticket's team (else of its department) are notified
    (:func:`helpdesk_core.escalation.resolve_recipients` with ``supervisor``).
-6. **Classification** (R-REV-4): an agent or supervisor who may view the ticket files the
-   feedback as ``process``, ``people`` or ``tool`` (and may change it later).
+7. **Classification** (R-REV-4): an agent or supervisor who may view the ticket files an
+   answered survey's feedback as ``process``, ``people`` or ``tool`` (and may change it).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ DEFAULT_UNSATISFIED_AT_MOST: Final = 2
 MAX_COMMENT: Final = 5_000
 """The longest comment an answer may carry, in characters."""
 TOKEN_ERROR: Final = "unknown, expired or already used survey token"
-"""The one message for every refused token (semantics 3)."""
+"""The one message for every refused token (rule 3)."""
 
 OnUnsatisfied = Literal["reopen", "follow_up"]
 _KEYS: Final = ("enabled", "answer_window", "unsatisfied_at_most", "on_unsatisfied")
@@ -102,17 +104,17 @@ def surveys_config(config: HelpdeskConfig) -> SurveysConfig:
     return found if isinstance(found, SurveysConfig) else SurveysConfig()
 
 
-# -- semantics 1: resolutions -------------------------------------------------------------------
+# -- rule 1: resolutions -------------------------------------------------------------------
 def is_resolution(event: StatusChanged, from_category: str) -> bool:
     """Whether ``event`` (leaving a status of ``from_category``) resolves the ticket."""
     return event.to_category in DONE_CATEGORIES and from_category not in DONE_CATEGORIES
 
 
-# -- semantics 2: the invitation ----------------------------------------------------------------
+# -- rule 2: the invitation ----------------------------------------------------------------
 def invitation(
     message_id: str, survey: Survey, ticket: Ticket, token: str, at: datetime
 ) -> OutboxMessage:
-    """The outbox row that carries the token to the customer (semantics 2)."""
+    """The outbox row that carries the token to the customer (rule 2)."""
     channel = survey.channel or ticket.channel
     return OutboxMessage(
         id=message_id,
@@ -137,7 +139,7 @@ def unsatisfied_notice(
     message_id: str, survey: Survey, ticket: Ticket, recipients: Sequence[str], action: str,
     at: datetime, follow_up: str | None = None,
 ) -> OutboxMessage:  # fmt: skip
-    """The outbox row telling supervisors of an unsatisfied rating (semantics 5)."""
+    """The outbox row telling supervisors of an unsatisfied rating (rule 6)."""
     return OutboxMessage(
         id=message_id,
         topic="survey_unsatisfied",
@@ -158,7 +160,7 @@ def unsatisfied_notice(
     )
 
 
-# -- semantics 3 and 4: answers -----------------------------------------------------------------
+# -- rules 3 to 5: answers -----------------------------------------------------------------
 def check_stars(stars: object) -> int:
     if isinstance(stars, bool) or not isinstance(stars, int) or stars not in STARS:
         raise ValidationError("stars", f"must be a whole number of stars 1..5, got {stars!r:.60}")

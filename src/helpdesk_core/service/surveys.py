@@ -34,7 +34,7 @@ from helpdesk_core.surveys import (
 )
 
 
-# -- semantics 1 and 2: the reaction ------------------------------------------------------------
+# -- rules 1 and 2: the reaction ------------------------------------------------------------
 def owe_surveys(call: Call) -> None:
     """After any command's body: a survey and its invitation for every resolution it decided
     (same transaction). Registered on the runner by the desk."""
@@ -75,7 +75,7 @@ def _new_survey(call: Call, ticket: Ticket, requester: str, at: datetime) -> Non
     uow.add_outbox(invitation(call.new_id(), survey, ticket, token, at))
 
 
-# -- semantics 3..5: answers --------------------------------------------------------------------
+# -- rules 3 to 6: answers --------------------------------------------------------------------
 def answer_survey(
     runner: Runner,
     token: str,
@@ -99,7 +99,7 @@ def answer_survey(
             raise ValidationError("token", TOKEN_ERROR)
         ticket = uow.get_ticket(survey.ticket_id)
         answered = uow.answer_survey(survey.id, stars=stars, comment=comment, answered_at=call.at)
-        if answered is None or ticket is None:  # a concurrent answer won (semantics 3)
+        if answered is None or ticket is None:  # a concurrent answer won (rule 4)
             raise ValidationError("token", TOKEN_ERROR)
         change = call.track(ticket)
         change.add(
@@ -121,7 +121,7 @@ def answer_survey(
 
 
 def _unsatisfied(call: Call, change: Change, survey: Survey) -> None:
-    """Semantics 5: reopen (or a follow-up ticket), and tell the supervisors."""
+    """Rule 6: reopen (or a follow-up ticket), and tell the supervisors."""
     runner = call.runner
     settings = surveys_config(runner.config)
     reason = f"customer unsatisfied: {survey.stars} of 5 stars"
@@ -171,7 +171,7 @@ def _follow_up(call: Call, change: Change, survey: Survey, reason: str) -> str:
     return new_id
 
 
-# -- semantics 6: classification and the scoped list --------------------------------------------
+# -- rule 7: classification and the scoped list --------------------------------------------
 HIDDEN_CUSTOMER = "***"
 """What a survey's ``customer`` reads for an actor who may not read the ticket's requester."""
 
