@@ -30,6 +30,7 @@ from helpdesk_core.model.intake import IngestResult
 from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
 from helpdesk_core.model.records import OutboxMessage
+from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.monitoring import Alarm, QueueStatus, TeamQueue
 
@@ -67,6 +68,7 @@ __all__ = [
     "QueueStatus",
     "SearchHit",
     "StorageError",
+    "Survey",
     "SystemClock",
     "Team",
     "TeamQueue",

@@ -11,6 +11,7 @@ command lives: ``docs/architecture.md``.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -34,6 +35,7 @@ from helpdesk_core.model.hits import ArticleHit, SearchHit
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Actor, Agent
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.permissions import PermissionMatrix, PermissionsConfig
 from helpdesk_core.plugins import PluginManager
@@ -44,6 +46,7 @@ from helpdesk_core.service import dead_letters as dead_letter_service
 from helpdesk_core.service import directory, grants, queries, reporting, tickets, workers
 from helpdesk_core.service import knowledge as kb_service
 from helpdesk_core.service import monitoring as monitoring_service
+from helpdesk_core.service import surveys as survey_service
 from helpdesk_core.service.runner import Runner
 from helpdesk_core.service.tickets import UNSET, TicketRules
 from helpdesk_core.service.workers import EscalationRun, Escalations
@@ -65,6 +68,9 @@ class Helpdesk:
     :param clock: where ``now`` comes from when a command is not given one.
     :param load_entrypoints: load plugins from the ``helpdesk`` entry-point group (default: yes,
         unless ``HELPDESK_DISABLE_PLUGIN_AUTOLOAD`` is set).
+    :param id_factory: where new record ids come from (default: random UUIDs).
+    :param token_factory: where secrets handed to customers (survey tokens) come from; the
+        default draws 32 random bytes from :mod:`secrets`. Tests pass a deterministic one.
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class Helpdesk:
         clock: Clock | None = None,
         load_entrypoints: bool | None = None,
         id_factory: Callable[[], str] | None = None,
+        token_factory: Callable[[], str] | None = None,
     ) -> None:
         self.plugins = PluginManager(plugins, load_entrypoints=load_entrypoints)
         hook = self.plugins.hook
@@ -129,6 +136,8 @@ class Helpdesk:
             new_id=id_factory or (lambda: uuid.uuid4().hex),
             schedule=self._escalations.schedule,
             observe=lambda event, ticket: hook.helpdesk_event_committed(event=event, ticket=ticket),
+            new_token=token_factory or (lambda: secrets.token_urlsafe(32)),
+            react=survey_service.owe_surveys,
         )
 
     def _matrix(self) -> PermissionMatrix:
@@ -437,6 +446,54 @@ class Helpdesk:
     ) -> Ticket:
         """Link two tickets; the other side records the inverse relation."""
         return tickets.link(self._runner, actor, ticket_id, other_id, relation=relation, now=now)
+
+    def record_workaround(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        text: str,
+        *,
+        expected_resolution: datetime | None = None,
+        now: datetime | None = None,
+    ) -> Ticket:
+        """The problem record (R-TKT-6): the temporary workaround and the resolution time the
+        customer may expect, sent to them as a public reply on their preferred channel; meets
+        the ``workaround`` SLA metric. Only where ``[problem_records]`` applies (the two highest
+        priorities by default); ``ticket.edit`` and ``ticket.reply``."""
+        return tickets.record_workaround(
+            self._runner, actor, ticket_id, text, expected_resolution=expected_resolution,
+            now=now,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ surveys (R-CSAT-1)
+    def answer_survey(
+        self,
+        token: str,
+        *,
+        stars: int,
+        comment: str | None = None,
+        now: datetime | None = None,
+    ) -> Survey:
+        """The customer's answer to a survey invitation (no actor: the token is their proof).
+        1..5 ``stars``; an unknown, expired or used token is ``ValidationError('token')``, all
+        alike. A rating at or below ``[surveys] unsatisfied_at_most`` reopens the ticket (or
+        opens a follow-up) and notifies the supervisors."""
+        return survey_service.answer_survey(
+            self._runner, token, stars=stars, comment=comment, now=now
+        )
+
+    def classify_feedback(
+        self, actor: Actor, survey_id: str, category: str, *, now: datetime | None = None
+    ) -> Survey:
+        """File a survey's feedback as ``process``, ``people`` or ``tool`` (R-REV-4);
+        ``survey.classify`` on its ticket."""
+        return survey_service.classify_feedback(self._runner, actor, survey_id, category, now=now)
+
+    def surveys(
+        self, actor: Actor, *, ticket_id: str | None = None, now: datetime | None = None
+    ) -> list[Survey]:
+        """The surveys of the tickets the actor may view (``survey.view``), oldest first."""
+        return survey_service.surveys(self._runner, actor, ticket_id=ticket_id, now=now)
 
     # ------------------------------------------------------------------ queries
     def get_ticket(self, actor: Actor, ticket_id: str, *, now: datetime | None = None) -> Ticket:

@@ -9,6 +9,9 @@ The rules, in one place:
   (:func:`helpdesk_core.escalation.resolve_recipients`);
 * a queue alarm, raised or cleared, goes to the recipients resolved when it changed
   (:mod:`helpdesk_core.monitoring`, ``[alarms] recipients``).
+* a survey invitation goes to the requester it names, with the token in ``data`` (the host's
+  notifier renders the link to its answer page); an unsatisfied rating goes to the supervisors
+  resolved when it was given (:mod:`helpdesk_core.surveys`, rules 2 and 6).
 
 Each notification carries an idempotency key ``<outbox key>:<recipient>`` so a notifier can drop
 a redelivery (delivery is at least once).
@@ -23,7 +26,9 @@ from helpdesk_core.model.records import OutboxMessage
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import Notification
 
-TELLS_REQUESTER: Final = frozenset({"replied", "status_changed", "ticket_created"})
+TELLS_REQUESTER: Final = frozenset(
+    {"replied", "status_changed", "ticket_created", "workaround_sent"}
+)
 TELLS_ASSIGNEE: Final = frozenset({"customer_messaged", "assigned"})
 
 
@@ -41,6 +46,10 @@ def notifications(message: OutboxMessage, ticket: Ticket | None) -> list[Notific
         return _escalation(message.key, message.payload)
     if message.topic == "alarm":
         return _alarm(message.key, message.payload)
+    if message.topic == "survey":
+        return [_survey_invitation(message.key, message.payload)]
+    if message.topic == "survey_unsatisfied":
+        return _survey_unsatisfied(message.key, message.payload)
     if message.topic != "event" or ticket is None:
         return []
     return _event(message.key, message.payload, ticket)
@@ -72,6 +81,40 @@ def _alarm(key: str, data: Mapping[str, Any]) -> list[Notification]:
             body=str(data["detail"]),
             event_kind=f"alarm_{data['state']}",
             data={k: data[k] for k in ("rule", "team", "state", "episode", "value", "threshold")},
+        )
+        for recipient in data["recipients"]
+    ]
+
+
+def _survey_invitation(key: str, data: Mapping[str, Any]) -> Notification:
+    return Notification(
+        key=key,
+        recipient=str(data["recipient"]),
+        subject=f"[{data['number']}] How did we do? {data['subject']}",
+        body=f"Please rate our answer (1-5 stars) before {data['expires_at']}.",
+        event_kind="survey_invitation",
+        ticket_id=str(data["ticket_id"]),
+        data={k: data[k] for k in ("survey_id", "token", "channel", "expires_at")},
+    )
+
+
+def _survey_unsatisfied(key: str, data: Mapping[str, Any]) -> list[Notification]:
+    action = data["action"]
+    done = "reopened" if action == "reopen" else f"follow-up ticket {data['follow_up']} opened"
+    body = f"The customer rated {data['stars']} of 5 stars; the ticket was {done}."
+    if action != "reopen":
+        body = f"The customer rated {data['stars']} of 5 stars; {done}."
+    if data.get("comment"):
+        body += f"\nComment: {data['comment']}"
+    return [
+        Notification(
+            key=f"{key}:{recipient}",
+            recipient=recipient,
+            subject=f"[{data['number']}] Unsatisfied customer: {data['subject']}",
+            body=body,
+            event_kind="survey_unsatisfied",
+            ticket_id=str(data["ticket_id"]),
+            data={k: data[k] for k in ("survey_id", "stars", "action", "follow_up")},
         )
         for recipient in data["recipients"]
     ]

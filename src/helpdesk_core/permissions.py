@@ -87,6 +87,8 @@ ACTIONS: Final = (
     "grant.request",
     "grant.approve",
     "outbox.manage",
+    "survey.view",
+    "survey.classify",
 )
 """The built-in actions; plugins add more through ``helpdesk_register_permissions``."""
 
@@ -768,6 +770,8 @@ _AGENT_TICKET_WORK = (
     "ticket.merge",
     "ticket.split",
     "ticket.link",
+    "survey.view",
+    "survey.classify",
 )
 
 DEFAULT_RULES: Final = (
@@ -840,6 +844,7 @@ DEFAULT_RULES: Final = (
             "kb.read",
             "customer.view",
             "audit.view",
+            "survey.view",
         ],
         description="the service director reads the whole desk's tickets and figures (R-RPT-3)",
     ),
@@ -853,7 +858,7 @@ DEFAULT_RULES: Final = (
     _r(
         "qa-inspect",
         ["qa_inspector"],
-        ["ticket.view", "ticket.view_notes", "ticket.flag_quality"],
+        ["ticket.view", "ticket.view_notes", "ticket.flag_quality", "survey.view"],
         description="QA inspectors read every ticket and flag quality issues (R-PRM-1)",
     ),
     _r("qa-desk", ["qa_inspector"], ["kb.read", "report.view"]),

@@ -20,6 +20,7 @@ from helpdesk_core.model.events import Event
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
+from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.search.index import Match
 
@@ -261,6 +262,29 @@ class UnitOfWork(Protocol):
 
     def article_uses(self, article_id: str | None = None) -> list[ArticleUse]:
         """Recorded uses, oldest first, optionally of one article."""
+
+    # -- satisfaction surveys (R-CSAT-1) ----------------------------------------------------
+    def save_survey(self, survey: Survey) -> None:
+        """Insert or replace a survey (a new one, or its classification). Answers are written
+        through :meth:`answer_survey` only."""
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        """The survey, or None."""
+
+    def get_survey_by_token_hash(self, token_hash: str) -> Survey | None:
+        """The survey whose token hashes to ``token_hash`` (hashes are unique), or None."""
+
+    def answer_survey(
+        self, survey_id: str, *, stars: int, comment: str | None, answered_at: datetime
+    ) -> Survey | None:
+        """Record the answer only if the survey is still unanswered (a conditional update):
+        the answered survey, or None when it was answered already. Of concurrent transactions
+        answering one survey exactly one commits its answer: the others get None, or fail with
+        :class:`~helpdesk_core.errors.ConcurrencyConflict` at commit (then a retry sees the
+        answer)."""
+
+    def surveys(self, ticket_id: str | None = None) -> list[Survey]:
+        """Surveys, optionally of one ticket, ordered by ``(created_at, id)``."""
 
 
 class Storage(Protocol):

@@ -37,8 +37,9 @@ numbers and dropped, so counts, rates and means stream in constant memory; media
 one float per ticket of each group (an exact quantile cannot stream); SLA compliance holds one
 ticket's events at a time.
 
-CSAT and KB usage slot in as more entries of :data:`REPORTS` with the same signature once their
-events exist (ratings fold into :class:`TicketFacts` like replies do).
+KB usage slots in as one more entry of :data:`REPORTS` with the same signature once its events
+exist; CSAT reads the ``survey_answered`` events (ratings fold into :class:`TicketFacts` like
+replies do).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from helpdesk_core.model.events import (
     PriorityChanged,
     Replied,
     StatusChanged,
+    SurveyAnswered,
     TicketCreated,
     Transferred,
     to_utc,
@@ -81,6 +83,7 @@ __all__ = [
     "agent_performance",
     "average_wait",
     "backlog_by_age",
+    "csat",
     "first_contact_resolution",
     "first_response_time",
     "handling_time",
@@ -175,6 +178,8 @@ class TicketFacts:
     """Time in ``open``-category statuses (being worked), up to the resolution or ``end``."""
     open_since: datetime | None = None
     clocks: tuple[SlaClock, ...] = ()
+    ratings: list[int] = attrs.field(factory=list)
+    """Stars of every survey answer given before ``end`` (one per rated resolution)."""
 
     @property
     def resolved(self) -> bool:
@@ -245,6 +250,8 @@ def _fold(facts: TicketFacts, event: Event) -> None:
             facts.first_pickup_at = event.at
     elif isinstance(event, Transferred):
         facts.team, facts.assignee = event.to_team, None
+    elif isinstance(event, SurveyAnswered):
+        facts.ratings.append(event.stars)
     elif isinstance(event, PriorityChanged):
         facts.priority = event.to_priority
     elif isinstance(event, FieldsChanged):
@@ -641,6 +648,39 @@ def _reopen_rate(ctx: _Context) -> _Consumer:
     return _Grouped(_rate_spec("reopen_rate", "resolved_once", "reopened", test), ctx)
 
 
+SATISFIED_STARS: Final = 4
+"""CSAT counts a rating of 4 or 5 stars as satisfied (the usual top-two-box rule)."""
+
+
+def _csat(ctx: _Context) -> _Consumer:
+    def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
+        acc["tickets"] += 1
+        for stars in facts.ratings:
+            acc["ratings"] += 1
+            acc["stars_total"] += stars
+            acc["satisfied"] += stars >= SATISFIED_STARS
+            acc[f"stars_{stars}"] += 1
+
+    def finish(acc: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in acc.items() if k != "stars_total"}
+        count = acc["ratings"]
+        out["mean_stars"] = round(acc["stars_total"] / count, 6) if count else None
+        out["rate"] = _rate(acc["satisfied"], count)
+        return out
+
+    columns = ("tickets", "ratings", "satisfied", *(f"stars_{n}" for n in range(1, 6)))
+    return _Grouped(
+        _Spec(
+            "csat",
+            (*columns, "mean_stars", "rate"),
+            measure,
+            finish,
+            lambda: dict.fromkeys((*columns, "stars_total"), 0),
+        ),
+        ctx,
+    )
+
+
 def _need_sla(sla: SlaConfig | None) -> SlaConfig:
     if not isinstance(sla, SlaConfig):
         raise ValidationError("sla", "this report needs the desk's SlaConfig (sla=...)")
@@ -806,6 +846,7 @@ _CONSUMERS: Final[Mapping[str, Callable[[_Context], _Consumer]]] = MappingProxyT
         "average_wait": _average_wait,
         "first_contact_resolution": _first_contact_resolution,
         "reopen_rate": _reopen_rate,
+        "csat": _csat,
         "sla_compliance": _SlaCompliance,
         "on_time": _on_time,
         "agent_performance": _AgentPerformance,
@@ -962,6 +1003,22 @@ def reopen_rate(
     return _one("reopen_rate", events, start, end, tz, group_by, sla)
 
 
+def csat(
+    events: Iterable[Event],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+) -> Report:
+    """Customer satisfaction (R-CSAT-1, R-RPT-1): of the cohort's tickets, every survey answer
+    (``survey_answered``) given before ``end``, one per rated resolution: ``ratings``, the
+    distribution ``stars_1`` .. ``stars_5``, ``mean_stars``, and ``rate`` = the share of
+    ratings with 4 or 5 stars (``satisfied``)."""
+    return _one("csat", events, start, end, tz, group_by, sla)
+
+
 def sla_compliance(
     events: Iterable[Event],
     *,
@@ -1049,13 +1106,14 @@ REPORTS: Final[Mapping[str, ReportFunction]] = MappingProxyType(
         "average_wait": average_wait,
         "first_contact_resolution": first_contact_resolution,
         "reopen_rate": reopen_rate,
+        "csat": csat,
         "sla_compliance": sla_compliance,
         "on_time": on_time,
         "agent_performance": agent_performance,
         "backlog_by_age": backlog_by_age,
     }
 )
-"""Every report by name (read-only; CSAT and KB usage join here when their events exist)."""
+"""Every report by name (read-only; KB usage joins here when its events exist)."""
 
 
 def report(

@@ -103,6 +103,17 @@ class CustomMetric:
     pausable: bool = False
 
 
+WORKAROUND: Final = CustomMetric(
+    name="workaround",
+    start_on=frozenset({"ticket_created"}),
+    stop_on=frozenset({"workaround_sent"}),
+)
+"""R-TKT-6: the temporary workaround is due within a target from the ticket's creation; the
+``workaround_sent`` event (``record_workaround``) meets it. A built-in metric: a policy gives
+it targets like any other (``urgent = {workaround = "9h"}``: one business day on a 09:00-18:00
+calendar); it runs only on desks whose policies do."""
+
+
 @attrs.frozen
 class SlaPolicy:
     name: str
@@ -1191,7 +1202,7 @@ def _policy(
 def _metric(raw: Any, path: str, context: ConfigContext) -> CustomMetric:
     raw = table(raw, path, {"name", "start_on", "stop_on", "start_when", "stop_when"})
     name = raw.get("name")
-    if not isinstance(name, str) or not name or name in METRICS:
+    if not isinstance(name, str) or not name or name in METRICS or name == WORKAROUND.name:
         raise ConfigError(f"{path}.name", "needs a new metric name", name)
     kinds = {}
     for key in ("start_on", "stop_on"):
@@ -1258,7 +1269,7 @@ def parse_sla(value: Any, path: str, context: ConfigContext) -> SlaConfig:
     if not isinstance(metrics_raw, list):
         raise ConfigError(f"{path}.metrics", "must be a list of tables", metrics_raw)
     custom = tuple(_metric(m, f"{path}.metrics[{i}]", context) for i, m in enumerate(metrics_raw))
-    metric_names = set(METRICS) | {m.name for m in custom}
+    metric_names = set(METRICS) | {WORKAROUND.name} | {m.name for m in custom}
     priorities = list(context.raw.get("priorities", ["urgent", "high", "normal", "low"]))
     preset = value.get("preset")
     policies_raw: list[tuple[str, Any]] = []
@@ -1288,6 +1299,8 @@ def parse_sla(value: Any, path: str, context: ConfigContext) -> SlaConfig:
         _policy(p, where, priorities, metric_names, calendars, context, default_calendar)
         for where, p in policies_raw
     )
+    if any(WORKAROUND.name in row for p in policies for row in p.targets.values()):
+        custom = (*custom, WORKAROUND)  # only where used: custom metrics make the walk fold
     raw = context.raw
     pause = _pause_statuses(value.get("pause_statuses"), f"{path}.pause_statuses", _workflow(raw))
     return SlaConfig(policies, pause, custom, calendars, preset, _desk_timezone(raw))

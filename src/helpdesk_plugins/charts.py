@@ -31,6 +31,7 @@ SERIES: Final[Mapping[str, tuple[str, ...]]] = {
     "average_wait": ("picked_up_mean_seconds",),
     "first_contact_resolution": ("rate",),
     "reopen_rate": ("rate",),
+    "csat": ("rate",),
     "sla_compliance": ("compliance",),
     "on_time": ("rate",),
     "agent_performance": ("handled", "first_responses"),

@@ -34,6 +34,7 @@ from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
+from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
 from helpdesk_core.ports import CustomerQuery, TextQuery, TicketQuery
 from helpdesk_core.search.index import Match, SearchIndex
@@ -98,6 +99,7 @@ class MemoryStorage:
         self.article_rows: dict[str, list[Article]] = {}
         self.gap_rows: dict[str, KbGap] = {}
         self.use_rows: list[ArticleUse] = []
+        self.survey_rows: dict[str, Survey] = {}
         self.ticket_search: SearchIndex = ticket_index()
         """The pure-Python full-text index of committed tickets, updated at commit."""
 
@@ -140,6 +142,9 @@ class MemoryUnitOfWork:
         self._articles: dict[str, list[Article]] = {}
         self._gaps: dict[str, KbGap] = {}
         self._uses: list[ArticleUse] = []
+        self._surveys: dict[str, Survey] = {}
+        self._answered: set[str] = set()
+        """Surveys this unit answered: still unanswered in the store at commit, or conflict."""
         self._done = False
 
     # -- tickets --------------------------------------------------------------------------
@@ -498,6 +503,42 @@ class MemoryUnitOfWork:
             rows = [*self._store.use_rows, *self._uses]
         return [u for u in rows if article_id is None or u.article_id == article_id]
 
+    # -- satisfaction surveys ---------------------------------------------------------------
+    def _all_surveys(self) -> dict[str, Survey]:
+        with self._store._lock:
+            rows = dict(self._store.survey_rows)
+        rows.update(self._surveys)
+        return rows
+
+    def save_survey(self, survey: Survey) -> None:
+        self._surveys[survey.id] = survey
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        if survey_id in self._surveys:
+            return self._surveys[survey_id]
+        with self._store._lock:
+            return self._store.survey_rows.get(survey_id)
+
+    def get_survey_by_token_hash(self, token_hash: str) -> Survey | None:
+        return next((s for s in self._all_surveys().values() if s.token_hash == token_hash), None)
+
+    def answer_survey(
+        self, survey_id: str, *, stars: int, comment: str | None, answered_at: datetime
+    ) -> Survey | None:
+        survey = self.get_survey(survey_id)
+        if survey is None or survey.answered_at is not None:
+            return None
+        answered = attrs.evolve(survey, stars=stars, comment=comment, answered_at=answered_at)
+        self._surveys[survey_id] = answered
+        self._answered.add(survey_id)
+        return answered
+
+    def surveys(self, ticket_id: str | None = None) -> list[Survey]:
+        rows = [
+            s for s in self._all_surveys().values() if ticket_id is None or s.ticket_id == ticket_id
+        ]
+        return sorted(rows, key=lambda s: (s.created_at, s.id))
+
     # -- commit ---------------------------------------------------------------------------
     def commit(self) -> None:
         if self._done:
@@ -522,6 +563,10 @@ class MemoryUnitOfWork:
                 kept = len(store.article_rows.get(article_id, ()))
                 if staged[0].version != kept + 1:
                     raise ConcurrencyConflict(f"article {article_id}", staged[0].version - 1, kept)
+            for survey_id in self._answered:
+                stored_survey = store.survey_rows.get(survey_id)
+                if stored_survey is not None and stored_survey.answered_at is not None:
+                    raise ConcurrencyConflict(f"survey {survey_id}", 0, 1)
             for ticket_id, (worker, _) in self._releases.items():
                 row = store.schedule_rows.get(ticket_id)
                 if row is None or row[1] != worker:
@@ -540,6 +585,7 @@ class MemoryUnitOfWork:
                 store.article_rows.setdefault(article_id, []).extend(staged)
             store.gap_rows.update(self._gaps)
             store.use_rows.extend(self._uses)
+            store.survey_rows.update(self._surveys)
             for message in self._outbox.values():
                 if message.key not in store.outbox_keys:
                     store.outbox_keys.add(message.key)

@@ -101,6 +101,20 @@ def _grant(desk: Helpdesk) -> str:
     ).id
 
 
+def _survey_token(desk: Helpdesk) -> str:
+    """A fresh survey invitation's token (read from its outbox row)."""
+    ticket_id = _ticket(desk)
+    desk.assign(ADMIN, ticket_id, "a-1")
+    desk.set_status(ADMIN, ticket_id, "resolved")
+    with desk.storage.transaction() as uow:
+        rows = [m for m in uow.outbox() if m.topic == "survey"]
+    return str(next(m for m in rows if m.payload["ticket_id"] == ticket_id).payload["token"])
+
+
+def _answered_survey(desk: Helpdesk) -> str:
+    return desk.answer_survey(_survey_token(desk), stars=4).id
+
+
 # method -> (builder of valid arguments given a desk, fresh ids) ; positional names first
 Args = tuple[tuple[Any, ...], dict[str, Any]]
 CALLS: dict[str, Callable[[Helpdesk], Args]] = {
@@ -194,6 +208,19 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
         (ADMIN, "volumes"),
         {"start": LATER.date(), "end": LATER.date(), "group_by": ["type"]},
     ),
+    "record_workaround": lambda d: (
+        (
+            AGENT,
+            d.open_ticket(
+                AGENT, subject="Down", channel="email", customer_id="C1", priority="urgent"
+            ).id,
+            "Restart the router",
+        ),
+        {"expected_resolution": LATER},
+    ),
+    "answer_survey": lambda d: ((_survey_token(d),), {"stars": 2, "comment": "slow"}),
+    "classify_feedback": lambda d: ((AGENT, _answered_survey(d), "process"), {}),
+    "surveys": lambda d: ((AGENT,), {"ticket_id": _ticket(d)}),
     "run_escalations": lambda d: ((), {"worker": "w", "limit": 10}),
     "dispatch_outbox": lambda d: ((), {"worker": "w", "limit": 10}),
     "queue_status": lambda d: ((ADMIN,), {}),
@@ -349,6 +376,7 @@ KNOWN_FAILURES: list[tuple[tuple[str, int | str], Any]] = [
     (("export_tickets", "columns"), object()),  # found: not iterable
     (("report", "group_by"), None),  # found: not iterable
     (("create_customer", "name"), "\x00"),  # found: NUL reached PostgreSQL
+    (("answer_survey", 0), "\ud800"),  # found: a lone surrogate reached the hash
 ]
 
 

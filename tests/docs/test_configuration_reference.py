@@ -47,6 +47,7 @@ PROBES: list[tuple[str, dict[str, Any]]] = [
     ("email.smtp", {"email": {"smtp": {UNKNOWN: 1}}}),
     ("webhook", {"webhook": {UNKNOWN: 1}}),
     ("alarms", {"alarms": {UNKNOWN: 1}}),
+    ("surveys", {"surveys": {UNKNOWN: 1}}),
 ]
 # tables whose errors do not list their keys
 LISTED_BY_HAND = {
@@ -55,6 +56,7 @@ LISTED_BY_HAND = {
     "permissions.rules[]": ["id", "roles", "actions", "scope", "where", "effect", "description"],
     "sla.policies[].warnings": ["fractions", "before_due"],
     "escalation": ["preset", "policies"],
+    "problem_records": ["priorities"],  # one key: the probe needs two to trust the listing
     "escalation.policies[].on_call": ["members", "start", "period", "calendar"],
 }
 

@@ -45,6 +45,8 @@ audit.view                -    -    -      -       -     -        -         Y   
 grant.request             -    -    -      -       -     Y        Y         Y       Y         -  Y     Y           Y
 grant.approve             -    -    -      -       -     -        -         Y       Y         -  -     -           Y
 outbox.manage             -    -    -      -       -     -        -         -       -         -  -     -           Y
+survey.view               -    -    -      -       -     Y        -         Y       -         Y  -     -           Y
+survey.classify           -    -    -      -       -     Y        -         Y       -         -  -     -           Y
 """
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

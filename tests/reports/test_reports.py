@@ -233,7 +233,7 @@ def test_bad_arguments_name_the_parameter(kwargs: dict[str, Any], field: str) ->
         reports.volumes(fixture_events(), **args)
     assert info.value.field == field
     with pytest.raises(ValidationError) as unknown:
-        reports.report("csat", [], start=DAY, end=DAY, tz="UTC")
+        reports.report("nps", [], start=DAY, end=DAY, tz="UTC")
     assert unknown.value.field == "name"
 
 
@@ -317,6 +317,7 @@ ADDITIVE: dict[str, tuple[str, ...]] = {
     "average_wait": ("tickets", "picked_up_count", "waiting"),
     "first_contact_resolution": ("resolved", "first_contact"),
     "reopen_rate": ("resolved_once", "reopened"),
+    "csat": ("tickets", "ratings", "satisfied"),
     "on_time": ("resolved", "promised", "on_time"),
 }
 

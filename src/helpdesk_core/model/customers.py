@@ -19,12 +19,15 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.model.events import to_utc
+
+if TYPE_CHECKING:
+    from helpdesk_core.model.tickets import Ticket
 
 CUSTOMER_KINDS: Final = ("individual", "company")
 DEFAULT_TIERS: Final = ("normal", "vip", "strategic")
@@ -451,3 +454,11 @@ class ProfileTimeline:
         before it); before the profile existed, none (every field None)."""
         index = bisect_right(self.instants, instant)
         return self.subjects[index - 1] if index else {}
+
+
+def preferred_channel(ticket: Ticket, customer: Customer | None, channels: Sequence[str]) -> str:
+    """Where to reach the requester of ``ticket``: their record's preferred channel when it is
+    one of the desk's ``channels``, else the channel the ticket came in on."""
+    if customer is not None and customer.preferred_channel in channels:
+        return str(customer.preferred_channel)
+    return ticket.channel

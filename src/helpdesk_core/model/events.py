@@ -403,6 +403,44 @@ class DuplicateSuspected(Event):
         return _bump(ticket, self, suspected_duplicates=suspects)
 
 
+@attrs.frozen(kw_only=True)
+class SurveyAnswered(Event):
+    """The customer rated a resolution of this ticket (R-CSAT-1): the reports' CSAT reads
+    ``stars`` from here. ``actor`` is the requester who answered; the comment stays on the
+    survey."""
+
+    kind: ClassVar[str] = "survey_answered"
+    survey_id: str
+    stars: int
+    cycle: int = 1
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        return _bump(ticket, self)
+
+
+@attrs.frozen(kw_only=True)
+class WorkaroundSent(Replied):
+    """The temporary workaround, sent to the customer as a public reply (R-TKT-6): it is a
+    reply like any other (it answers the customer) and it meets the ``workaround`` SLA metric.
+    ``expected_resolution_at`` is the resolution time the customer was told to expect."""
+
+    kind: ClassVar[str] = "workaround_sent"
+    message_kind: ClassVar[str] = "reply"
+    expected_resolution_at: datetime | None = attrs.field(converter=_opt_utc, default=None)
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        expected = self.expected_resolution_at
+        return _bump(
+            ticket,
+            self,
+            messages=(*ticket.messages, self.message),
+            workaround=self.body,
+            expected_resolution_at=expected
+            if expected is not None
+            else (ticket.expected_resolution_at),
+        )
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -424,6 +462,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Transferred,
         RequesterChanged,
         DuplicateSuspected,
+        SurveyAnswered,
+        WorkaroundSent,
     )
 }
 

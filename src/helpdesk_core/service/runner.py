@@ -9,7 +9,8 @@ One call, in order (DESIGN "data flow of one command"):
 3. the service's body authorises (:meth:`Call.authorise`) and loads only what is visible
    (:meth:`Call.load_visible`: a ticket the actor may not view is ``NotFound``, exactly as a
    missing one), lets the domain decide, and records the changed tickets (:meth:`Call.track`);
-4. the runner saves state, events, outbox rows and the next escalation check in the same
+4. the desk's reactions run over the decided events (a resolution owes a survey), then the
+   runner saves state, events, outbox rows and the next escalation check in the same
    transaction and commits; a lost optimistic race is retried from step 2;
 5. after the commit, observers hear of every event (``helpdesk_event_committed``).
 
@@ -60,6 +61,11 @@ Schedule = Callable[[UnitOfWork, Ticket, datetime, Sequence[Event]], None]
 
 Observe = Callable[[Event, Ticket], None]
 """Told of every committed event (the ``helpdesk_event_committed`` hook)."""
+
+React = Callable[["Call"], None]
+"""Runs after a command's body, in its transaction, over the events it decided: records that
+follow from events whatever command made them (a resolution owes a survey). A reaction writes
+records and outbox rows, never ticket events (the body already returned the ticket)."""
 
 
 @attrs.define
@@ -196,6 +202,10 @@ class Call:
     def new_id(self) -> str:
         return self.runner.new_id()
 
+    def new_token(self) -> str:
+        """A secret for a customer to hold (a survey token): from the desk's token factory."""
+        return self.runner.new_token()
+
     def audit(self, action: str, target: str | None, decision: Decision, detail: str) -> None:
         """Record an allowed operation that is not a ticket event (grant decisions...)."""
         record = self.runner.audit_record(self.actor, action, target, decision, self.at)
@@ -215,6 +225,8 @@ class Runner:
         new_id: Callable[[], str],
         schedule: Schedule,
         observe: Observe,
+        new_token: Callable[[], str] | None = None,
+        react: React | None = None,
     ) -> None:
         self.storage = storage
         self.policy = policy
@@ -223,6 +235,8 @@ class Runner:
         self.new_id = new_id
         self.schedule = schedule
         self.observe = observe
+        self.new_token: Callable[[], str] = new_token or new_id
+        self.react = react
         self.tz = ZoneInfo(config.desk.timezone)
 
     # -- the door ---------------------------------------------------------------------------
@@ -277,6 +291,8 @@ class Runner:
                 with self.storage.transaction() as uow:
                     call = Call(self, uow, self.view(uow, actor, at), at)
                     value = body(call)
+                    if self.react is not None:
+                        self.react(call)
                     self.save(uow, call.changes, at)
                 break
             except Refused as refused:

@@ -23,7 +23,7 @@ from helpdesk_core.errors import (
     ValidationError,
 )
 from helpdesk_core.lifecycle import Transition
-from helpdesk_core.model.customers import customer_subject
+from helpdesk_core.model.customers import customer_subject, preferred_channel
 from helpdesk_core.model.events import (
     TICKET_EDITABLE_FIELDS,
     Assigned,
@@ -43,11 +43,13 @@ from helpdesk_core.model.events import (
     TransferDecided,
     Transferred,
     TransferRequested,
+    WorkaroundSent,
     to_utc,
 )
 from helpdesk_core.model.people import SYSTEM, Actor, Agent
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.ports import TicketQuery
+from helpdesk_core.problems import problem_records_config
 from helpdesk_core.routing import RoutingDecision, RoutingPolicy, ShiftCalendar
 from helpdesk_core.service.runner import Call, Change, Runner
 
@@ -59,6 +61,8 @@ INVERSE_RELATIONS: Final = {
     "child_of": "parent_of",
     "caused_by": "causes",
     "causes": "caused_by",
+    "follow_up_of": "has_follow_up",
+    "has_follow_up": "follow_up_of",
 }
 
 UNSET: Any = object()
@@ -269,7 +273,7 @@ def add_transfer(
     )
 
 
-def _created(
+def created_event(
     runner: Runner,
     call: Call,
     ticket_id: str,
@@ -385,7 +389,7 @@ def open_ticket(
         organisation = org
         if organisation is None and profile is not None:
             organisation = profile.organisation
-        created = _created(
+        created = created_event(
             runner,
             call,
             ticket_id,
@@ -712,21 +716,76 @@ def reopen(
     """Take the workflow's reopen transition from the current status (the first declared if
     several); :class:`InvalidTransition` where it has none. Authorised as ticket.set_status."""
     check.optional_text(reason, "reason")
-    workflow = runner.config.workflow
 
     def decide(change: Change, call: Call) -> None:
-        current = change.ticket.status
-        transition = workflow.reopen_transition(current)
-        if transition is None:
-            raise InvalidTransition(
-                current,
-                "(reopen)",
-                workflow.allowed_targets(change.ticket, actor),
-                "the workflow has no reopen transition from this status",
-            )
-        _status_event(runner, change, actor, transition.target, call.at, reason, transition)
+        reopen_events(runner, change, actor, call.at, reason)
 
     return _on_ticket(runner, actor, ticket_id, "ticket.set_status", now, decide, expected_version)
+
+
+def reopen_events(
+    runner: Runner, change: Change, actor: Actor, at: datetime, reason: str | None
+) -> None:
+    """The reopen step of :func:`reopen` (also taken by an unsatisfied survey answer):
+    :class:`InvalidTransition` where the workflow has no reopen transition from the status."""
+    workflow = runner.config.workflow
+    current = change.ticket.status
+    transition = workflow.reopen_transition(current)
+    if transition is None:
+        raise InvalidTransition(
+            current,
+            "(reopen)",
+            workflow.allowed_targets(change.ticket, actor),
+            "the workflow has no reopen transition from this status",
+        )
+    _status_event(runner, change, actor, transition.target, at, reason, transition)
+
+
+def record_workaround(
+    runner: Runner,
+    actor: Actor,
+    ticket_id: str,
+    text: str,
+    *,
+    expected_resolution: datetime | None,
+    now: datetime | None,
+) -> Ticket:
+    """The problem record's workaround and expected resolution, sent to the customer as a
+    public reply (:mod:`helpdesk_core.problems`); ``ticket.edit`` and ``ticket.reply``."""
+    check.text(text, "text")
+    if expected_resolution is not None and (
+        not isinstance(expected_resolution, datetime) or expected_resolution.utcoffset() is None
+    ):
+        raise ValidationError("expected_resolution", "must be an aware datetime")
+    cfg = runner.config
+    records = problem_records_config(cfg)
+
+    def decide(change: Change, call: Call) -> None:
+        ticket = change.ticket
+        if not records.applies(ticket, cfg.priorities):
+            raise ValidationError(
+                "ticket_id",
+                f"no problem record applies to a {ticket.priority!r} ticket "
+                "([problem_records] priorities)",
+            )
+        call.authorise("ticket.reply", ticket)
+        customer = call.uow.get_customer(ticket.requester) if ticket.requester else None
+        channel = preferred_channel(ticket, customer, cfg.channels)
+        message_id = call.new_id()
+        change.add(
+            lambda seq: WorkaroundSent(
+                ticket_id=ticket.id,
+                seq=seq,
+                at=call.at,
+                actor=actor.id,
+                message_id=message_id,
+                body=text,
+                channel=channel,
+                expected_resolution_at=expected_resolution,
+            )
+        )
+
+    return _on_ticket(runner, actor, ticket_id, "ticket.edit", now, decide)
 
 
 def set_priority(
@@ -906,7 +965,7 @@ def split(
             if message is None:
                 raise ValidationError("message_ids", f"{mid!r} is not a message of {source.number}")
             picked.append(message)
-        created = _created(
+        created = created_event(
             runner,
             call,
             new_id,
@@ -967,14 +1026,14 @@ def link(
             change = call.track(ticket)
             first = first or change
             if (rel, other.id) not in ticket.links:
-                change.add(_linked(ticket.id, other.id, rel, call.at, actor.id))
+                change.add(linked_event(ticket.id, other.id, rel, call.at, actor.id))
         assert first is not None
         return call.view.present(first.ticket)
 
     return runner.run(actor, "ticket.link", ticket_id, now, body)
 
 
-def _linked(
+def linked_event(
     ticket_id: str, other_id: str, relation: str, at: datetime, actor_id: str
 ) -> Callable[[int], Event]:
     def make(seq: int) -> Event:

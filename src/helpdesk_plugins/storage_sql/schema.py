@@ -293,6 +293,22 @@ article_uses = sa.Table(
     sa.Index("ix_hd_article_uses_article", "article_id", "pos"),
 )
 
+# -- satisfaction surveys (R-CSAT-1) -------------------------------------------------------------
+surveys = sa.Table(
+    "hd_surveys",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("ticket_id", Key(), nullable=False),
+    sa.Column("token_hash", Key(), nullable=False, unique=True),
+    sa.Column("created_at", Instant(), nullable=False),
+    sa.Column("answered_at", Instant()),
+    sa.Column("doc", Doc(), nullable=False),
+    sa.Index("ix_hd_surveys_ticket", "ticket_id", "created_at"),
+    sa.Index("ix_hd_surveys_created", "created_at", "id"),
+)
+"""One row per survey: ``doc`` is the whole survey as JSON; ``answered_at`` is the column the
+one-answer conditional update tests (``WHERE answered_at IS NULL``)."""
+
 # -- ticket full-text search (issue 21) ---------------------------------------------------------
 SEARCH_FIELDS: Final = ("number", "subject", "description", "messages", "notes")
 """The ticket search fields (frozen copy of helpdesk_core.search.tickets.TICKET_FIELDS, which a

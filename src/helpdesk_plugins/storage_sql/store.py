@@ -58,6 +58,7 @@ from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
+from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import (
     Ticket,
     base_version,
@@ -1260,6 +1261,57 @@ class SqlUnitOfWork:
             )
             for row in self._x(statement.order_by(u.pos))
         ]
+
+    # -- satisfaction surveys ---------------------------------------------------------------------
+    def _survey_row(self, survey: Survey) -> dict[str, Any]:
+        return {
+            "id": survey.id,
+            "ticket_id": survey.ticket_id,
+            "token_hash": survey.token_hash,
+            "created_at": to_micros(survey.created_at),
+            "answered_at": _opt_micros(survey.answered_at),
+            "doc": _dumps(survey.to_dict()),
+        }
+
+    def save_survey(self, survey: Survey) -> None:
+        self._upsert(s.surveys, "id", self._survey_row(survey))
+
+    def _surveys_where(self, *where: Any) -> list[Survey]:
+        c = s.surveys.c
+        statement = sa.select(c.doc).where(*where).order_by(c.created_at, c.id)
+        return [Survey.from_dict(json.loads(doc)) for doc in self._x(statement).scalars()]
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        found = self._surveys_where(s.surveys.c.id == survey_id)
+        return found[0] if found else None
+
+    def get_survey_by_token_hash(self, token_hash: str) -> Survey | None:
+        found = self._surveys_where(s.surveys.c.token_hash == token_hash)
+        return found[0] if found else None
+
+    def answer_survey(
+        self, survey_id: str, *, stars: int, comment: str | None, answered_at: datetime
+    ) -> Survey | None:
+        # the write lock first (SQLite: BEGIN IMMEDIATE), so the read below and the
+        # conditional update see every committed answer; on PostgreSQL the UPDATE's row lock
+        # makes a concurrent answer wait, then its predicate fails on the committed row
+        self._begin_write()
+        survey = self.get_survey(survey_id)
+        if survey is None or survey.answered_at is not None:
+            return None
+        answered = attrs.evolve(survey, stars=stars, comment=comment, answered_at=answered_at)
+        c = s.surveys.c
+        done = self._w(
+            sa.update(s.surveys)
+            .where(c.id == survey_id, c.answered_at.is_(None))
+            .values(answered_at=to_micros(answered_at), doc=_dumps(answered.to_dict()))
+        )
+        return answered if done.rowcount == 1 else None
+
+    def surveys(self, ticket_id: str | None = None) -> list[Survey]:
+        if ticket_id is None:
+            return self._surveys_where()
+        return self._surveys_where(s.surveys.c.ticket_id == ticket_id)
 
     # -- audit ----------------------------------------------------------------------------------
     def add_audit(self, record: AuditRecord) -> None:
