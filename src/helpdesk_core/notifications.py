@@ -6,7 +6,9 @@ The rules, in one place:
 * a ``customer_messaged`` or ``assigned`` event tells the assignee;
 * nobody is told of their own action;
 * an escalation notice goes to each recipient its level resolved when it fired
-  (:func:`helpdesk_core.escalation.resolve_recipients`).
+  (:func:`helpdesk_core.escalation.resolve_recipients`);
+* an ``acknowledgement`` (a ticket made from a customer's mail or web form, issue 23) tells that
+  customer the ticket's number, as a ``ticket_created`` notification to their address.
 
 Each notification carries an idempotency key ``<outbox key>:<recipient>`` so a notifier can drop
 a redelivery (delivery is at least once).
@@ -37,6 +39,8 @@ def notifications(message: OutboxMessage, ticket: Ticket | None) -> list[Notific
     rule covers, or for an event whose ticket no longer exists)."""
     if message.topic == "escalation":
         return _escalation(message.key, message.payload)
+    if message.topic == "acknowledgement":
+        return _acknowledgement(message.key, message.payload)
     if message.topic != "event" or ticket is None:
         return []
     return _event(message.key, message.payload, ticket)
@@ -54,6 +58,21 @@ def _escalation(key: str, data: Mapping[str, Any]) -> list[Notification]:
             data={k: data[k] for k in ("policy", "level", "metric", "cycle", "on_call")},
         )
         for recipient in data["recipients"]
+    ]
+
+
+def _acknowledgement(key: str, data: Mapping[str, Any]) -> list[Notification]:
+    extra = {k: data[k] for k in ("email", "name", "in_reply_to") if data.get(k)}
+    return [
+        Notification(
+            key=f"{key}:{data['recipient']}",
+            recipient=str(data["recipient"]),
+            subject=f"[{data['number']}] {data['subject']}",
+            body="",
+            event_kind="ticket_created",
+            ticket_id=str(data["ticket_id"]),
+            data={"number": data["number"], "ticket_subject": data["subject"], **extra},
+        )
     ]
 
 
