@@ -297,3 +297,73 @@ def test_agents_list_and_promote_set_aside_mail(desk: Helpdesk) -> None:
         desk.intake_records(customer)
     with pytest.raises(ValidationError):
         desk.intake_records(AGENT, outcome="bogus")
+
+
+# -- the web form (R-TKT-1) ---------------------------------------------------------------------
+FORM = {
+    "email": "Li.Wei@Example.net",
+    "name": "Li Wei",
+    "subject": "Cannot log in",
+    "body": "The app says my password is wrong.",
+}
+
+
+def test_a_web_form_opens_a_ticket_and_acknowledges_its_number(desk: Helpdesk) -> None:
+    """R-TKT-1: the customer is told the ticket number at once."""
+    result = desk.submit_web_form({**FORM, "phone": "138 1234 5678", "priority": "high"})
+    assert result.outcome == "created" and result.ticket_id and result.customer_id
+    ticket = desk.get_ticket(ADMIN, result.ticket_id)
+    assert (ticket.channel, ticket.priority, ticket.subject) == (
+        "web_form",
+        "high",
+        "Cannot log in",
+    )
+    assert ticket.description == FORM["body"] and ticket.requester == result.customer_id
+    customer = desk.get_customer(ADMIN, result.customer_id)
+    assert customer.name == "Li Wei" and customer.phones == ("138 1234 5678",)
+    with desk.storage.transaction() as uow:
+        (ack,) = [m for m in uow.outbox() if m.topic == "acknowledgement"]
+    assert ack.payload["number"] == ticket.number and ack.payload["email"] == FORM["email"]
+    # the same address again is the same customer (found by normalised email)
+    again = desk.submit_web_form({**FORM, "email": "li.wei@example.net", "subject": "Still"})
+    assert again.customer_id == result.customer_id and again.ticket_id != result.ticket_id
+    # and so is their mail
+    reply = mail("From my mail client", sender="li.wei@example.net", message_id="lw@example.net")
+    assert desk.ingest_email(reply).customer_id == result.customer_id
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"email": "not an address"}, "payload.email"),
+        ({"email": None}, "payload.email"),
+        ({"name": ""}, "payload.name"),
+        ({"name": "x" * 101}, "payload.name"),
+        ({"subject": "a\nBcc: x@example.com"}, "payload.subject"),
+        ({"subject": "a\x00b"}, "payload.subject"),
+        ({"body": 5}, "payload.body"),
+        ({"body": "x" * 100_001}, "payload.body"),
+        ({"phone": "call me"}, "payload.phone"),
+        ({"type": "nosuch"}, "payload.type"),
+        ({"priority": "urgentest"}, "payload.priority"),
+        ({"colour": "blue"}, "payload.colour"),
+    ],
+)
+def test_a_bad_web_form_names_the_field_and_writes_nothing(
+    desk: Helpdesk, change: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        desk.submit_web_form({**FORM, **change})
+    assert caught.value.field == field
+    assert desk.tickets(ADMIN) == []
+    with desk.storage.transaction() as uow:
+        assert uow.outbox() == [] and uow.intake_records() == []
+
+
+def test_a_web_form_missing_a_field_or_not_a_mapping(desk: Helpdesk) -> None:
+    with pytest.raises(ValidationError) as caught:
+        desk.submit_web_form({k: v for k, v in FORM.items() if k != "subject"})
+    assert caught.value.field == "payload.subject"
+    with pytest.raises(ValidationError) as caught:
+        desk.submit_web_form([("email", "x")])  # type: ignore[arg-type]
+    assert caught.value.field == "payload"
