@@ -367,3 +367,25 @@ def test_a_web_form_missing_a_field_or_not_a_mapping(desk: Helpdesk) -> None:
     with pytest.raises(ValidationError) as caught:
         desk.submit_web_form([("email", "x")])  # type: ignore[arg-type]
     assert caught.value.field == "payload"
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    [
+        b"<a\x00b@customer.cn>",  # NUL
+        b"<\xff\xfe@customer.cn>",  # raw 8-bit bytes, not UTF-8
+        ("<" + "杯" * 900 + "@customer.cn>").encode(),  # 2,700+ bytes: too big for an index row
+        b"<#looks-like-a-digest@customer.cn>",
+    ],
+)
+def test_odd_message_ids_are_filed_threaded_and_deduplicated(
+    desk: Helpdesk, message_id: bytes
+) -> None:
+    """Issue 23: any bytes, on every store; the Message-ID still threads the reply."""
+    raw = b"From: zhang@customer.cn\nSubject: odd id\nMessage-ID: " + message_id + b"\n\nHello\n"
+    first = desk.ingest_email(raw)
+    assert first.outcome == "created"
+    assert desk.ingest_email(raw).duplicate
+    reply = b"From: zhang@customer.cn\nSubject: Re\nIn-Reply-To: " + message_id + b"\n\nMore\n"
+    result = desk.ingest_email(reply)
+    assert (result.outcome, result.ticket_id) == ("appended", first.ticket_id)

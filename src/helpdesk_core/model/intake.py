@@ -6,6 +6,7 @@ Every input leaves a record: a ticket message (``created`` / ``appended``), an i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Final, Literal
@@ -98,9 +99,30 @@ class IntakeRecord:
         )
 
 
+MAX_MESSAGE_KEY: Final = 200
+"""Longer Message-IDs (up to 998 characters, any script) are keyed by their digest: stores
+index these keys, and an index entry must stay small."""
+
+
+def message_key(message_id: str) -> str:
+    """How stores index a Message-ID: itself when it is short printable ASCII, else
+    ``#`` and the hex SHA-256 of its UTF-8 form (so NUL, odd characters or great length never
+    reach an index)."""
+    if (
+        len(message_id) <= MAX_MESSAGE_KEY
+        and message_id.isascii()
+        and message_id.isprintable()
+        and not message_id.startswith("#")
+    ):
+        return message_id
+    data = message_id.encode("utf-8", errors="surrogatepass")
+    return "#" + hashlib.sha256(data).hexdigest()
+
+
 def dedupe_key(message_id: str | None, sha256: str) -> str:
-    """The redelivery key of a message: its Message-ID (or nothing) and its bytes' digest."""
-    return f"{message_id or ''}|{sha256}"
+    """The redelivery key of a message: its Message-ID (or nothing, see :func:`message_key`)
+    and its bytes' digest."""
+    return f"{'' if message_id is None else message_key(message_id)}|{sha256}"
 
 
 @attrs.frozen

@@ -56,6 +56,7 @@ from helpdesk_core.model.intake import (
     IngestResult,
     IntakeRecord,
     dedupe_key,
+    message_key,
 )
 from helpdesk_core.model.people import SYSTEM, Actor, Agent
 from helpdesk_core.model.records import OutboxMessage
@@ -89,6 +90,11 @@ def valid_text(value: str, limit: int = check.MAX_TEXT) -> str:
     return value[:limit]
 
 
+def safe_id(value: str) -> str:
+    """A Message-ID (or ticket id) as valid text: lone surrogates replaced, NUL removed."""
+    return valid_text(value, 998)
+
+
 def mail_channel(channels: Mapping[str, Channel]) -> MailChannel:
     """The desk's ``email`` channel, which must read mail in full."""
     channel = channels.get(MAIL_CHANNEL)
@@ -101,12 +107,20 @@ def mail_channel(channels: Mapping[str, Channel]) -> MailChannel:
 
 
 def read_mail(channel: MailChannel, raw: bytes, at: datetime) -> InboundMail:
-    """The channel's reading; a channel that breaks its promise never to raise gives an
-    unparseable reading instead."""
+    """The channel's reading, its identifiers made safe to store (no NUL, no lone surrogate);
+    a channel that breaks its promise never to raise gives an unparseable reading instead."""
     try:
         mail = channel.parse_mail(raw, at)
         if isinstance(mail, InboundMail):
-            return mail
+            return attrs.evolve(
+                mail,
+                message_id=None if mail.message_id is None else safe_id(mail.message_id),
+                sender=None if mail.sender is None else one_line(mail.sender) or None,
+                sender_name=one_line(mail.sender_name),
+                thread_ids=tuple(safe_id(i) for i in mail.thread_ids),
+                sent_tickets={safe_id(k): safe_id(v) for k, v in mail.sent_tickets.items()},
+                ticket_token=None if mail.ticket_token is None else one_line(mail.ticket_token),
+            )
         detail = f"the email channel returned {type(mail).__name__}, not InboundMail"
     except Exception as exc:
         detail = f"the email channel failed: {type(exc).__name__}: {exc}"
@@ -167,7 +181,9 @@ def thread_of(call: Call, mail: InboundMail) -> Ticket | None:
     uow = call.uow
     ticket: Ticket | None = None
     for message_id in mail.thread_ids:
-        ticket_id = mail.sent_tickets.get(message_id) or uow.ticket_of_message_id(message_id)
+        ticket_id = mail.sent_tickets.get(message_id) or uow.ticket_of_message_id(
+            message_key(message_id)
+        )
         ticket = uow.get_ticket(ticket_id) if ticket_id else None
         if ticket is not None:
             break
@@ -429,7 +445,7 @@ def filed(
 ) -> IntakeRecord:
     attach(call, ticket_id, message_id, mail, new_id)
     if mail.message_id:
-        call.uow.index_message_id(mail.message_id, ticket_id)
+        call.uow.index_message_id(message_key(mail.message_id), ticket_id)
     return IntakeRecord(
         id=call.new_id(),
         at=call.at,
@@ -621,7 +637,7 @@ def promote_intake(
         )
         attach(call, change.ticket.id, None, mail, runner.new_id)
         if mail.message_id:
-            call.uow.index_message_id(mail.message_id, change.ticket.id)
+            call.uow.index_message_id(message_key(mail.message_id), change.ticket.id)
         if not call.uow.promote_intake(record_id, change.ticket.id):
             raise ConcurrencyConflict(f"intake {record_id}", 0, 1)
         return call.view.present(change.ticket)
