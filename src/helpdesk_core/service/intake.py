@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -230,7 +230,11 @@ def acknowledge(
 
 
 def attach(
-    call: Call, ticket_id: str, message_id: str | None, mail: InboundMail, new_id: Any
+    call: Call,
+    ticket_id: str,
+    message_id: str | None,
+    mail: InboundMail,
+    new_id: Callable[[], str],
 ) -> None:
     for part in mail.attachments:
         call.uow.add_attachment(
@@ -441,7 +445,7 @@ def filed(
     ticket_id: str,
     customer_id: str | None,
     message_id: str | None,
-    new_id: Any,
+    new_id: Callable[[], str],
 ) -> IntakeRecord:
     attach(call, ticket_id, message_id, mail, new_id)
     if mail.message_id:
