@@ -20,6 +20,7 @@ from helpdesk_core import (
     PermissionDenied,
     StorageError,
     ValidationError,
+    hookimpl,
 )
 from helpdesk_core.testing import FixedClock
 from helpdesk_plugins.channel_email import make_message_id
@@ -389,3 +390,36 @@ def test_odd_message_ids_are_filed_threaded_and_deduplicated(
     reply = b"From: zhang@customer.cn\nSubject: Re\nIn-Reply-To: " + message_id + b"\n\nMore\n"
     result = desk.ingest_email(reply)
     assert (result.outcome, result.ticket_id) == ("appended", first.ticket_id)
+
+
+def test_the_same_request_mailed_twice_is_flagged_as_a_duplicate(desk: Helpdesk) -> None:
+    """R-TKT-5 holds for mail as for open_ticket: suspected, never merged by itself."""
+    first = desk.ingest_email(mail(message_id="d1@customer.cn"))
+    second = desk.ingest_email(mail(message_id="d2@customer.cn"))
+    assert first.outcome == second.outcome == "created"
+    ticket = desk.get_ticket(ADMIN, second.ticket_id or "")
+    assert ticket.suspected_duplicates == (first.ticket_id,)
+
+
+class _RouteToNobody:
+    """A host plugin whose routing choice is an agent the directory does not know."""
+
+    @hookimpl
+    def helpdesk_route_ticket(self, ticket: object, candidates: object) -> str:
+        return "no-such-agent"
+
+
+def test_a_failure_while_filing_quarantines_the_mail(store_url: str) -> None:
+    """Issue 23: nothing is lost; the mail is kept with reason ``failed`` and why."""
+    config = {**CONFIG, "routing": {"preset": "guides"}}
+    with Helpdesk(
+        config, store_url, plugins=[_RouteToNobody()], clock=FixedClock(NOW),
+        load_entrypoints=False,
+    ) as desk:  # fmt: skip
+        result = desk.ingest_email(mail())
+        assert (result.outcome, result.reason) == ("quarantined", "failed")
+        assert "no-such-agent" in (result.detail or "")
+        assert desk.tickets(ADMIN) == []
+        (record,) = desk.intake_records(SUPERVISOR)
+        assert record.raw == mail()
+        assert desk.ingest_email(mail()).duplicate

@@ -33,6 +33,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Final
 
 import attrs
@@ -40,6 +41,7 @@ import attrs
 from helpdesk_core import validation as check
 from helpdesk_core.customer_commands import create_customer_in, find_customer_in
 from helpdesk_core.customers import check_emails, check_phones, customers_config
+from helpdesk_core.duplicates import duplicates_config, find_duplicates_in
 from helpdesk_core.errors import (
     ConcurrencyConflict,
     NotFound,
@@ -60,10 +62,16 @@ from helpdesk_core.model.intake import (
 )
 from helpdesk_core.model.people import SYSTEM, Actor, Agent
 from helpdesk_core.model.records import OutboxMessage
-from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.ports import Channel, MailChannel
 from helpdesk_core.service.runner import Call, Change, Runner
-from helpdesk_core.service.tickets import TicketRules, _created, _route, _status_event
+from helpdesk_core.service.tickets import (
+    TicketRules,
+    _created,
+    _renumbered,
+    _route,
+    _status_event,
+)
 
 MAIL_CHANNEL: Final = "email"
 """The name of the channel that reads mail."""
@@ -287,7 +295,14 @@ def open_from(
         description=description,
     )
     created = attrs.evolve(created, actor=author)
+    if priority is None and rules.routing is not None:  # as open_ticket: the intake guess
+        guess = rules.routing.auto_priority(ticket_subject(Ticket.created(created)))
+        if guess is not None:
+            created = attrs.evolve(created, priority=guess, priority_auto=True)
     change = call.track(Ticket.created(created), [created])
+    # R-TKT-5, as for open_ticket: the requester's open tickets that read the same
+    for suspected in find_duplicates_in(call.uow, change.ticket, duplicates_config(cfg), author):
+        change.add(partial(_renumbered, suspected))
     if rules.routing is not None and rules.routing.auto:
         _route(runner, rules, call, change, customer_subject(customer))
     return change
