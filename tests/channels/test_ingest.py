@@ -6,6 +6,7 @@ acknowledgements and their limit, attachments, the intake records agents triage.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from helpdesk_core import (
     Actor,
     Agent,
     Helpdesk,
+    IngestResult,
     NotFound,
     PermissionDenied,
     StorageError,
@@ -423,3 +425,31 @@ def test_a_failure_while_filing_quarantines_the_mail(store_url: str) -> None:
         (record,) = desk.intake_records(SUPERVISOR)
         assert record.raw == mail()
         assert desk.ingest_email(mail()).duplicate
+
+
+def test_two_deliveries_at_once_make_one_ticket(desk: Helpdesk) -> None:
+    """Issue 23: an IMAP poller and an LMTP listener handing over the same mail together still
+    make one ticket; the other delivery sees the first's outcome."""
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def deliver() -> None:
+        barrier.wait(timeout=10)
+        try:
+            results.append(desk.ingest_email(mail()))
+        except Exception as exc:  # pragma: no cover - what this test exists to catch
+            results.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(isinstance(r, IngestResult) for r in results), results
+    found = [r for r in results if isinstance(r, IngestResult)]
+    assert sorted(r.duplicate for r in found) == [False, True]
+    assert found[0].ticket_id == found[1].ticket_id
+    assert len(desk.tickets(ADMIN)) == 1
+    with desk.storage.transaction() as uow:
+        assert len(uow.intake_records()) == 1
+        assert len([m for m in uow.outbox() if m.topic == "acknowledgement"]) == 1
