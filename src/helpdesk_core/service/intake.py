@@ -67,10 +67,10 @@ from helpdesk_core.ports import Channel, MailChannel
 from helpdesk_core.service.runner import Call, Change, Runner
 from helpdesk_core.service.tickets import (
     TicketRules,
-    _created,
-    _renumbered,
-    _route,
-    _status_event,
+    created_event,
+    renumbered,
+    route,
+    status_event,
 )
 
 MAIL_CHANNEL: Final = "email"
@@ -280,7 +280,7 @@ def open_from(
     """A new ticket as ``author`` (the sender), routed as ``open_ticket`` routes."""
     cfg = runner.config
     call.authorise("ticket.create")
-    created: TicketCreated = _created(
+    created: TicketCreated = created_event(
         runner,
         call,
         runner.new_id(),
@@ -302,9 +302,9 @@ def open_from(
     change = call.track(Ticket.created(created), [created])
     # R-TKT-5, as for open_ticket: the requester's open tickets that read the same
     for suspected in find_duplicates_in(call.uow, change.ticket, duplicates_config(cfg), author):
-        change.add(partial(_renumbered, suspected))
+        change.add(partial(renumbered, suspected))
     if rules.routing is not None and rules.routing.auto:
-        _route(runner, rules, call, change, customer_subject(customer))
+        route(runner, rules, call, change, customer_subject(customer))
     return change
 
 
@@ -436,7 +436,7 @@ def file_mail(
         workflow = runner.config.workflow
         resume = workflow.resume_status()
         if change.ticket.status in workflow.pause_statuses and resume is not None:
-            _status_event(runner, change, SYSTEM, resume, call.at, "customer replied")
+            status_event(runner, change, SYSTEM, resume, call.at, "customer replied")
         return filed(call, mail, key, "appended", ticket.id, customer.id, message_id, runner.new_id)
     change = open_from(
         runner,

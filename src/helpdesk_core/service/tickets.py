@@ -983,3 +983,14 @@ def _linked(
         )
 
     return make
+
+
+# -- the steps other services build tickets with (intake: mail and web forms) ----------------
+created_event = _created
+"""The first event of a new ticket, numbered by the store (as ``open_ticket`` makes it)."""
+route = _route
+"""Apply the routing policy to a new ticket in the same transaction."""
+status_event = _status_event
+"""A status change along the workflow, its guards checked."""
+renumbered = _renumbered
+"""An event given the next sequence number of the change it joins."""
