@@ -11,11 +11,12 @@ The rules of ``ingest_email``, in order:
    is ``quarantined``; both keep the raw bytes, make no ticket and no acknowledgement.
 4. The sender is resolved by address: an agent of the directory (``Agent.emails``), else a
    customer with that email, else a new customer (numbered by ``[customers]``).
-5. Threading: In-Reply-To then References (newest first) against the Message-IDs we sent and
-   the ones we received, then the ``[#<number>]`` subject token. A thread found is appended to
-   when the sender is an agent who may reply on it, its requester, or a customer of the same
-   organisation (a colleague on CC); a ticket archived or merged away is followed to its
-   survivor or, when closed for good, a new ticket is opened. Else a new ticket.
+5. Threading: In-Reply-To then References (newest first, at most
+   :data:`MAX_THREAD_LOOKUPS` of them) against the Message-IDs we sent and the ones we
+   received, then the ``[#<number>]`` subject token. A ticket merged away is followed to its
+   survivor; one archived opens a new ticket. A thread found is appended to when the sender is
+   an agent who may reply on it, its requester, or a customer of the same organisation (a
+   colleague on CC); anyone else opens a new ticket.
 6. Appended customer mail is the trimmed reply text; a new ticket's description is the whole
    text. Attachments are stored (``desk.attachment``); ones over the limits are named in the
    message. The message's Message-ID is remembered for the replies to come.
@@ -82,6 +83,9 @@ LISTED_BY_DEFAULT: Final = ("ignored", "quarantined")
 MAX_PAGE: Final = 1000
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]+")
 NO_SUBJECT: Final = "(no subject)"
+MAX_THREAD_LOOKUPS: Final = 50
+"""In-Reply-To and the newest References looked up at most: a mail naming thousands of
+Message-IDs costs a bounded number of store reads."""
 
 
 # -- small helpers ------------------------------------------------------------------------------
@@ -188,7 +192,7 @@ def thread_of(call: Call, mail: InboundMail) -> Ticket | None:
     """The ticket the mail answers (rules 5 of the module docstring), or None."""
     uow = call.uow
     ticket: Ticket | None = None
-    for message_id in mail.thread_ids:
+    for message_id in mail.thread_ids[:MAX_THREAD_LOOKUPS]:
         ticket_id = mail.sent_tickets.get(message_id) or uow.ticket_of_message_id(
             message_key(message_id)
         )
