@@ -26,7 +26,7 @@ from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
 from helpdesk_core.model.customers import Customer
 from helpdesk_core.model.events import Event, Message
 from helpdesk_core.model.hits import ArticleHit, SearchHit
-from helpdesk_core.model.intake import IngestResult
+from helpdesk_core.model.intake import Attachment, IngestResult, IntakeRecord
 from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
 from helpdesk_core.model.records import OutboxMessage
@@ -45,6 +45,7 @@ __all__ = [
     "AlreadyClaimed",
     "Article",
     "ArticleHit",
+    "Attachment",
     "CalendarError",
     "Clock",
     "ConcurrencyConflict",
@@ -58,6 +59,7 @@ __all__ = [
     "HelpdeskConfig",
     "HelpdeskError",
     "IngestResult",
+    "IntakeRecord",
     "InvalidTransition",
     "KbGap",
     "Message",

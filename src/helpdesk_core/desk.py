@@ -32,6 +32,7 @@ from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.hits import ArticleHit, SearchHit
+from helpdesk_core.model.intake import Attachment, IngestResult, IntakeRecord
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Actor, Agent
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
@@ -43,7 +44,7 @@ from helpdesk_core.ports import Channel, Notifier, SortKey, Storage
 from helpdesk_core.routing import RoutingPolicy, ShiftCalendar
 from helpdesk_core.service import customers as customer_service
 from helpdesk_core.service import dead_letters as dead_letter_service
-from helpdesk_core.service import directory, grants, queries, reporting, tickets, workers
+from helpdesk_core.service import directory, grants, intake, queries, reporting, tickets, workers
 from helpdesk_core.service import knowledge as kb_service
 from helpdesk_core.service import monitoring as monitoring_service
 from helpdesk_core.service import surveys as survey_service
@@ -728,6 +729,51 @@ class Helpdesk:
         return customer_service.customer_summary(
             self._runner, actor, customer_id, locale=locale, now=now
         )
+
+    # ------------------------------------------------------------------ intake (R-TKT-1, issue 23)
+    def ingest_email(self, raw: bytes, *, now: datetime | None = None) -> IngestResult:
+        """File one raw email as the system actor: a new ticket (acknowledged to the sender), a
+        message on the ticket it answers, an ignored record (automated mail, bounces, loops)
+        or a quarantine record (unusable input). Never raises for bytes but
+        :class:`~helpdesk_core.errors.StorageError` (then nothing is recorded); a redelivery
+        (same Message-ID and bytes) returns the first outcome with ``duplicate=True``. Rules:
+        :mod:`helpdesk_core.service.intake`."""
+        return intake.ingest_email(self._runner, self._rules, self.channels, raw, now=now)
+
+    def submit_web_form(
+        self, payload: Mapping[str, Any], *, now: datetime | None = None
+    ) -> IngestResult:
+        """A ticket from a web or API form (``email``, ``name``, ``subject``, ``body``; optional
+        ``phone``, ``type``, ``priority``), acknowledged to the sender with its number.
+        ``ValidationError`` names ``payload.<field>``."""
+        return intake.submit_web_form(self._runner, self._rules, self.channels, payload, now=now)
+
+    def intake_records(
+        self,
+        actor: Actor,
+        *,
+        outcome: str | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> list[IntakeRecord]:
+        """Ignored and quarantined intake records (or those of ``outcome``), newest first, with
+        their raw bytes (``intake.view``)."""
+        return intake.intake_records(self._runner, actor, outcome=outcome, limit=limit, now=now)
+
+    def promote_intake(
+        self, actor: Actor, record_id: str, *, now: datetime | None = None
+    ) -> Ticket:
+        """Make a ticket from an ignored or quarantined record (``intake.view`` and
+        ``ticket.create``); once per record."""
+        return intake.promote_intake(
+            self._runner, self._rules, self.channels, actor, record_id, now=now
+        )
+
+    def attachment(
+        self, actor: Actor, ticket_id: str, attachment_id: str, *, now: datetime | None = None
+    ) -> Attachment:
+        """An attachment of a ticket the actor may view; NotFound for hidden and missing."""
+        return intake.attachment(self._runner, actor, ticket_id, attachment_id, now=now)
 
     # ------------------------------------------------------------------ search and KB (R-KB-1..4)
     def search(

@@ -12,6 +12,8 @@ The rules, in one place:
 * a survey invitation goes to the requester it names, with the token in ``data`` (the host's
   notifier renders the link to its answer page); an unsatisfied rating goes to the supervisors
   resolved when it was given (:mod:`helpdesk_core.surveys`, rules 2 and 6).
+* an ``acknowledgement`` (a ticket made from a customer's mail or web form, issue 23) tells that
+  customer the ticket's number, as a ``ticket_created`` notification to their address.
 
 Each notification carries an idempotency key ``<outbox key>:<recipient>`` so a notifier can drop
 a redelivery (delivery is at least once).
@@ -50,6 +52,8 @@ def notifications(message: OutboxMessage, ticket: Ticket | None) -> list[Notific
         return [_survey_invitation(message.key, message.payload)]
     if message.topic == "survey_unsatisfied":
         return _survey_unsatisfied(message.key, message.payload)
+    if message.topic == "acknowledgement":
+        return _acknowledgement(message.key, message.payload)
     if message.topic != "event" or ticket is None:
         return []
     return _event(message.key, message.payload, ticket)
@@ -117,6 +121,21 @@ def _survey_unsatisfied(key: str, data: Mapping[str, Any]) -> list[Notification]
             data={k: data[k] for k in ("survey_id", "stars", "action", "follow_up")},
         )
         for recipient in data["recipients"]
+    ]
+
+
+def _acknowledgement(key: str, data: Mapping[str, Any]) -> list[Notification]:
+    extra = {k: data[k] for k in ("email", "name", "in_reply_to") if data.get(k)}
+    return [
+        Notification(
+            key=f"{key}:{data['recipient']}",
+            recipient=str(data["recipient"]),
+            subject=f"[{data['number']}] {data['subject']}",
+            body="",
+            event_kind="ticket_created",
+            ticket_id=str(data["ticket_id"]),
+            data={"number": data["number"], "ticket_subject": data["subject"], **extra},
+        )
     ]
 
 

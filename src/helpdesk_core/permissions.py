@@ -89,6 +89,7 @@ ACTIONS: Final = (
     "outbox.manage",
     "survey.view",
     "survey.classify",
+    "intake.view",
 )
 """The built-in actions; plugins add more through ``helpdesk_register_permissions``."""
 
@@ -804,6 +805,7 @@ DEFAULT_RULES: Final = (
             "audit.view",
             "grant.request",
             "grant.approve",
+            "intake.view",
         ],
         description="supervisors see reports, review the KB and approve grants (R-PRM-1)",
     ),
@@ -824,8 +826,9 @@ DEFAULT_RULES: Final = (
     _r(
         "agent-desk",
         ["agent"],
-        ["ticket.create", "kb.read", "kb.write", "customer.view", "grant.request"],
-        description="agents open tickets, read and write the KB, see masked customer data",
+        ["ticket.create", "kb.read", "kb.write", "customer.view", "grant.request", "intake.view"],
+        description="agents open tickets, read and write the KB, see masked customer data, and "
+        "triage ignored and quarantined intake",
     ),
     _r(
         "agent-reports-own",

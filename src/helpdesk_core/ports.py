@@ -17,6 +17,7 @@ import attrs
 from helpdesk_core.conditions import TRUE, Condition
 from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import Event
+from helpdesk_core.model.intake import Attachment, InboundMail, IntakeRecord
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
@@ -286,6 +287,51 @@ class UnitOfWork(Protocol):
     def surveys(self, ticket_id: str | None = None) -> list[Survey]:
         """Surveys, optionally of one ticket, ordered by ``(created_at, id)``."""
 
+    # -- intake (issue 23) -------------------------------------------------------------------
+    def add_intake(self, record: IntakeRecord) -> bool:
+        """Record what became of one inbound message unless a record with its ``dedupe_key``
+        exists (then False, nothing written). A concurrent transaction that recorded the same
+        key first makes this one fail at commit with
+        :class:`~helpdesk_core.errors.ConcurrencyConflict`."""
+
+    def intake_by_key(self, dedupe_key: str) -> IntakeRecord | None:
+        """The record with this dedupe key, or None."""
+
+    def get_intake(self, record_id: str) -> IntakeRecord | None:
+        """The record (with its raw bytes), or None."""
+
+    def intake_records(
+        self, outcomes: Sequence[str] | None = None, limit: int = 100
+    ) -> list[IntakeRecord]:
+        """Records, newest first (ties: the later recorded first), optionally only those with
+        one of ``outcomes``, at most ``limit``."""
+
+    def promote_intake(self, record_id: str, ticket_id: str) -> bool:
+        """Set the record's ``promoted_to`` if it is unset (True); otherwise change nothing
+        and return False. Commits with the transaction."""
+
+    def index_message_id(self, message_id: str, ticket_id: str) -> None:
+        """Remember that a received Message-ID belongs to a ticket; the first ticket recorded
+        for a Message-ID keeps it."""
+
+    def ticket_of_message_id(self, message_id: str) -> str | None:
+        """The ticket a received Message-ID was recorded for, or None."""
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        """Store an attachment's bytes and metadata (its id is new)."""
+
+    def get_attachment(self, ticket_id: str, attachment_id: str) -> Attachment | None:
+        """The ticket's attachment, or None (also when it belongs to another ticket)."""
+
+    def attachments(self, ticket_id: str) -> list[Attachment]:
+        """The ticket's attachments in the order they were stored."""
+
+    def add_acknowledgement(self, address: str, at: datetime) -> None:
+        """Note that an acknowledgement went to ``address`` (an email key) at ``at``."""
+
+    def acknowledgements_since(self, address: str, since: datetime) -> int:
+        """How many acknowledgements went to ``address`` after ``since``."""
+
 
 class Storage(Protocol):
     """A store for tickets, events, outbox and audit records."""
@@ -346,3 +392,19 @@ class Channel(Protocol):
 
     def parse(self, raw: bytes, now: datetime) -> InboundMessage | None:
         """Turn raw input into a message, or None when it must be ignored (loops, bounces)."""
+
+
+@runtime_checkable
+class MailChannel(Channel, Protocol):
+    """A channel that reads mail in full for ``desk.ingest_email`` (the ``email`` channel).
+
+    An addition to :class:`Channel`: the desk uses it when the channel registered as ``email``
+    has these methods.
+    """
+
+    acknowledgements_per_hour: int
+    """Acknowledgements of new tickets one address gets per hour at most."""
+
+    def parse_mail(self, raw: bytes, now: datetime) -> InboundMail:
+        """Read one raw message; never raises for bytes (unusable input comes back with
+        ``reason="unparseable"``)."""

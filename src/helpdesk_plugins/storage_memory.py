@@ -31,6 +31,7 @@ from helpdesk_core.model.customers import (
 )
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.grants import Grant
+from helpdesk_core.model.intake import Attachment, IntakeRecord
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
@@ -101,6 +102,14 @@ class MemoryStorage:
         self.use_rows: list[ArticleUse] = []
         self.survey_rows: dict[str, Survey] = {}
         self.ticket_search: SearchIndex = ticket_index()
+        self.intake_rows: dict[str, IntakeRecord] = {}
+        """Intake records by id, in the order they were recorded."""
+        self.intake_keys: dict[str, str] = {}
+        """dedupe key -> record id"""
+        self.message_index: dict[str, str] = {}
+        """received Message-ID -> ticket id"""
+        self.attachment_rows: dict[str, Attachment] = {}
+        self.ack_rows: list[tuple[str, datetime]] = []
         """The pure-Python full-text index of committed tickets, updated at commit."""
 
     @contextmanager
@@ -145,6 +154,11 @@ class MemoryUnitOfWork:
         self._surveys: dict[str, Survey] = {}
         self._answered: set[str] = set()
         """Surveys this unit answered: still unanswered in the store at commit, or conflict."""
+        self._intake: dict[str, IntakeRecord] = {}
+        self._promotions: dict[str, str] = {}
+        self._message_index: dict[str, str] = {}
+        self._attachments: dict[str, Attachment] = {}
+        self._acks: list[tuple[str, datetime]] = []
         self._done = False
 
     # -- tickets --------------------------------------------------------------------------
@@ -539,6 +553,85 @@ class MemoryUnitOfWork:
         ]
         return sorted(rows, key=lambda s: (s.created_at, s.id))
 
+    # -- intake ---------------------------------------------------------------------------
+    def add_intake(self, record: IntakeRecord) -> bool:
+        if self.intake_by_key(record.dedupe_key) is not None:
+            return False
+        self._intake[record.id] = record
+        return True
+
+    def intake_by_key(self, dedupe_key: str) -> IntakeRecord | None:
+        for record in self._intake.values():
+            if record.dedupe_key == dedupe_key:
+                return record
+        with self._store._lock:
+            record_id = self._store.intake_keys.get(dedupe_key)
+        return None if record_id is None else self.get_intake(record_id)
+
+    def get_intake(self, record_id: str) -> IntakeRecord | None:
+        record = self._intake.get(record_id)
+        if record is None:
+            with self._store._lock:
+                record = self._store.intake_rows.get(record_id)
+        if record is not None and record_id in self._promotions:
+            record = attrs.evolve(record, promoted_to=self._promotions[record_id])
+        return record
+
+    def intake_records(
+        self, outcomes: Sequence[str] | None = None, limit: int = 100
+    ) -> list[IntakeRecord]:
+        with self._store._lock:
+            ids = list(self._store.intake_rows)
+        ids.extend(self._intake)
+        found: list[IntakeRecord] = []
+        for record_id in reversed(ids):
+            record = self.get_intake(record_id)
+            if record is not None and (outcomes is None or record.outcome in outcomes):
+                found.append(record)
+        found.sort(key=lambda r: r.at, reverse=True)  # stable: later recorded first on ties
+        return found[:limit]
+
+    def promote_intake(self, record_id: str, ticket_id: str) -> bool:
+        record = self.get_intake(record_id)
+        if record is None or record.promoted_to is not None:
+            return False
+        self._promotions[record_id] = ticket_id
+        return True
+
+    def index_message_id(self, message_id: str, ticket_id: str) -> None:
+        if self.ticket_of_message_id(message_id) is None:
+            self._message_index[message_id] = ticket_id
+
+    def ticket_of_message_id(self, message_id: str) -> str | None:
+        if message_id in self._message_index:
+            return self._message_index[message_id]
+        with self._store._lock:
+            return self._store.message_index.get(message_id)
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        self._attachments[attachment.id] = attachment
+
+    def get_attachment(self, ticket_id: str, attachment_id: str) -> Attachment | None:
+        found = self._attachments.get(attachment_id)
+        if found is None:
+            with self._store._lock:
+                found = self._store.attachment_rows.get(attachment_id)
+        return found if found is not None and found.ticket_id == ticket_id else None
+
+    def attachments(self, ticket_id: str) -> list[Attachment]:
+        with self._store._lock:
+            rows = dict(self._store.attachment_rows)
+        rows.update(self._attachments)
+        return [a for a in rows.values() if a.ticket_id == ticket_id]
+
+    def add_acknowledgement(self, address: str, at: datetime) -> None:
+        self._acks.append((address, at))
+
+    def acknowledgements_since(self, address: str, since: datetime) -> int:
+        with self._store._lock:
+            rows = [*self._store.ack_rows, *self._acks]
+        return sum(1 for who, at in rows if who == address and at > since)
+
     # -- commit ---------------------------------------------------------------------------
     def commit(self) -> None:
         if self._done:
@@ -559,6 +652,15 @@ class MemoryUnitOfWork:
             clash = next((k for k in self._firings if k in store.firing_rows), None)
             if clash is not None:
                 raise ConcurrencyConflict(clash, 0, 1)
+            taken = next(
+                (r for r in self._intake.values() if r.dedupe_key in store.intake_keys), None
+            )
+            if taken is not None:
+                raise ConcurrencyConflict(f"intake {taken.dedupe_key}", 0, 1)
+            for record_id in self._promotions:
+                stored_record = store.intake_rows.get(record_id)
+                if stored_record is not None and stored_record.promoted_to is not None:
+                    raise ConcurrencyConflict(f"intake {record_id}", 0, 1)
             for article_id, staged in self._articles.items():
                 kept = len(store.article_rows.get(article_id, ()))
                 if staged[0].version != kept + 1:
@@ -596,6 +698,16 @@ class MemoryUnitOfWork:
             store.agent_rows.update(self._agents)
             store.state_rows.update(self._state)
             store.firing_rows.update(self._firings)
+            for record in self._intake.values():
+                store.intake_rows[record.id] = record
+                store.intake_keys[record.dedupe_key] = record.id
+            for record_id, ticket_id in self._promotions.items():
+                record = store.intake_rows[record_id]
+                store.intake_rows[record_id] = attrs.evolve(record, promoted_to=ticket_id)
+            for message_id, ticket_id in self._message_index.items():
+                store.message_index.setdefault(message_id, ticket_id)
+            store.attachment_rows.update(self._attachments)
+            store.ack_rows.extend(self._acks)
             for ticket_id, at in self._schedule.items():
                 row = store.schedule_rows.setdefault(ticket_id, [None, None, None])
                 row[0] = at

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from intake_helpers import RecordingIngest, mail
+from net import free_port
 
-from conftest import free_port
 from helpdesk_core import Helpdesk
 from helpdesk_plugins.mail_intake.listener import make_controller
 

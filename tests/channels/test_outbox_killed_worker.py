@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from net import free_port
 
-from conftest import free_port
 from helpdesk_core import Actor, Helpdesk
 from helpdesk_core.testing.postgres import POSTGRES_SKIP_REASON, postgres_url
 

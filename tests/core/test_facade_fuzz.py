@@ -90,6 +90,15 @@ def _customer(desk: Helpdesk) -> str:
     return desk.create_customer(ADMIN, name="Cy", emails=["cy@example.com"]).id
 
 
+def _intake(desk: Helpdesk) -> str:
+    import uuid
+
+    desk.ingest_email(
+        f"From: bot@example.net\nAuto-Submitted: auto-replied\n\n{uuid.uuid4()}".encode()
+    )
+    return desk.intake_records(ADMIN, limit=1)[0].id
+
+
 def _grant(desk: Helpdesk) -> str:
     return desk.request_grant(
         AGENT,
@@ -221,6 +230,14 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
     "answer_survey": lambda d: ((_survey_token(d),), {"stars": 2, "comment": "slow"}),
     "classify_feedback": lambda d: ((AGENT, _answered_survey(d), "process"), {}),
     "surveys": lambda d: ((AGENT,), {"ticket_id": _ticket(d)}),
+    "ingest_email": lambda d: ((b"From: a@customer.cn\nSubject: hi\n\nbody\n",), {}),
+    "submit_web_form": lambda d: (
+        ({"email": "w@customer.cn", "name": "W", "subject": "s", "body": "b", "priority": "low"},),
+        {},
+    ),
+    "intake_records": lambda d: ((AGENT,), {"outcome": "ignored", "limit": 10}),
+    "promote_intake": lambda d: ((AGENT, _intake(d)), {}),
+    "attachment": lambda d: ((AGENT, _ticket(d), "att-1"), {}),
     "run_escalations": lambda d: ((), {"worker": "w", "limit": 10}),
     "dispatch_outbox": lambda d: ((), {"worker": "w", "limit": 10}),
     "queue_status": lambda d: ((ADMIN,), {}),
@@ -406,4 +423,21 @@ def test_memory_store_only_library_errors_escape_and_refusals_change_nothing(
 def test_sql_stores_only_library_errors_escape_and_refusals_change_nothing(
     sql_desk: Helpdesk, case: tuple[str, int | str], value: Any
 ) -> None:
+    _call(sql_desk, *case, value)
+
+
+INTAKE_CASES = [
+    c
+    for c in CASES
+    if c[0] in {"ingest_email", "submit_web_form", "intake_records", "promote_intake", "attachment"}
+]
+
+
+@settings(SETTINGS, max_examples=200)
+@given(case=st.sampled_from(INTAKE_CASES), value=BAD)
+def test_intake_methods_only_library_errors_escape_and_refusals_change_nothing(
+    memory_desk: Helpdesk, sql_desk: Helpdesk, case: tuple[str, int | str], value: Any
+) -> None:
+    """Issue 23: the intake commands are as strict at the door as the rest (R-SEC-1)."""
+    _call(memory_desk, *case, value)
     _call(sql_desk, *case, value)

@@ -47,6 +47,7 @@ grant.approve             -    -    -      -       -     -        -         Y   
 outbox.manage             -    -    -      -       -     -        -         -       -         -  -     -           Y
 survey.view               -    -    -      -       -     Y        -         Y       -         Y  -     -           Y
 survey.classify           -    -    -      -       -     Y        -         Y       -         -  -     -           Y
+intake.view               -    -    -      -       -     Y        Y         Y       Y         -  -     -           Y
 """
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

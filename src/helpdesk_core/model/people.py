@@ -20,6 +20,16 @@ def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) ->
         raise ValidationError(attribute.name, f"must be a non-empty string, got {value!r}")
 
 
+def _emails(value: Iterable[str] | str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    found = tuple(dict.fromkeys(v.strip() for v in value))
+    for i, item in enumerate(found):
+        if not item or "@" not in item or any(c.isspace() or ord(c) < 32 for c in item):
+            raise ValidationError(f"emails[{i}]", f"is not an email address: {item!r}")
+    return found
+
+
 @attrs.frozen
 class Actor:
     """Whoever performs a command: an agent, a supervisor, a customer, a system process.
@@ -80,6 +90,13 @@ class Agent:
     """Name of the shift calendar (``[calendars.<name>]``); None: always on shift."""
     online: bool = False
     """Presence: routing skips agents who are offline unless the rule allows it."""
+    emails: tuple[str, ...] = attrs.field(converter=_emails, default=())
+    """The agent's mail addresses: mail from one of them is an agent's reply (issue 23)."""
+
+    @property
+    def email(self) -> str | None:
+        """The agent's first (preferred) mail address, or None."""
+        return self.emails[0] if self.emails else None
 
     def as_actor(self) -> Actor:
         return Actor(

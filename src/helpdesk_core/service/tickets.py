@@ -1042,3 +1042,13 @@ def linked_event(
         )
 
     return make
+
+
+# -- the steps other services build tickets with (intake: mail and web forms) ----------------
+# (``created_event``, the first event of a new ticket, is public above)
+route = _route
+"""Apply the routing policy to a new ticket in the same transaction."""
+status_event = _status_event
+"""A status change along the workflow, its guards checked."""
+renumbered = _renumbered
+"""An event given the next sequence number of the change it joins."""

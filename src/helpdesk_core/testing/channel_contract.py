@@ -19,17 +19,26 @@ must give an :class:`~helpdesk_core.ports.InboundMessage`) and ones it must igno
 What the desk relies on: a non-empty ``name``; ``parse(raw, now)`` returns a message stamped with
 the channel's name and ``now``, or None; and for any bytes at all it returns instead of raising
 (an intake path must never lose the rest of a batch to one bad input).
+
+A mail channel (:class:`~helpdesk_core.ports.MailChannel`: ``parse_mail`` and
+``acknowledgements_per_hour``, what ``desk.ingest_email`` uses) must also read every sample and
+any bytes into an :class:`~helpdesk_core.model.intake.InboundMail` whose ``sha256`` is the
+digest of the raw bytes, with a sender for accepted samples and a reason for ignored ones. The
+tests for it skip for channels that are not mail channels.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpdesk_core.ports import Channel, InboundMessage
+from helpdesk_core.model.intake import InboundMail
+from helpdesk_core.ports import Channel, InboundMessage, MailChannel
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 
@@ -79,6 +88,35 @@ class ChannelContract:
             raw[at : at + data.draw(st.integers(0, 8))] = data.draw(st.binary(max_size=8))
         message = channel.parse(bytes(raw), NOW)
         assert message is None or isinstance(message, InboundMessage)
+
+    # -- mail channels ------------------------------------------------------------------------
+    def test_mail_channel_reads_samples_in_full(
+        self, channel: Any, samples: dict[str, list[bytes]]
+    ) -> None:
+        if not isinstance(channel, MailChannel):
+            pytest.skip("not a mail channel (no parse_mail)")
+        limit = channel.acknowledgements_per_hour
+        assert isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0
+        for raw in samples["accepted"]:
+            mail = channel.parse_mail(raw, NOW)
+            assert isinstance(mail, InboundMail), raw
+            assert mail.sha256 == hashlib.sha256(raw).hexdigest()
+            assert mail.reason is None and mail.sender, raw
+        for raw in samples.get("ignored", []):
+            mail = channel.parse_mail(raw, NOW)
+            assert isinstance(mail, InboundMail) and mail.reason, raw
+            assert mail.detail, raw
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def test_mail_channel_reads_any_bytes(self, channel: Any, data: st.DataObject) -> None:
+        if not isinstance(channel, MailChannel):
+            pytest.skip("not a mail channel (no parse_mail)")
+        raw = data.draw(st.binary(max_size=1500), label="raw")
+        mail = channel.parse_mail(raw, NOW)
+        assert isinstance(mail, InboundMail)
+        assert mail.sha256 == hashlib.sha256(raw).hexdigest()
+        assert mail.reason is not None or mail.sender
 
 
 __all__ = ["ChannelContract"]

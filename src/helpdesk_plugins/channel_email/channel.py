@@ -1,5 +1,6 @@
 """The ``email`` channel plugin: raw mail in, an :class:`InboundMessage` out (or None for mail
-that must make no ticket: automated, bounces, loops, unusable)."""
+that must make no ticket: automated, bounces, loops, unusable), and the full
+:class:`~helpdesk_core.model.intake.InboundMail` ``desk.ingest_email`` files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import datetime
 
 from helpdesk_core.config import HelpdeskConfig, SectionRegistrar
 from helpdesk_core.hookspecs import hookimpl
+from helpdesk_core.model.intake import InboundMail, MailPart
 from helpdesk_core.ports import Channel, InboundMessage
+from helpdesk_plugins.channel_email.message_ids import ticket_of_message_id
 from helpdesk_plugins.channel_email.parse import ParsedEmail, parse_email
 from helpdesk_plugins.channel_email.settings import (
     EmailSettings,
@@ -24,6 +27,41 @@ class EmailChannel:
 
     def __init__(self, settings: EmailSettings | None = None) -> None:
         self.settings = settings or EmailSettings()
+        self.acknowledgements_per_hour = self.settings.ack_limit_per_hour
+
+    def parse_mail(self, raw: bytes, now: datetime) -> InboundMail:
+        """The full reading the desk files (:class:`~helpdesk_core.ports.MailChannel`): our own
+        Message-IDs among the thread ids are resolved to their tickets here, where their format
+        is known."""
+        parsed = self.parse_email(raw)
+        sent: dict[str, str] = {}
+        for message_id in parsed.thread_ids:
+            ticket = ticket_of_message_id(message_id, self.settings.domains)
+            if ticket is not None:
+                sent[message_id] = ticket
+        return InboundMail(
+            sha256=parsed.sha256,
+            message_id=parsed.message_id,
+            sender=parsed.sender,
+            sender_name=parsed.sender_name,
+            cc=parsed.cc,
+            to=parsed.to,
+            subject=parsed.subject,
+            text=parsed.text,
+            reply_text=parsed.reply_text,
+            thread_ids=parsed.thread_ids,
+            sent_tickets=sent,
+            ticket_token=parsed.ticket_token,
+            attachments=tuple(
+                MailPart(a.filename, a.content_type, a.content) for a in parsed.attachments
+            ),
+            rejected_attachments=tuple(
+                f"{r.filename} ({r.content_type}, {r.size} bytes): {r.reason}"
+                for r in parsed.rejected_attachments
+            ),
+            reason=parsed.reason,
+            detail=parsed.classification.detail if parsed.classification else None,
+        )
 
     def parse_email(self, raw: bytes) -> ParsedEmail:
         """The full parse (text, reply text, attachments, classification); never raises."""

@@ -387,3 +387,53 @@ PLAIN_COLUMNS: Final = tuple(f.name for f in COLUMN_FIELDS if f.kind in ("text",
 """Columns holding the ticket's value as it is (text and integers)."""
 TIME_COLUMNS: Final = tuple(f.name for f in COLUMN_FIELDS if f.kind == "time")
 """Columns holding an instant as microseconds since the epoch."""
+
+# -- intake (issue 23) --------------------------------------------------------------------------
+intake = sa.Table(
+    "hd_intake",
+    metadata,
+    sa.Column("pos", Serial, primary_key=True, autoincrement=True),
+    sa.Column("id", Key(), nullable=False, unique=True),
+    sa.Column("dedupe_key", Key(), nullable=False, unique=True),
+    sa.Column("at", Instant(), nullable=False),
+    sa.Column("outcome", Key(), nullable=False),
+    sa.Column("promoted_to", Key()),
+    sa.Column("doc", Doc(), nullable=False),
+    sa.Column("raw", sa.LargeBinary()),
+    sa.Index("ix_hd_intake_outcome", "outcome", "at", "pos"),
+    sa.Index("ix_hd_intake_at", "at", "pos"),
+)
+"""One row per ingested message: ``dedupe_key`` (Message-ID | SHA-256) is unique, so a
+redelivery finds the first delivery's row; ``raw`` keeps ignored and quarantined mail."""
+
+message_index = sa.Table(
+    "hd_message_index",
+    metadata,
+    sa.Column("message_id", Key(), primary_key=True),
+    sa.Column("ticket_id", Key(), nullable=False),
+)
+"""Received Message-IDs -> the ticket they were filed on (threading of replies)."""
+
+attachments = sa.Table(
+    "hd_attachments",
+    metadata,
+    sa.Column("pos", Serial, primary_key=True, autoincrement=True),
+    sa.Column("id", Key(), nullable=False, unique=True),
+    sa.Column("ticket_id", Key(), nullable=False),
+    sa.Column("message_id", Key()),
+    sa.Column("filename", sa.Text(), nullable=False),
+    sa.Column("content_type", Key(), nullable=False),
+    sa.Column("at", Instant(), nullable=False),
+    sa.Column("content", sa.LargeBinary(), nullable=False),
+    sa.Index("ix_hd_attachments_ticket", "ticket_id", "pos"),
+)
+
+acknowledgements = sa.Table(
+    "hd_acknowledgements",
+    metadata,
+    sa.Column("pos", Serial, primary_key=True, autoincrement=True),
+    sa.Column("address", Key(), nullable=False),
+    sa.Column("at", Instant(), nullable=False),
+    sa.Index("ix_hd_acknowledgements_address", "address", "at"),
+)
+"""Acknowledgements sent, per address (``[email] ack_limit_per_hour``)."""

@@ -55,6 +55,7 @@ from helpdesk_core.model.customers import (
 )
 from helpdesk_core.model.events import Event, event_from_dict, event_to_dict
 from helpdesk_core.model.grants import Grant
+from helpdesk_core.model.intake import Attachment, IntakeRecord
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
@@ -118,6 +119,35 @@ def agent_to_dict(agent: Agent) -> dict[str, Any]:
     data["roles"] = sorted(agent.roles)
     data["skills"] = sorted(agent.skills)
     return data
+
+
+_INTAKE_DOC_FIELDS = (
+    "id",
+    "channel",
+    "outcome",
+    "dedupe_key",
+    "message_id",
+    "sender",
+    "subject",
+    "ticket_id",
+    "customer_id",
+    "reason",
+    "detail",
+)
+
+
+def _intake_doc(record: IntakeRecord) -> str:
+    return _dumps({name: getattr(record, name) for name in _INTAKE_DOC_FIELDS})
+
+
+def _intake(row: Any) -> IntakeRecord:
+    data = json.loads(row.doc)
+    return IntakeRecord(
+        **{name: data[name] for name in _INTAKE_DOC_FIELDS},
+        at=from_micros(row.at),
+        raw=None if row.raw is None else bytes(row.raw),
+        promoted_to=row.promoted_to,
+    )
 
 
 class Prepared:
@@ -1312,6 +1342,111 @@ class SqlUnitOfWork:
         if ticket_id is None:
             return self._surveys_where()
         return self._surveys_where(s.surveys.c.ticket_id == ticket_id)
+
+    # -- intake (issue 23) -------------------------------------------------------------------------
+    def add_intake(self, record: IntakeRecord) -> bool:
+        i = s.intake.c
+        statement = self._store.sql.insert(s.intake).values(
+            id=record.id,
+            dedupe_key=record.dedupe_key,
+            at=to_micros(record.at),
+            outcome=record.outcome,
+            promoted_to=record.promoted_to,
+            doc=_intake_doc(record),
+            raw=record.raw,
+        )
+        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        return self._w(statement.returning(i.pos)).first() is not None
+
+    def _intake_rows(self, *where: Any) -> list[IntakeRecord]:
+        i = s.intake.c
+        statement = sa.select(i.at, i.promoted_to, i.doc, i.raw).where(*where)
+        return [_intake(row) for row in self._x(statement)]
+
+    def intake_by_key(self, dedupe_key: str) -> IntakeRecord | None:
+        found = self._intake_rows(s.intake.c.dedupe_key == dedupe_key)
+        return found[0] if found else None
+
+    def get_intake(self, record_id: str) -> IntakeRecord | None:
+        found = self._intake_rows(s.intake.c.id == record_id)
+        return found[0] if found else None
+
+    def intake_records(
+        self, outcomes: Sequence[str] | None = None, limit: int = 100
+    ) -> list[IntakeRecord]:
+        i = s.intake.c
+        statement = sa.select(i.at, i.promoted_to, i.doc, i.raw)
+        if outcomes is not None:
+            statement = statement.where(i.outcome.in_(list(outcomes)))
+        statement = statement.order_by(i.at.desc(), i.pos.desc()).limit(limit)
+        return [_intake(row) for row in self._x(statement)]
+
+    def promote_intake(self, record_id: str, ticket_id: str) -> bool:
+        i = s.intake.c
+        done = self._w(
+            sa.update(s.intake)
+            .where(i.id == record_id, i.promoted_to.is_(None))
+            .values(promoted_to=ticket_id)
+        )
+        return bool(done.rowcount == 1)
+
+    def index_message_id(self, message_id: str, ticket_id: str) -> None:
+        statement = self._store.sql.insert(s.message_index).values(
+            message_id=message_id, ticket_id=ticket_id
+        )
+        self._w(statement.on_conflict_do_nothing(index_elements=["message_id"]))
+
+    def ticket_of_message_id(self, message_id: str) -> str | None:
+        m = s.message_index.c
+        found = self._x(sa.select(m.ticket_id).where(m.message_id == message_id)).scalar()
+        return None if found is None else str(found)
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        self._w(
+            sa.insert(s.attachments).values(
+                id=attachment.id,
+                ticket_id=attachment.ticket_id,
+                message_id=attachment.message_id,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                at=to_micros(attachment.at),
+                content=attachment.content,
+            )
+        )
+
+    def _attachments(self, *where: Any) -> list[Attachment]:
+        a = s.attachments.c
+        statement = sa.select(
+            a.id, a.ticket_id, a.message_id, a.filename, a.content_type, a.at, a.content
+        )
+        return [
+            Attachment(
+                id=row.id,
+                ticket_id=row.ticket_id,
+                filename=row.filename,
+                content_type=row.content_type,
+                content=bytes(row.content),
+                at=from_micros(row.at),
+                message_id=row.message_id,
+            )
+            for row in self._x(statement.where(*where).order_by(a.pos))
+        ]
+
+    def get_attachment(self, ticket_id: str, attachment_id: str) -> Attachment | None:
+        a = s.attachments.c
+        found = self._attachments(a.id == attachment_id, a.ticket_id == ticket_id)
+        return found[0] if found else None
+
+    def attachments(self, ticket_id: str) -> list[Attachment]:
+        return self._attachments(s.attachments.c.ticket_id == ticket_id)
+
+    def add_acknowledgement(self, address: str, at: datetime) -> None:
+        self._w(sa.insert(s.acknowledgements).values(address=address, at=to_micros(at)))
+
+    def acknowledgements_since(self, address: str, since: datetime) -> int:
+        k = s.acknowledgements.c
+        statement = sa.select(sa.func.count()).where(k.address == address, k.at > to_micros(since))
+        return int(self._x(statement).scalar() or 0)
 
     # -- audit ----------------------------------------------------------------------------------
     def add_audit(self, record: AuditRecord) -> None:
