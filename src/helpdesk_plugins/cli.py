@@ -15,6 +15,11 @@
     LOCKED`` on PostgreSQL), fire due escalation levels exactly once, deliver the outbox.
     SIGTERM or SIGINT finishes the current tick and exits 0; a killed worker's leases expire
     and another worker takes its tickets over.
+
+Other distributions add commands through the ``helpdesk.cli`` entry-point group: each entry
+point names a :class:`CommandRegistrar`, a callable that adds its subcommands to the parser
+(the reference server adds ``serve`` and ``demo`` this way). A subcommand sets ``run`` (a
+function of the parsed arguments returning the exit code) with ``set_defaults``.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from importlib.metadata import entry_points
 from types import FrameType
+from typing import Final, Protocol
 
 import attrs
 
@@ -37,6 +44,34 @@ from helpdesk_core.desk import Helpdesk
 from helpdesk_core.errors import HelpdeskError
 
 log = logging.getLogger("helpdesk.worker")
+
+CLI_ENTRY_POINT_GROUP: Final = "helpdesk.cli"
+"""Entry-point group of :class:`CommandRegistrar` objects that add ``helpdesk`` subcommands."""
+
+Subcommands = argparse._SubParsersAction  # the type argparse gives add_subparsers()' result
+
+
+class CommandRegistrar(Protocol):
+    """What a ``helpdesk.cli`` entry point names: ``register(commands)`` adds subparsers with
+    ``commands.add_parser(name, help=...)`` and sets ``run`` (``args -> exit code``) on each."""
+
+    def __call__(self, commands: Subcommands[argparse.ArgumentParser]) -> None: ...
+
+
+def add_extension_commands(commands: Subcommands[argparse.ArgumentParser]) -> list[str]:
+    """Let every installed ``helpdesk.cli`` entry point add its subcommands; returns their
+    entry-point names. A broken extension is reported on stderr and skipped, so the built-in
+    commands keep working."""
+    loaded = []
+    for point in entry_points(group=CLI_ENTRY_POINT_GROUP):
+        try:
+            register: CommandRegistrar = point.load()
+            register(commands)
+        except Exception as exc:  # an extension must not break `helpdesk db ...`
+            print(f"helpdesk: skipping CLI extension {point.name!r}: {exc}", file=sys.stderr)
+            continue
+        loaded.append(point.name)
+    return loaded
 
 
 @attrs.frozen
@@ -170,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.add_argument("--lease", type=float, default=300.0, help="seconds")
     work.add_argument("--max-ticks", type=int, default=None)
     work.set_defaults(run=_worker)
+    add_extension_commands(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
