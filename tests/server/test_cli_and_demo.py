@@ -4,6 +4,10 @@ tickets in every state, some breached, and KB articles in every state (issue 25)
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("helpdesk_server", reason="pip install -e examples/helpdesk_server")
+
 import os
 import socket
 import subprocess
@@ -15,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from helpdesk_server.wiring import DEMO_CONFIG, open_desk
 
 from helpdesk_core import Actor, Helpdesk
