@@ -4,6 +4,7 @@ for the browser tests."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_env import BROWSER_SKIP_REASON, REQUIRE_BROWSER_ENV  # type: ignore[import-not-found]
 
 pytest.importorskip("fastapi", reason="the reference server is not installed")
 pytest.importorskip("helpdesk_server", reason="pip install -e examples/helpdesk_server")
@@ -21,6 +23,24 @@ pytest.importorskip("helpdesk_server", reason="pip install -e examples/helpdesk_
 from helpdesk_server.app import create_app
 from helpdesk_server.seed import SeedSummary, seed_demo
 from helpdesk_server.wiring import DEMO_CONFIG, open_desk, server_settings
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With HELPDESK_REQUIRE_BROWSER set (CI), a browser test skipped for lack of chromium or
+    playwright fails instead (the same rule as HELPDESK_REQUIRE_POSTGRES)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (
+        report.skipped
+        and os.environ.get(REQUIRE_BROWSER_ENV)
+        and BROWSER_SKIP_REASON in str(report.longrepr)
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"{REQUIRE_BROWSER_ENV} is set but this test was skipped: " + str(
+            report.longrepr
+        )
+
 
 TOKENS = {
     "customer": "demo-customer",
