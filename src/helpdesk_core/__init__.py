@@ -30,6 +30,7 @@ from helpdesk_core.model.intake import IngestResult
 from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
 from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.monitoring import Alarm, QueueStatus, TeamQueue
 
 __all__ = [
     "DEFAULT_WORKFLOW",
@@ -37,6 +38,7 @@ __all__ = [
     "AccessPolicy",
     "Actor",
     "Agent",
+    "Alarm",
     "AllowAllPolicy",
     "AlreadyClaimed",
     "Article",
@@ -60,10 +62,12 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PluginError",
+    "QueueStatus",
     "SearchHit",
     "StorageError",
     "SystemClock",
     "Team",
+    "TeamQueue",
     "Ticket",
     "ValidationError",
     "Workflow",

@@ -14,7 +14,7 @@ the same condition, so a list and a check cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ from helpdesk_core.model.customers import (
     email_key,
     phone_key,
 )
-from helpdesk_core.model.events import RequesterChanged, to_utc
+from helpdesk_core.model.events import Event, RequesterChanged, to_utc
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.permissions import Grant, PermissionMatrix
@@ -154,12 +154,22 @@ def find_customer_in(
 
 
 def merge_customers_in(
-    uow: UnitOfWork, source_id: str, into_id: str, *, actor: str, now: datetime
+    uow: UnitOfWork,
+    source_id: str,
+    into_id: str,
+    *,
+    actor: str,
+    now: datetime,
+    track: Callable[[Ticket, Sequence[Event]], object] | None = None,
 ) -> Customer:
     """Merge ``source_id`` into ``into_id``: the source's tickets get ``into_id`` as requester
     (a RequesterChanged on each), the source is marked merged (CustomerMerged) and the survivor
     takes over its contacts, tags and missing facts (CustomerMergeReceived). Both histories are
-    kept. Returns the survivor."""
+    kept. Returns the survivor.
+
+    ``track`` receives each moved ticket with its new event instead of the ticket being saved
+    here: the command path passes :meth:`~helpdesk_core.service.runner.Call.track`, so the
+    events get their outbox rows, escalation schedule and observers like any other."""
     if source_id == into_id:
         raise ValidationError("into_id", "a customer cannot be merged into itself")
     source = load_customer(uow, source_id)
@@ -184,7 +194,10 @@ def merge_customers_in(
             organisation=into.organisation,
             reason=f"customer {source_id} merged into {into_id}",
         )
-        uow.save_ticket(ticket.apply(moved), [moved])
+        if track is None:
+            uow.save_ticket(ticket.apply(moved), [moved])
+        else:
+            track(ticket.apply(moved), [moved])
     moved_ids = tuple(t.id for t in tickets)
     merged = CustomerMerged(
         customer_id=source.id,

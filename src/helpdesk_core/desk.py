@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from helpdesk_core import reports, sla
+from helpdesk_core import monitoring, reports, sla
 from helpdesk_core.access import AccessPolicy
 from helpdesk_core.clock import Clock, SystemClock
 from helpdesk_core.conditions import Condition
@@ -42,10 +42,12 @@ from helpdesk_core.routing import RoutingPolicy, ShiftCalendar
 from helpdesk_core.service import customers as customer_service
 from helpdesk_core.service import directory, grants, queries, reporting, tickets, workers
 from helpdesk_core.service import knowledge as kb_service
+from helpdesk_core.service import monitoring as monitoring_service
 from helpdesk_core.service.runner import Runner
 from helpdesk_core.service.tickets import UNSET, TicketRules
 from helpdesk_core.service.workers import EscalationRun, Escalations
 from helpdesk_core.sla import SlaClock, SlaConfig
+from helpdesk_core.whatif import WhatIfReport
 
 __all__ = ["EXPORT_COLUMNS", "EscalationRun", "Helpdesk"]
 
@@ -816,6 +818,33 @@ class Helpdesk:
             self._runner, self.sla, actor, name, start=start, end=end, group_by=group_by, now=now
         )
 
+    def whatif(
+        self,
+        actor: Actor,
+        after: HelpdeskConfig | Mapping[str, Any] | str,
+        *,
+        start: date | datetime,
+        end: date | datetime,
+        progress: Callable[[int], None] | None = None,
+        now: datetime | None = None,
+    ) -> WhatIfReport:
+        """Replay the tickets created in the period (in the actor's ``report.view`` scope) under
+        ``after`` (a config, mapping or TOML path) and this desk's configuration, and report
+        the difference: breaches, escalations, workload, moved due instants
+        (:mod:`helpdesk_core.whatif`)."""
+        return reporting.whatif(
+            self._runner, actor, after, start=start, end=end, registry=self.registry,
+            progress=progress, now=now,
+        )  # fmt: skip
+
+    def queue_status(self, actor: Actor, *, now: datetime | None = None) -> monitoring.QueueStatus:
+        """The live queue (R-RPT-2): queue length, average and longest wait, agents online and
+        on shift, breaches due in the next hour, per team and in all, with the alarms that hold
+        now (R-RTE-5). Counts the tickets in the actor's ``report.view`` scope, as reports do."""
+        return monitoring_service.queue_status(
+            self._runner, self._escalations, self._rules.calendars, actor, now=now
+        )
+
     # ------------------------------------------------------------------ agents
     def save_agent(self, actor: Actor, agent: Agent, *, now: datetime | None = None) -> Agent:
         """Add or update an agent profile used by routing (``config.edit``)."""
@@ -896,6 +925,14 @@ class Helpdesk:
             self._runner, self._escalations, self._review, now=now, worker=worker, limit=limit,
             lease=lease,
         )  # fmt: skip
+
+    def check_alarms(self, *, now: datetime | None = None) -> monitoring_service.AlarmCheck:
+        """One alarm check (the worker runs it each tick): evaluate ``[alarms]`` per team over
+        the queued tickets and queue a notice for each alarm raised or cleared, once per
+        episode."""
+        return monitoring_service.check_alarms(
+            self._runner, self._escalations, self._rules.calendars, now=now
+        )
 
     def dispatch_outbox(
         self,

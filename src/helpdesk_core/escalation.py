@@ -148,8 +148,10 @@ class EscalationPolicy:
     notice_hours: Calendar | None = None
     on_call: OnCall | None = None
 
-    def applies(self, ticket: Ticket) -> bool:
-        return self.when.matches(ticket_subject(ticket))
+    def applies(self, ticket: Ticket, customer: Mapping[str, Any] | None = None) -> bool:
+        """Whether the policy's ``when`` holds for the ticket (``customer``: the requester's
+        ``customer.*`` fields as of the ticket's latest event, when conditions read them)."""
+        return self.when.matches(ticket_subject(ticket, customer))
 
     def _after(self, start: datetime, duration: timedelta) -> datetime:
         return self.calendar.add(start, duration) if self.calendar is not None else start + duration
@@ -201,12 +203,13 @@ class EscalationPolicy:
         sla_clocks: Sequence[SlaClockView],
         now: datetime,
         fired: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> list[DueFiring]:
         """Levels whose trigger is reached at ``now`` and whose key is not in ``fired``, in
         level order (then by metric and cycle)."""
-        if not self.applies(ticket):
+        subject = ticket_subject(ticket, customer)
+        if not self.when.matches(subject):
             return []
-        subject = ticket_subject(ticket)
         due = []
         for level, metric, cycle, at in self._instants(ticket, sla_clocks):
             if at > now or not level.when.matches(subject):
@@ -224,15 +227,20 @@ class EscalationPolicy:
         sla_clocks: Sequence[SlaClockView] = (),
         now: datetime | None = None,
         fired: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> datetime | None:
         """The earliest instant a level not yet fired becomes due (may be <= ``now`` when one
-        is due already), or None when nothing can fire while the ticket stays as it is."""
-        if not self.applies(ticket):
+        is due already), or None when nothing can fire while the ticket stays as it is. A level
+        whose own ``when`` does not hold now is left out: only a change to the ticket can make
+        it hold, and every change schedules the ticket again."""
+        subject = ticket_subject(ticket, customer)
+        if not self.when.matches(subject):
             return None
         instants = [
             at
             for level, metric, cycle, at in self._instants(ticket, sla_clocks)
             if firing_key(ticket.id, self.name, level.number, metric, cycle) not in fired
+            and level.when.matches(subject)
         ]
         return min(instants, default=None)
 
@@ -262,19 +270,35 @@ def resolve_recipients(
     """
     if to_on_call:
         return [on_call] if on_call else []
+    return team_recipients(
+        notify, ticket.team, ticket.department, directory, assignee=ticket.assignee, on_call=on_call
+    )
+
+
+def team_recipients(
+    notify: Sequence[str],
+    team: str | None,
+    department: str | None,
+    directory: Sequence[Agent],
+    *,
+    assignee: str | None = None,
+    on_call: str | None = None,
+) -> list[str]:
+    """The people ``notify`` names for work of ``team`` (in ``department``), in order, without
+    repeats: the names of :func:`resolve_recipients` (``handler`` is ``assignee``)."""
     found: list[str] = []
     for who in notify:
         if who == "handler":
-            ids = [ticket.assignee] if ticket.assignee else []
+            ids = [assignee] if assignee else []
         elif who == "supervisor":
-            ids = [a.id for a in directory if "supervisor" in a.roles and a.team == ticket.team]
+            ids = [a.id for a in directory if "supervisor" in a.roles and a.team == team]
             if not ids:  # nobody in the team: the department's supervisors
                 ids = [
                     a.id
                     for a in directory
                     if "supervisor" in a.roles
-                    and ticket.department is not None
-                    and a.department == ticket.department
+                    and department is not None
+                    and a.department == department
                 ]
         elif who == "manager":
             ids = [a.id for a in directory if "manager" in a.roles]
@@ -294,8 +318,17 @@ def resolve_recipients(
 class EscalationConfig:
     policies: tuple[EscalationPolicy, ...] = ()
 
-    def for_ticket(self, ticket: Ticket) -> list[EscalationPolicy]:
-        return [p for p in self.policies if p.applies(ticket)]
+    def for_ticket(
+        self, ticket: Ticket, customer: Mapping[str, Any] | None = None
+    ) -> list[EscalationPolicy]:
+        return [p for p in self.policies if p.applies(ticket, customer)]
+
+    @property
+    def reads_customer(self) -> bool:
+        """Whether a policy's or level's condition reads a ``customer.*`` field."""
+        conditions = [p.when for p in self.policies]
+        conditions += [lv.when for p in self.policies for lv in p.levels]
+        return any(f.startswith("customer.") for c in conditions for f in c.fields())
 
     def due_firings(
         self,
@@ -303,8 +336,13 @@ class EscalationConfig:
         sla_clocks: Sequence[SlaClockView],
         now: datetime,
         fired: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> list[DueFiring]:
-        return [f for p in self.policies for f in p.due_firings(ticket, sla_clocks, now, fired)]
+        return [
+            f
+            for p in self.policies
+            for f in p.due_firings(ticket, sla_clocks, now, fired, customer)
+        ]
 
     def next_check_at(
         self,
@@ -312,8 +350,9 @@ class EscalationConfig:
         sla_clocks: Sequence[SlaClockView] = (),
         now: datetime | None = None,
         fired: Collection[str] = (),
+        customer: Mapping[str, Any] | None = None,
     ) -> datetime | None:
-        found = [p.next_check_at(ticket, sla_clocks, now, fired) for p in self.policies]
+        found = [p.next_check_at(ticket, sla_clocks, now, fired, customer) for p in self.policies]
         return min((f for f in found if f is not None), default=None)
 
 

@@ -6,7 +6,9 @@ The rules, in one place:
 * a ``customer_messaged`` or ``assigned`` event tells the assignee;
 * nobody is told of their own action;
 * an escalation notice goes to each recipient its level resolved when it fired
-  (:func:`helpdesk_core.escalation.resolve_recipients`).
+  (:func:`helpdesk_core.escalation.resolve_recipients`);
+* a queue alarm, raised or cleared, goes to the recipients resolved when it changed
+  (:mod:`helpdesk_core.monitoring`, ``[alarms] recipients``).
 
 Each notification carries an idempotency key ``<outbox key>:<recipient>`` so a notifier can drop
 a redelivery (delivery is at least once).
@@ -37,6 +39,8 @@ def notifications(message: OutboxMessage, ticket: Ticket | None) -> list[Notific
     rule covers, or for an event whose ticket no longer exists)."""
     if message.topic == "escalation":
         return _escalation(message.key, message.payload)
+    if message.topic == "alarm":
+        return _alarm(message.key, message.payload)
     if message.topic != "event" or ticket is None:
         return []
     return _event(message.key, message.payload, ticket)
@@ -52,6 +56,22 @@ def _escalation(key: str, data: Mapping[str, Any]) -> list[Notification]:
             event_kind="escalation",
             ticket_id=str(data["ticket_id"]),
             data={k: data[k] for k in ("policy", "level", "metric", "cycle", "on_call")},
+        )
+        for recipient in data["recipients"]
+    ]
+
+
+def _alarm(key: str, data: Mapping[str, Any]) -> list[Notification]:
+    team = data.get("team") or "tickets of no team"
+    word = "Queue alarm" if data["state"] == "raised" else "Queue alarm cleared"
+    return [
+        Notification(
+            key=f"{key}:{recipient}",
+            recipient=recipient,
+            subject=f"{word}: {team} ({data['rule']})",
+            body=str(data["detail"]),
+            event_kind=f"alarm_{data['state']}",
+            data={k: data[k] for k in ("rule", "team", "state", "episode", "value", "threshold")},
         )
         for recipient in data["recipients"]
     ]

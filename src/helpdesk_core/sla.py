@@ -64,6 +64,7 @@ from helpdesk_core.config import ConfigContext, table
 from helpdesk_core.durations import human, parse_duration
 from helpdesk_core.errors import ConfigError, HelpdeskError, ValidationError
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
+from helpdesk_core.model.customers import ProfileTimeline
 from helpdesk_core.model.events import (
     CustomerMessaged,
     Event,
@@ -188,10 +189,21 @@ class SlaConfig:
             )
         return cal
 
-    def match(self, ticket: Ticket) -> SlaPolicy | None:
-        """The first policy whose condition matches the ticket."""
-        subject = ticket_subject(ticket)
+    def match(self, ticket: Ticket, customer: Mapping[str, Any] | None = None) -> SlaPolicy | None:
+        """The first policy whose condition matches the ticket (and, for ``customer.*``
+        conditions, its requester's profile fields as :func:`~helpdesk_core.model.customers.
+        customer_subject` gives them)."""
+        subject = ticket_subject(ticket, customer)
         return next((p for p in self.policies if p.when.matches(subject)), None)
+
+    @property
+    def reads_customer(self) -> bool:
+        """Whether a policy or custom-metric condition reads a ``customer.*`` field (then
+        :func:`evaluate` needs the requester's :class:`~helpdesk_core.model.customers.
+        ProfileTimeline`)."""
+        conditions = [p.when for p in self.policies]
+        conditions += [c for m in self.custom for c in (m.start_when, m.stop_when)]
+        return any(f.startswith("customer.") for c in conditions for f in c.fields())
 
     def calendar_of(self, policy: SlaPolicy) -> Calendar | None:
         """The policy's own calendar (for bare-duration targets); None: calendar time."""
@@ -414,8 +426,12 @@ _NO_TARGETS: Final[Mapping[str, _Aim]] = {}
 class _Walk:
     """Folds the events once and keeps every metric's cycles."""
 
-    def __init__(self, config: SlaConfig) -> None:
+    def __init__(self, config: SlaConfig, profile: ProfileTimeline | None = None) -> None:
         self.config = config
+        self.profile = profile if profile is not None and config.reads_customer else None
+        """The requester's ``customer.*`` fields through time, when conditions read them."""
+        self.at: datetime | None = None
+        """The instant of the event being decided."""
         self.plans = config._plans
         self.runs: list[_Run] = []
         self.current: dict[str, _Run] = {}
@@ -477,7 +493,7 @@ class _Walk:
         """Pick the policy and targets again; whether anything changed."""
         if self.fold:
             assert self.ticket is not None
-            policy = self.config.match(self.ticket)
+            policy = self.config.match(self.ticket, self.customer())
         else:
             policy = self.config.policies[0] if self.config.policies else None
         targets = (
@@ -489,7 +505,15 @@ class _Walk:
         self.policy, self.targets = policy, targets
         return changed
 
+    def customer(self) -> Mapping[str, Any] | None:
+        """The requester's ``customer.*`` fields as of the event being decided."""
+        if self.profile is None or self.at is None:
+            return None
+        return self.profile.at(self.at)
+
     def step(self, event: Event, u: timedelta) -> None:
+        if self.profile is not None:
+            self.at = event.at
         if self.current:
             self.check_all(u)
         pause = self.pause_statuses
@@ -562,7 +586,7 @@ class _Walk:
             if event.kind not in metric.start_on and event.kind not in metric.stop_on:
                 continue
             if subject is None:
-                subject = ticket_subject(self.ticket)
+                subject = ticket_subject(self.ticket, self.customer())
                 subject.update({f"event.{k}": v for k, v in event_to_dict(event).items()})
             if event.kind in metric.stop_on and metric.stop_when.matches(subject):
                 self.meet(metric.name, u)
@@ -574,11 +598,19 @@ class _Walk:
                 self.start(metric.name, u)
 
 
-def evaluate(config: SlaConfig, events: Iterable[Event], now: datetime) -> list[SlaClock]:
+def evaluate(
+    config: SlaConfig,
+    events: Iterable[Event],
+    now: datetime,
+    *,
+    profile: ProfileTimeline | None = None,
+) -> list[SlaClock]:
     """Every SLA clock of the ticket whose ``events`` are given (oldest first), as of ``now``.
     Events after ``now`` are ignored. Clocks of metrics without a target under the matching
-    policy and priority are left out."""
-    walk = _Walk(config)
+    policy and priority are left out. ``profile`` is the requester's profile through time:
+    ``customer.*`` conditions read it as of each ticket event (a ticket whose requester has no
+    record, or no ``profile``, has every ``customer.*`` field None)."""
+    walk = _Walk(config, profile)
     utc = config._utc
     now_u = utc(now)
     for event in events:
@@ -897,8 +929,14 @@ class SlaExplanation:
         return out
 
 
-def explain(config: SlaConfig, events: Sequence[Event], now: datetime) -> SlaExplanation:
-    clocks = evaluate(config, events, now)
+def explain(
+    config: SlaConfig,
+    events: Sequence[Event],
+    now: datetime,
+    *,
+    profile: ProfileTimeline | None = None,
+) -> SlaExplanation:
+    clocks = evaluate(config, events, now, profile=profile)
     ticket: Ticket | None = None
     for event in events:
         if event.at > now:
@@ -907,7 +945,10 @@ def explain(config: SlaConfig, events: Sequence[Event], now: datetime) -> SlaExp
             ticket = Ticket.created(event)
         elif ticket is not None:
             ticket = ticket.apply(event)
-    policy = config.match(ticket) if ticket is not None else None
+    customer = None
+    if profile is not None and config.reads_customer and ticket is not None:
+        customer = profile.at(min(now, ticket.updated_at))
+    policy = config.match(ticket, customer) if ticket is not None else None
     segments: dict[tuple[str, int], tuple[SlaSegment, ...]] = {}
     for c in clocks:
         line = c._line

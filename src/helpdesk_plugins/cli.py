@@ -10,9 +10,18 @@
     rebuild the ticket full-text search tables from the stored tickets.
 ``helpdesk db keygen``
     print a new key for encrypting sensitive fields at rest (``HELPDESK_FIELD_KEY``).
+``helpdesk report NAME --period 2026-11 [--group-by type,priority] [--format table|csv|json]
+[--chart FILE.svg]``
+    a KPI report (``desk.report``) over local days, as the acting user (``--as``/``--role``,
+    default an administrator).
+``helpdesk whatif --against new.toml --period 2026-11``
+    replay the period's tickets under another configuration (the desk's own is "before") and
+    print the difference: breaches per metric and priority, escalations, workload, due instants
+    that moved most.
 ``helpdesk worker --url URL [--config desk.toml] [--id NAME]``
     tick forever: claim tickets whose escalation check is due (leases; ``FOR UPDATE SKIP
-    LOCKED`` on PostgreSQL), fire due escalation levels exactly once, deliver the outbox.
+    LOCKED`` on PostgreSQL), fire due escalation levels exactly once, check the queue alarms,
+    deliver the outbox.
     SIGTERM or SIGINT finishes the current tick and exits 0; a killed worker's leases expire
     and another worker takes its tickets over.
 
@@ -31,9 +40,10 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import FrameType
 from typing import Final, Protocol
 
@@ -42,6 +52,7 @@ import attrs
 from helpdesk_core.clock import Clock, SystemClock
 from helpdesk_core.desk import Helpdesk
 from helpdesk_core.errors import HelpdeskError
+from helpdesk_core.model.people import Actor
 
 log = logging.getLogger("helpdesk.worker")
 
@@ -74,6 +85,17 @@ def add_extension_commands(commands: Subcommands[argparse.ArgumentParser]) -> li
     return loaded
 
 
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+"""A check found problems (``config check``, ``ingest-mail`` with quarantined mail...)."""
+EXIT_USAGE = 2
+"""A usage error or a library error (its message on stderr)."""
+
+
+class UsageError(Exception):
+    """A command line that cannot run: printed as ``helpdesk: <message>``, exit code 2."""
+
+
 @attrs.frozen
 class TickResult:
     at: datetime
@@ -100,6 +122,7 @@ class Worker:
         run = self.desk.run_escalations(
             now=now, worker=self.worker_id, limit=self.batch, lease=self.lease
         )
+        self.desk.check_alarms(now=now)
         delivered = self.desk.dispatch_outbox(now=now, worker=self.worker_id, lease=self.lease)
         self.ticks += 1
         return TickResult(now, run.claimed, run.fired, delivered)
@@ -127,7 +150,7 @@ class Worker:
 def _storage_url(args: argparse.Namespace) -> str:
     url: str | None = args.url or os.environ.get("HELPDESK_DATABASE_URL")
     if not url:
-        raise SystemExit("helpdesk: give --url or set HELPDESK_DATABASE_URL")
+        raise UsageError("give --url or set HELPDESK_DATABASE_URL")
     return url
 
 
@@ -175,15 +198,111 @@ def _db(args: argparse.Namespace) -> int:
         print(f"{url}: search index rebuilt from {count} tickets")
     elif args.action == "backup":
         if not args.to:
-            raise SystemExit("helpdesk db backup: give --to PATH")
+            raise UsageError("db backup: give --to PATH")
         storage_sql.backup(url, args.to)
         print(f"{url}: snapshot written to {args.to}")
     else:
         if not args.source:
-            raise SystemExit("helpdesk db restore: give --from PATH")
+            raise UsageError("db restore: give --from PATH")
         storage_sql.restore(args.source, url)
         print(f"{url}: restored from {args.source}")
     return 0
+
+
+def _period(text: str) -> tuple[date, date]:
+    """``2026-11`` (a month), ``2026-11-02`` (a day) or ``2026-11-01..2026-11-15`` (local days,
+    both included)."""
+    try:
+        if ".." in text:
+            first, last = text.split("..", 1)
+            return date.fromisoformat(first), date.fromisoformat(last)
+        if len(text) == 7:
+            year, month = (int(part) for part in text.split("-"))
+            start = date(year, month, 1)
+            following = date(year + month // 12, month % 12 + 1, 1)
+            return start, following - timedelta(days=1)
+        day = date.fromisoformat(text)
+        return day, day
+    except ValueError as exc:
+        raise UsageError(
+            f"--period {text!r}: give YYYY-MM, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"
+        ) from exc
+
+
+def _actor(args: argparse.Namespace) -> Actor:
+    return Actor(id=args.as_id, roles={args.role})
+
+
+def _progress(label: str) -> Callable[[int], None]:
+    def tell(count: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{label}: {count} tickets", end="", file=sys.stderr, flush=True)
+
+    return tell
+
+
+def _report(args: argparse.Namespace) -> int:
+    from helpdesk_core.reports import REPORTS
+
+    if args.name not in REPORTS:
+        raise UsageError(f"report: unknown report {args.name!r}; known: {sorted(REPORTS)}")
+    start, end = _period(args.period)
+    groups = [g.strip() for g in args.group_by.split(",") if g.strip()] if args.group_by else []
+    with Helpdesk(config=args.config, storage_url=_storage_url(args)) as desk:
+        report = desk.report(_actor(args), args.name, start=start, end=end, group_by=groups)
+    if args.format == "csv":
+        print(report.to_csv(), end="")
+    elif args.format == "json":
+        print(report.to_json())
+    else:
+        widths = {
+            c: max([len(c)] + [len(_cell(r.get(c))) for r in report.rows]) for c in report.columns
+        }
+        print("  ".join(c.ljust(widths[c]) for c in report.columns))
+        for row in report.rows:
+            print("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in report.columns))
+    if args.chart:
+        from helpdesk_plugins.charts import render_svg
+
+        Path(args.chart).write_text(render_svg(report, title=args.name), encoding="utf-8")
+        print(f"chart written to {args.chart}", file=sys.stderr)
+    return 0
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _whatif(args: argparse.Namespace) -> int:
+    start, end = _period(args.period)
+    with Helpdesk(config=args.config, storage_url=_storage_url(args)) as desk:
+        result = desk.whatif(
+            _actor(args), args.against, start=start, end=end, progress=_progress("replayed")
+        )
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(result.text())
+    return 0
+
+
+def _add_reader_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="database URL (default: $HELPDESK_DATABASE_URL)")
+    parser.add_argument(
+        "--config", default=os.environ.get("HELPDESK_CONFIG"),
+        help="the desk's TOML configuration (default: $HELPDESK_CONFIG, else built-in defaults)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--period", required=True,
+        help="YYYY-MM (a month), YYYY-MM-DD (a day) or FIRST..LAST (local days, inclusive)",
+    )  # fmt: skip
+    parser.add_argument("--as", dest="as_id", default="cli", help="acting user id (default: cli)")
+    parser.add_argument(
+        "--role", default="admin", help="the acting user's role (default: admin: the whole desk)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -205,14 +324,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.add_argument("--lease", type=float, default=300.0, help="seconds")
     work.add_argument("--max-ticks", type=int, default=None)
     work.set_defaults(run=_worker)
+    rep = sub.add_parser("report", help="a KPI report over a period, as a table, CSV or JSON")
+    rep.add_argument("name", help="volumes, first_response_time, sla_compliance, ... (see docs)")
+    _add_reader_options(rep)
+    rep.add_argument("--group-by", help="comma-separated dimensions, e.g. type,priority")
+    rep.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    rep.add_argument("--chart", metavar="FILE.svg", help="also draw the report as an SVG chart")
+    rep.set_defaults(run=_report)
+    what = sub.add_parser(
+        "whatif", help="replay a period's tickets under another configuration and compare"
+    )
+    what.add_argument("--against", required=True, metavar="NEW.toml", help="the changed config")
+    _add_reader_options(what)
+    what.set_defaults(run=_whatif)
     add_extension_commands(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
         code: int = args.run(args)
-    except HelpdeskError as exc:
+    except (HelpdeskError, UsageError) as exc:
         print(f"helpdesk: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     return code
 
 

@@ -196,6 +196,12 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
     ),
     "run_escalations": lambda d: ((), {"worker": "w", "limit": 10}),
     "dispatch_outbox": lambda d: ((), {"worker": "w", "limit": 10}),
+    "queue_status": lambda d: ((ADMIN,), {}),
+    "whatif": lambda d: (
+        (ADMIN, {"sla": {"pause_statuses": ["pending_customer"]}}),
+        {"start": LATER.date(), "end": LATER.date()},
+    ),
+    "check_alarms": lambda d: ((), {}),
 }
 
 

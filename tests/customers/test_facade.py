@@ -206,3 +206,18 @@ def test_routing_rules_read_the_requesters_tier() -> None:
             Actor(id=vip.id, roles={"customer"}), subject="Broken", channel="email"
         )
         assert desk.get_ticket(ADMIN, ticket.id).assignee == "senior"
+
+
+def test_merge_moves_tickets_through_the_command_path(desk: Helpdesk) -> None:
+    """R-CUS-4: the moved ticket's ``requester_changed`` gets its outbox row like any event."""
+    keep = desk.create_customer(SUPERVISOR, name="Keep")
+    dup = desk.create_customer(SUPERVISOR, name="Dup")
+    ticket = desk.open_ticket(AGENT, subject="Where", channel="email", customer_id=dup.id)
+    desk.merge_customers(ADMIN, dup.id, keep.id)
+    moved = desk.history(ADMIN, ticket.id)[-1]
+    assert moved.kind == "requester_changed"
+    with desk.storage.transaction() as uow:
+        rows = {m.key: m for m in uow.outbox() if m.topic == "event"}
+    row = rows[f"event:{ticket.id}:{moved.seq}"]
+    assert row.payload["kind"] == "requester_changed"
+    assert row.payload["to_requester"] == keep.id

@@ -46,6 +46,7 @@ PROBES: list[tuple[str, dict[str, Any]]] = [
     ("email", {"email": {UNKNOWN: 1}}),
     ("email.smtp", {"email": {"smtp": {UNKNOWN: 1}}}),
     ("webhook", {"webhook": {UNKNOWN: 1}}),
+    ("alarms", {"alarms": {UNKNOWN: 1}}),
 ]
 # tables whose errors do not list their keys
 LISTED_BY_HAND = {

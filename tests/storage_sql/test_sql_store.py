@@ -133,6 +133,59 @@ def test_sensitive_fields_are_unreadable_in_the_raw_database(
         assert uow.ticket_events(ticket.id)[0].custom["email"] == "li.lei@example.cn"  # type: ignore[attr-defined]
 
 
+def test_customer_contacts_are_unreadable_in_the_raw_database_and_still_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R-SEC-2, R-CUS-2: with a field key, a customer's emails and phones are sealed in the
+    profile and its events, the contact index holds keyed hashes, and find_customer still finds
+    the customer, also after the key rotates."""
+    old, new = generate_key(), generate_key()
+    monkeypatch.setenv("HELPDESK_FIELD_KEY", old)
+    path = tmp_path / "desk.db"
+    admin = Actor(id="root", roles={"admin"})
+
+    def desk() -> Helpdesk:
+        return Helpdesk(
+            config=PII_CONFIG,
+            storage_url=f"sqlite:///{path}",
+            clock=FixedClock("2026-11-02T09:00:00+08:00"),
+            load_entrypoints=False,
+        )
+
+    with desk() as d:
+        made = d.create_customer(
+            admin, name="Li Lei", emails=["Li.Lei@Example.cn"], phones=["13812345678"]
+        )
+        d.update_customer(admin, made.id, emails=["li.lei@example.cn", "ll@work.example"])
+    with sqlite3.connect(path) as conn:
+        dump = "\n".join(conn.iterdump()).lower()
+    for secret in ("li.lei@example.cn", "ll@work.example", "13812345678", "812345678"):
+        assert secret not in dump
+    monkeypatch.setenv("HELPDESK_FIELD_KEY", f"{new},{old}")  # rotated: the old key still finds
+    with desk() as d:
+        found = d.find_customer(admin, email="LI.LEI@example.cn")
+        assert found is not None and found.id == made.id
+        assert found.emails == ("li.lei@example.cn", "ll@work.example")
+        assert d.find_customer(admin, phone="138 1234 5678") == found
+        assert d.find_customer(admin, email="nobody@example.cn") is None
+        # a profile saved under the new key is found under it
+        d.update_customer(admin, made.id, tier="vip")
+    monkeypatch.setenv("HELPDESK_FIELD_KEY", new)
+    with desk() as d:
+        again = d.find_customer(admin, email="ll@work.example")
+        assert again is not None and again.tier == "vip"
+    monkeypatch.delenv("HELPDESK_FIELD_KEY")
+    with (
+        pytest.raises(StorageError, match="HELPDESK_FIELD_KEY"),
+        Helpdesk(
+            config={**PII_CONFIG, "storage": {"encryption": "off"}},
+            storage_url=f"sqlite:///{path}",
+            load_entrypoints=False,
+        ) as d,
+    ):
+        d.get_customer(admin, made.id)
+
+
 def test_keys_rotate_and_a_wrong_key_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ with the types declared in ``[customers] tag_types`` (R-CUS-4).
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Final
@@ -413,3 +414,40 @@ CUSTOMER_FIELDS: Final = tuple(
     f"customer.{name}" for name in ("tier", "tags", "organisation", "industry", "kind")
 )
 """The ``customer.*`` fields conditions may read (plugins may register more)."""
+
+
+@attrs.frozen
+class ProfileTimeline:
+    """A requester's ``customer.*`` fields through time, for decisions taken "as of the event
+    being decided" (R-CUS-3): an SLA policy chosen when the ticket was opened keeps the tier the
+    customer had then, even if the tier is raised later; a re-target at a later ticket event reads
+    the profile as of that event. Build it with :meth:`of` from the customer's profile events."""
+
+    instants: tuple[datetime, ...]
+    subjects: tuple[Mapping[str, Any], ...]
+
+    @classmethod
+    def of(cls, events: Iterable[CustomerEvent]) -> ProfileTimeline | None:
+        """The timeline of a profile history (oldest first); None for no history."""
+        history = list(events)
+        if not history:
+            return None
+        customer = Customer.from_events(history[:1])
+        instants, subjects = [history[0].at], [customer_subject(customer)]
+        for event in history[1:]:
+            customer = customer.apply(event)
+            subject = customer_subject(customer)
+            if subject == subjects[-1]:
+                continue
+            if event.at == instants[-1]:
+                subjects[-1] = subject
+            else:
+                instants.append(event.at)
+                subjects.append(subject)
+        return cls(tuple(instants), tuple(subjects))
+
+    def at(self, instant: datetime) -> Mapping[str, Any]:
+        """The ``customer.*`` fields as of ``instant`` (the profile after every event at or
+        before it); before the profile existed, none (every field None)."""
+        index = bisect_right(self.instants, instant)
+        return self.subjects[index - 1] if index else {}

@@ -219,7 +219,9 @@ def merge_customers(
         call.authorise("customer.edit", target=f"customer:{source_id}")
         _visible(call, source_id)
         _visible(call, into_id)
-        merged = merge_customers_in(call.uow, source_id, into_id, actor=actor.id, now=call.at)
+        merged = merge_customers_in(
+            call.uow, source_id, into_id, actor=actor.id, now=call.at, track=call.track
+        )
         return present_customer(merged, _contacts(call.view))
 
     return runner.run(actor, "customer.edit", into_id, now, body)

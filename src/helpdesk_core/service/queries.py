@@ -21,6 +21,7 @@ from helpdesk_core.conditions import (
 )
 from helpdesk_core.errors import ConditionError, NotFound, ValidationError
 from helpdesk_core.export import EXPORTABLE, to_csv
+from helpdesk_core.model.customers import ProfileTimeline
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.records import AuditRecord
@@ -285,10 +286,11 @@ def sla_status(
     check.ident(ticket_id, "ticket_id")
 
     def body(call: Call) -> list[sla.SlaClock]:
-        call.load_visible(ticket_id, "ticket.view")
+        ticket = call.load_visible(ticket_id, "ticket.view")
         if config is None:
             return []
-        return sla.evaluate(config, call.uow.ticket_events(ticket_id), call.at)
+        profile = _profile(call, config, ticket)
+        return sla.evaluate(config, call.uow.ticket_events(ticket_id), call.at, profile=profile)
 
     return runner.run(actor, "ticket.view", ticket_id, now, body)
 
@@ -299,7 +301,16 @@ def sla_explain(
     check.ident(ticket_id, "ticket_id")
 
     def body(call: Call) -> sla.SlaExplanation:
-        call.load_visible(ticket_id, "ticket.view")
-        return sla.explain(config or sla.SlaConfig(), call.uow.ticket_events(ticket_id), call.at)
+        ticket = call.load_visible(ticket_id, "ticket.view")
+        config_ = config or sla.SlaConfig()
+        profile = _profile(call, config_, ticket)
+        return sla.explain(config_, call.uow.ticket_events(ticket_id), call.at, profile=profile)
 
     return runner.run(actor, "ticket.view", ticket_id, now, body)
+
+
+def _profile(call: Call, config: sla.SlaConfig, ticket: Ticket) -> ProfileTimeline | None:
+    """The requester's profile through time when SLA conditions read ``customer.*`` fields."""
+    if not config.reads_customer or ticket.requester is None:
+        return None
+    return ProfileTimeline.of(call.uow.customer_events(ticket.requester))

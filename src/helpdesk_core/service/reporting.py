@@ -4,15 +4,19 @@ scoped to a department or team limits the figures to it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from helpdesk_core import reports
 from helpdesk_core.conditions import FALSE
+from helpdesk_core.config import ConfigRegistry, HelpdeskConfig, load_config
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.model.people import Actor
 from helpdesk_core.service.runner import Call, Runner
 from helpdesk_core.sla import SlaConfig
+from helpdesk_core.whatif import WhatIfReport
+from helpdesk_core.whatif import whatif as replay
 
 
 def report(
@@ -50,3 +54,36 @@ def report(
         return reports.report(name, events, start=start, end=end, tz=tz, group_by=group_by, sla=sla)
 
     return runner.run(actor, "report.view", name, now, body)
+
+
+def whatif(
+    runner: Runner,
+    actor: Actor,
+    after: HelpdeskConfig | Mapping[str, Any] | str,
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    registry: ConfigRegistry,
+    progress: Callable[[int], None] | None,
+    now: datetime | None,
+) -> WhatIfReport:
+    """The desk's configuration is "before"; ``after`` is a config (or a mapping / TOML path
+    to load with the desk's plugins). The tickets replayed are those in the actor's
+    ``report.view`` scope, as for reports."""
+    if not isinstance(after, HelpdeskConfig):
+        if not isinstance(after, Mapping | str):
+            raise ValidationError("after", f"must be a config, mapping or TOML path, got {after!r}")
+        after = load_config(after, registry)
+    low, high = reports.period_bounds(start, end, runner.config.desk.timezone)
+    target = after
+
+    def body(call: Call) -> WhatIfReport:
+        scope = call.view.scope("report.view")
+        if scope == FALSE:
+            call.authorise("report.view", target="whatif")
+        events = reports.stored_events(call.uow, scope, created_before=high, created_from=low)
+        return replay(
+            events, runner.config, target, start=start, end=end, as_of=None, progress=progress
+        )
+
+    return runner.run(actor, "report.view", "whatif", now, body)

@@ -10,8 +10,9 @@ notification; the rules of who hears of what are :mod:`helpdesk_core.notificatio
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
@@ -23,6 +24,7 @@ from helpdesk_core.escalation import (
     EscalationPolicy,
     resolve_recipients,
 )
+from helpdesk_core.model.customers import ProfileTimeline
 from helpdesk_core.model.events import Event, FieldsChanged, PriorityChanged
 from helpdesk_core.model.people import SYSTEM
 from helpdesk_core.model.records import Firing, OutboxMessage, retry_at
@@ -61,13 +63,29 @@ class Escalations:
     sla: SlaConfig | None
     priorities: tuple[str, ...]
 
+    def profile(self, uow: UnitOfWork, ticket: Ticket) -> ProfileTimeline | None:
+        """The requester's profile through time, read only when an SLA or escalation condition
+        reads ``customer.*`` fields (R-CUS-3: decided as of the ticket's events)."""
+        reads = (self.sla is not None and self.sla.reads_customer) or (
+            self.escalation is not None and self.escalation.reads_customer
+        )
+        if not reads or ticket.requester is None:
+            return None
+        return ProfileTimeline.of(uow.customer_events(ticket.requester))
+
     def clocks(
-        self, uow: UnitOfWork, ticket_id: str, now: datetime, history: Sequence[Event] | None = None
+        self,
+        uow: UnitOfWork,
+        ticket_id: str,
+        now: datetime,
+        history: Sequence[Event] | None = None,
+        profile: ProfileTimeline | None = None,
     ) -> list[SlaClock]:
         """The ticket's clocks; ``history`` when the caller holds all its events already."""
         if self.sla is None:
             return []
-        return evaluate(self.sla, uow.ticket_events(ticket_id) if history is None else history, now)
+        events = uow.ticket_events(ticket_id) if history is None else history
+        return evaluate(self.sla, events, now, profile=profile)
 
     def schedule(
         self, uow: UnitOfWork, ticket: Ticket, now: datetime, new_events: Sequence[Event]
@@ -79,8 +97,16 @@ class Escalations:
             return
         created = bool(new_events) and new_events[0].seq == 1
         fired = set() if created else {f.key for f in uow.firings(ticket.id)}
-        clocks = self.clocks(uow, ticket.id, now, new_events if created else None)
-        uow.schedule_check(ticket.id, self.escalation.next_check_at(ticket, clocks, now, fired))
+        profile = self.profile(uow, ticket)
+        clocks = self.clocks(uow, ticket.id, now, new_events if created else None, profile)
+        customer = _as_of(profile, ticket)
+        following = self.escalation.next_check_at(ticket, clocks, now, fired, customer)
+        uow.schedule_check(ticket.id, following)
+
+
+def _as_of(profile: ProfileTimeline | None, ticket: Ticket) -> Mapping[str, Any] | None:
+    """The requester's ``customer.*`` fields as of the ticket's latest event."""
+    return None if profile is None else profile.at(ticket.updated_at)
 
 
 def run_escalations(
@@ -141,12 +167,14 @@ def _escalate(
         if ticket is None:
             uow.release_check(ticket_id, worker, None)
             return [], []
-        clocks = rules.clocks(uow, ticket_id, at)
+        profile = rules.profile(uow, ticket)
+        clocks = rules.clocks(uow, ticket_id, at, profile=profile)
         fired = {f.key for f in uow.firings(ticket_id)}
         change = Change(ticket)
         done: list[DueFiring] = []
-        for policy in escalation.for_ticket(ticket):
-            for due in policy.due_firings(change.ticket, clocks, at, fired):
+        customer = _as_of(profile, ticket)
+        for policy in escalation.for_ticket(ticket, customer):
+            for due in policy.due_firings(change.ticket, clocks, at, fired, customer):
                 firing = Firing(
                     due.key, ticket_id, due.policy, due.level.number, due.metric,
                     due.cycle, at, worker,
@@ -158,11 +186,13 @@ def _escalate(
                 _actions(runner, rules, uow, change, policy, due, at)
         if change.events:
             runner.record(uow, change, at)
-            clocks = rules.clocks(uow, ticket_id, at)
+            clocks = rules.clocks(uow, ticket_id, at, profile=profile)
         latest = uow.get_ticket(ticket_id) or change.ticket
         if latest.version != change.ticket.version:
             raise ConcurrencyConflict(ticket_id, change.ticket.version, latest.version)
-        following = escalation.next_check_at(change.ticket, clocks, at, fired)
+        following = escalation.next_check_at(
+            change.ticket, clocks, at, fired, _as_of(profile, change.ticket)
+        )
         if not uow.release_check(ticket_id, worker, following):
             raise LeaseLost(ticket_id)
     runner.committed([change])

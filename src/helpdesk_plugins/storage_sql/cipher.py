@@ -1,9 +1,13 @@
-"""Encryption at rest for sensitive custom fields (R-SEC-2), with the ``cryptography`` package.
+"""Encryption at rest for sensitive fields (R-SEC-2), with the ``cryptography`` package.
 
 Documents the store writes (ticket state, events, outbox payloads) carry custom field values
 under a ``custom`` key. :class:`FieldCipher` replaces each sensitive value there by
 ``{"$enc": "<Fernet token>"}`` before the write and restores it after the read, so the raw
-database never holds a customer's mobile number or e-mail address in clear.
+database never holds a customer's mobile number or e-mail address in clear. A customer's
+contacts (the ``emails`` and ``phones`` of profiles and of their events) are sealed the same way
+whenever a key is configured, and the contact index (``hd_customer_contacts``, what
+``find_customer`` looks up) then holds keyed hashes (HMAC-SHA256 under a key derived from each
+field key), not addresses.
 
 Keys are Fernet keys (32 random bytes, url-safe base64), comma-separated: the first encrypts,
 every one decrypts, so keys rotate without rewriting the database at once. Make one with
@@ -12,9 +16,11 @@ every one decrypts, so keys rotate without rewriting the database at once. Make 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,6 +29,12 @@ from helpdesk_core.errors import StorageError
 from helpdesk_plugins.storage_sql.settings import sensitive_custom_fields, storage_settings
 
 SEALED: Final = "$enc"
+
+CONTACT_FIELDS: Final = ("emails", "phones")
+"""Top-level document keys holding a customer's contacts (profiles and profile events)."""
+
+HASHED: Final = "h1:"
+"""Prefix of a hashed contact-index key."""
 
 
 def _is_sealed(value: Any) -> bool:
@@ -52,9 +64,51 @@ class FieldCipher:
                 f"bytes; make one with `helpdesk db keygen`): {exc}"
             ) from exc
         self.fields = fields
+        # one index key per field key: the first writes, all of them find (keys rotate)
+        self._index_keys = [
+            hashlib.sha256(b"helpdesk contact index\0" + key.strip().encode("ascii")).digest()
+            for key in keys
+        ]
+
+    def _seal_value(self, value: Any) -> dict[str, str]:
+        token = self._fernet.encrypt(json.dumps(value).encode("utf-8"))
+        return {SEALED: token.decode("ascii")}
+
+    def _open_value(self, value: Mapping[str, Any], name: str) -> Any:
+        from cryptography.fernet import InvalidToken
+
+        try:
+            plain = self._fernet.decrypt(str(value[SEALED]).encode("ascii"))
+        except InvalidToken as exc:
+            raise StorageError(
+                f"cannot decrypt {name}: none of the configured field keys "
+                "matches the key it was written with"
+            ) from exc
+        return json.loads(plain)
+
+    def _contacts(
+        self, doc: dict[str, Any], change: Callable[[Any], Any], sealed: bool
+    ) -> dict[str, Any]:
+        """``doc`` with its contact values (top level, and in a profile change's ``before`` /
+        ``after``) passed through ``change``: the sealed ones when ``sealed``, else the clear."""
+        out = doc
+        for part in (None, "before", "after"):
+            holder = doc if part is None else doc.get(part)
+            if not isinstance(holder, Mapping):
+                continue
+            found = {
+                k: holder[k]
+                for k in CONTACT_FIELDS
+                if holder.get(k) and _is_sealed(holder[k]) == sealed
+            }
+            if found:
+                new = {**holder, **{k: change(v) for k, v in found.items()}}
+                out = new if part is None else {**out, part: new}
+        return out
 
     def seal(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """``doc`` with its sensitive custom values encrypted (a copy when anything changes)."""
+        """``doc`` with its sensitive values encrypted (a copy when anything changes)."""
+        doc = self._contacts(doc, self._seal_value, sealed=False)
         custom = doc.get("custom")
         if not isinstance(custom, Mapping) or self.fields.isdisjoint(custom):
             return doc
@@ -63,14 +117,12 @@ class FieldCipher:
             value = custom[name]
             if value is None:
                 continue
-            token = self._fernet.encrypt(json.dumps(value).encode("utf-8"))
-            sealed[name] = {SEALED: token.decode("ascii")}
+            sealed[name] = self._seal_value(value)
         return {**doc, "custom": sealed}
 
     def open(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """``doc`` with every sealed custom value decrypted."""
-        from cryptography.fernet import InvalidToken
-
+        """``doc`` with every sealed value decrypted."""
+        doc = self._contacts(doc, lambda v: self._open_value(v, "a customer contact"), sealed=True)
         custom = doc.get("custom")
         if not isinstance(custom, Mapping):
             return doc
@@ -79,15 +131,23 @@ class FieldCipher:
             if _is_sealed(value):
                 if opened is None:
                     opened = dict(custom)
-                try:
-                    plain = self._fernet.decrypt(str(value[SEALED]).encode("ascii"))
-                except InvalidToken as exc:
-                    raise StorageError(
-                        f"cannot decrypt custom.{name}: none of the configured field keys "
-                        "matches the key it was written with"
-                    ) from exc
-                opened[name] = json.loads(plain)
+                opened[name] = self._open_value(value, f"custom.{name}")
         return doc if opened is None else {**doc, "custom": opened}
+
+    def index_key(self, contact_key: str) -> str:
+        """What the contact index stores for ``contact_key`` (a keyed hash)."""
+        return self._hash(self._index_keys[0], contact_key)
+
+    def lookup_keys(self, contact_key: str) -> list[str]:
+        """Every index entry that may stand for ``contact_key``: its hash under each key (old
+        keys still find what they wrote) and the clear key (rows written before a key was
+        configured)."""
+        return [self._hash(k, contact_key) for k in self._index_keys] + [contact_key]
+
+    @staticmethod
+    def _hash(key: bytes, contact_key: str) -> str:
+        digest = hmac.new(key, contact_key.encode("utf-8"), hashlib.sha256).hexdigest()
+        return HASHED + digest
 
 
 class PlainCodec:
@@ -100,12 +160,21 @@ class PlainCodec:
 
     def open(self, doc: dict[str, Any]) -> dict[str, Any]:
         custom = doc.get("custom")
-        if isinstance(custom, Mapping) and any(_is_sealed(v) for v in custom.values()):
+        if any(
+            isinstance(h, Mapping) and any(_is_sealed(h.get(k)) for k in CONTACT_FIELDS)
+            for h in (doc, doc.get("before"), doc.get("after"))
+        ) or (isinstance(custom, Mapping) and any(_is_sealed(v) for v in custom.values())):
             raise StorageError(
                 "this database holds encrypted fields but no field key is configured: set "
                 "HELPDESK_FIELD_KEY (or [storage] field_key_env / field_key_file)"
             )
         return doc
+
+    def index_key(self, contact_key: str) -> str:
+        return contact_key
+
+    def lookup_keys(self, contact_key: str) -> list[str]:
+        return [contact_key]
 
 
 def cipher_for(config: HelpdeskConfig) -> FieldCipher | PlainCodec:

@@ -790,7 +790,10 @@ class SqlUnitOfWork:
         if keys:
             self._x(
                 sa.insert(s.customer_contacts),
-                [{"customer_id": customer.id, "key": key} for key in sorted(keys)],
+                [
+                    {"customer_id": customer.id, "key": key}
+                    for key in sorted({self._store.codec.index_key(k) for k in keys})
+                ],
             )
         rows = [
             {
@@ -812,7 +815,13 @@ class SqlUnitOfWork:
         k = s.customer_contacts.c
         statement = (
             sa.select(s.customers.c.doc)
-            .where(s.customers.c.id.in_(sa.select(k.customer_id).where(k.key == contact_key)))
+            .where(
+                s.customers.c.id.in_(
+                    sa.select(k.customer_id).where(
+                        k.key.in_(self._store.codec.lookup_keys(contact_key))
+                    )
+                )
+            )
             .order_by(s.customers.c.id)
         )
         return [self._customer(doc) for doc in self._x(statement).scalars()]
