@@ -172,3 +172,11 @@ def test_customers_and_their_history(client: Any, auth: Any) -> None:
     assert history["events"][0]["kind"] and history["tickets"]
     other = client.get("/api/v1/customers/C00002", headers=auth("customer"))
     assert other.status_code == 403 and other.json()["error"] == "PermissionDenied"
+
+
+def test_live_queue_with_alarms(client: Any, auth: Any) -> None:
+    """R-RPT-2, R-RTE-5: the demo's queue is longer than its [alarms] max_queued = 5."""
+    queue = client.get("/api/v1/queue", headers=auth("manager")).json()
+    assert queue["queue_length"] > 5 and queue["breached"] > 0
+    assert "max_queued" in {a["rule"] for a in queue["alarms"]}
+    assert client.get("/api/v1/queue", headers=auth("customer")).status_code == 403

@@ -97,6 +97,7 @@ def test_dashboard_draws_svg_charts(session_app: Any) -> None:
     assert page.status_code == 200
     assert page.text.count("<svg") >= 2
     assert "Queue: open tickets by age" in page.text and "SLA compliance" in page.text
+    assert 'class="alarm"' in page.text and "max queued" in page.text
 
 
 def test_customer_page_for_staff(session_app: Any) -> None:

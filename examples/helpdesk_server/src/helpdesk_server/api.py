@@ -31,6 +31,7 @@ from helpdesk_server.schemas import (
     EventOut,
     NoteIn,
     PriorityIn,
+    QueueStatusOut,
     ReplyIn,
     ReportOut,
     ReviewIn,
@@ -314,6 +315,13 @@ def publish_article(desk: Desk, actor: CurrentActor, article_id: str, body: Revi
     """Review: publish, or send back to draft with a comment (``kb.review``)."""
     article = desk.publish_article(actor, article_id, approve=body.approve, comment=body.comment)
     return ArticleOut.of(article)
+
+
+# ---------------------------------------------------------------------- live queue
+@router.get("/queue", response_model=QueueStatusOut, tags=["reports"])
+def queue_status(desk: Desk, actor: CurrentActor) -> QueueStatusOut:
+    """The live queue per team and the ``[alarms]`` that hold now (``report.view`` scope)."""
+    return QueueStatusOut.of(desk.queue_status(actor))
 
 
 # ---------------------------------------------------------------------- reports

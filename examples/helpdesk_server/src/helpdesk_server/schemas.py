@@ -3,7 +3,7 @@ response exactly; converters from the library's attrs objects live beside each m
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from helpdesk_core.model.events import Event, Message, event_to_dict
 from helpdesk_core.model.hits import ArticleHit, SearchHit
 from helpdesk_core.model.knowledge import Article
 from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.monitoring import QueueStatus
 from helpdesk_core.sla import SlaClock
 from helpdesk_server.history import describe
 
@@ -338,3 +339,65 @@ class ReportOut(BaseModel):
     end: datetime
     columns: list[str]
     rows: list[dict[str, Any]]
+
+
+class AlarmOut(BaseModel):
+    rule: str
+    team: str | None
+    value: float
+    threshold: float
+    detail: str
+
+
+class TeamQueueOut(BaseModel):
+    team: str | None
+    queue_length: int
+    average_wait_seconds: float | None
+    longest_wait_seconds: float | None
+    agents_online: int
+    agents_on_shift: int
+    breaches_next_hour: int
+    breached: int
+
+
+class QueueStatusOut(BaseModel):
+    """The live queue (``desk.queue_status``) with the alarms that hold now."""
+
+    at: datetime
+    queue_length: int
+    average_wait_seconds: float | None
+    longest_wait_seconds: float | None
+    agents_online: int
+    agents_on_shift: int
+    breaches_next_hour: int
+    breached: int
+    teams: list[TeamQueueOut]
+    alarms: list[AlarmOut]
+
+    @classmethod
+    def of(cls, status: QueueStatus) -> QueueStatusOut:
+        def seconds(value: timedelta | None) -> float | None:
+            return None if value is None else value.total_seconds()
+
+        return cls(
+            at=status.at, queue_length=status.queue_length,
+            average_wait_seconds=seconds(status.average_wait),
+            longest_wait_seconds=seconds(status.longest_wait),
+            agents_online=status.agents_online, agents_on_shift=status.agents_on_shift,
+            breaches_next_hour=status.breaches_next_hour, breached=status.breached,
+            teams=[
+                TeamQueueOut(
+                    team=t.team, queue_length=t.queue_length,
+                    average_wait_seconds=seconds(t.average_wait),
+                    longest_wait_seconds=seconds(t.longest_wait),
+                    agents_online=t.agents_online, agents_on_shift=t.agents_on_shift,
+                    breaches_next_hour=t.breaches_next_hour, breached=t.breached,
+                )
+                for t in status.teams
+            ],
+            alarms=[
+                AlarmOut(rule=a.rule, team=a.team, value=a.value, threshold=a.threshold,
+                         detail=a.detail)
+                for a in status.alarms
+            ],
+        )  # fmt: skip

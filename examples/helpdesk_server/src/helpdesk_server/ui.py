@@ -350,10 +350,10 @@ def dashboard(request: Request, days: int = 7) -> Response:
             report = desk.report(actor, name, start=start, end=today, group_by=group_by)
             charts.append({"title": title, "svg": _chart(report, title), "report": report})
         open_now = desk.count_tickets(actor, status_category=list(OPEN_CATEGORIES))
-        unassigned = desk.count_tickets(actor, status="new")
+        queue = desk.queue_status(actor, now=now)
         return _page(
-            request, "dashboard.html", user, charts=charts, open_now=open_now,
-            unassigned=unassigned, start=start, end=today,
+            request, "dashboard.html", user, charts=charts, open_now=open_now, queue=queue,
+            start=start, end=today, span=span,
         )  # fmt: skip
 
     return _guard(request, render)
