@@ -25,6 +25,8 @@ def tests(session: nox.Session) -> None:
     session.install("-e", EXTRAS_FOR_TESTS, *_group("tests"))
     # The example third-party plugin distribution proves entry-point discovery.
     session.install("-e", "examples/helpdesk_example_plugin")
+    # The SMS notifier: a separately installable plugin package with its own dependency.
+    session.install("-e", "examples/helpdesk_sms_plugin")
     # The reference server (its API is fuzzed with schemathesis, its UI driven by playwright
     # on the system's chromium).
     session.install("-e", "examples/helpdesk_server", *SERVER_TEST_TOOLS)

@@ -29,6 +29,7 @@ from helpdesk_core.model.hits import ArticleHit, SearchHit
 from helpdesk_core.model.intake import IngestResult
 from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
+from helpdesk_core.model.records import OutboxMessage
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.monitoring import Alarm, QueueStatus, TeamQueue
 
@@ -60,6 +61,7 @@ __all__ = [
     "KbGap",
     "Message",
     "NotFound",
+    "OutboxMessage",
     "PermissionDenied",
     "PluginError",
     "QueueStatus",

@@ -33,13 +33,14 @@ from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.hits import ArticleHit, SearchHit
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Actor, Agent
-from helpdesk_core.model.records import AuditRecord
+from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.permissions import PermissionMatrix, PermissionsConfig
 from helpdesk_core.plugins import PluginManager
 from helpdesk_core.ports import Channel, Notifier, SortKey, Storage
 from helpdesk_core.routing import RoutingPolicy, ShiftCalendar
 from helpdesk_core.service import customers as customer_service
+from helpdesk_core.service import dead_letters as dead_letter_service
 from helpdesk_core.service import directory, grants, queries, reporting, tickets, workers
 from helpdesk_core.service import knowledge as kb_service
 from helpdesk_core.service import monitoring as monitoring_service
@@ -948,3 +949,17 @@ class Helpdesk:
         return workers.dispatch_outbox(
             self._runner, self.notifiers, now=now, worker=worker, limit=limit, lease=lease
         )
+
+    def dead_letters(
+        self, actor: Actor, *, limit: int = 100, now: datetime | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages that failed every delivery attempt (``state="dead"``, ``last_error``
+        kept), oldest first; needs ``outbox.manage`` (administrators)."""
+        return dead_letter_service.dead_letters(self._runner, actor, limit=limit, now=now)
+
+    def retry_dead_letter(
+        self, actor: Actor, message_id: str, *, now: datetime | None = None
+    ) -> OutboxMessage:
+        """Put a dead letter back to pending, deliverable at once with a fresh round of
+        attempts (``outbox.manage``; audited); NotFound when ``message_id`` is not dead."""
+        return dead_letter_service.retry_dead_letter(self._runner, actor, message_id, now=now)

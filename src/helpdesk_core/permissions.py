@@ -86,6 +86,7 @@ ACTIONS: Final = (
     "audit.view",
     "grant.request",
     "grant.approve",
+    "outbox.manage",
 )
 """The built-in actions; plugins add more through ``helpdesk_register_permissions``."""
 

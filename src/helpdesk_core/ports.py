@@ -168,6 +168,12 @@ class UnitOfWork(Protocol):
     def outbox(self, state: str | None = None) -> list[OutboxMessage]:
         """Outbox messages, optionally in one state, oldest first."""
 
+    def revive_outbox(self, message_id: str, *, available_at: datetime) -> OutboxMessage | None:
+        """Put a dead message back to pending (a dead letter retried by hand): available at
+        ``available_at``, attempts back to 0, lease cleared, its last error kept until the next
+        attempt. Returns the revived message, or None (nothing changed) when there is no dead
+        message ``message_id``. Commits with the transaction."""
+
     def save_grant(self, grant: Grant) -> None:
         """Insert or replace a permission grant (its ``history`` records every change)."""
 

@@ -263,6 +263,8 @@ def whatif(
         raise ValidationError("as_of", f"must be an aware datetime, got {as_of!r}")
     if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= 10_000:
         raise ValidationError("top", f"must be 0..10000, got {top!r}")
+    if progress is not None and not callable(progress):
+        raise ValidationError("progress", f"must be a callable or None, got {progress!r:.60}")
     cycles: Counter[tuple[str, str, int]] = Counter()
     breached: Counter[tuple[str, str, int]] = Counter()
     fired: Counter[tuple[str, int, int]] = Counter()

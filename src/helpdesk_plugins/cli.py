@@ -24,6 +24,21 @@
     deliver the outbox.
     SIGTERM or SIGINT finishes the current tick and exits 0; a killed worker's leases expire
     and another worker takes its tickets over.
+``helpdesk dead-letters list|retry [ID] --url URL``
+    outbox messages that failed every delivery attempt, with their last error; ``retry ID``
+    puts one back to pending (the next worker tick delivers it). Runs as an administrator
+    named by ``--as`` (default ``cli``), which the audit log records.
+``helpdesk ingest-mail FILE... --url URL [--config desk.toml]``
+    ingest .eml files, mbox files and Maildir folders; one line per message (where, outcome,
+    ticket, reason) and a summary. Exit code 0: all recorded; 1: some quarantined or failed
+    (storage down: run again, redeliveries are recognised); 2: usage error.
+``helpdesk mail poll --url URL --config desk.toml [--once]``
+    poll the ``[email.imap]`` mailboxes every ``interval`` seconds (docs/email.md).
+``helpdesk mail listen --url URL [--host 127.0.0.1] [--port 8025] [--lmtp]``
+    a local SMTP (or LMTP) server for the host's MTA; 250 only after ingest committed, 451
+    when the store is down so the MTA retries.
+
+``--url`` defaults to ``HELPDESK_DATABASE_URL`` and ``--config`` to ``HELPDESK_CONFIG``.
 
 Other distributions add commands through the ``helpdesk.cli`` entry-point group: each entry
 point names a :class:`CommandRegistrar`, a callable that adds its subcommands to the parser
@@ -40,12 +55,13 @@ import signal
 import socket
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
 import attrs
 
@@ -53,6 +69,7 @@ from helpdesk_core.clock import Clock, SystemClock
 from helpdesk_core.desk import Helpdesk
 from helpdesk_core.errors import HelpdeskError
 from helpdesk_core.model.people import Actor
+from helpdesk_plugins.mail_intake import Ingest
 
 log = logging.getLogger("helpdesk.worker")
 
@@ -154,8 +171,25 @@ def _storage_url(args: argparse.Namespace) -> str:
     return url
 
 
+def _config(args: argparse.Namespace) -> str | None:
+    config: str | None = args.config or os.environ.get("HELPDESK_CONFIG")
+    return config
+
+
+def _desk(args: argparse.Namespace) -> Helpdesk:
+    return Helpdesk(config=_config(args), storage_url=_storage_url(args))
+
+
+def _ingest_of(desk: Helpdesk) -> Ingest:
+    """The desk's ``ingest_email`` as an :data:`Ingest`."""
+    ingest = getattr(desk, "ingest_email", None)
+    if ingest is None:  # pragma: no cover - this desk's build has no email intake
+        raise UsageError("this helpdesk_core has no desk.ingest_email")
+    return cast(Ingest, ingest)
+
+
 def _worker(args: argparse.Namespace) -> int:
-    desk = Helpdesk(config=args.config, storage_url=_storage_url(args))
+    desk = _desk(args)
     worker = Worker(
         desk,
         args.id or f"{socket.gethostname()}:{os.getpid()}",
@@ -248,7 +282,7 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"report: unknown report {args.name!r}; known: {sorted(REPORTS)}")
     start, end = _period(args.period)
     groups = [g.strip() for g in args.group_by.split(",") if g.strip()] if args.group_by else []
-    with Helpdesk(config=args.config, storage_url=_storage_url(args)) as desk:
+    with _desk(args) as desk:
         report = desk.report(_actor(args), args.name, start=start, end=end, group_by=groups)
     if args.format == "csv":
         print(report.to_csv(), end="")
@@ -279,7 +313,7 @@ def _cell(value: object) -> str:
 
 def _whatif(args: argparse.Namespace) -> int:
     start, end = _period(args.period)
-    with Helpdesk(config=args.config, storage_url=_storage_url(args)) as desk:
+    with _desk(args) as desk:
         result = desk.whatif(
             _actor(args), args.against, start=start, end=end, progress=_progress("replayed")
         )
@@ -290,11 +324,7 @@ def _whatif(args: argparse.Namespace) -> int:
 
 
 def _add_reader_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", help="database URL (default: $HELPDESK_DATABASE_URL)")
-    parser.add_argument(
-        "--config", default=os.environ.get("HELPDESK_CONFIG"),
-        help="the desk's TOML configuration (default: $HELPDESK_CONFIG, else built-in defaults)",
-    )  # fmt: skip
+    _store_options(parser)
     parser.add_argument(
         "--period", required=True,
         help="YYYY-MM (a month), YYYY-MM-DD (a day) or FIRST..LAST (local days, inclusive)",
@@ -303,6 +333,111 @@ def _add_reader_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--role", default="admin", help="the acting user's role (default: admin: the whole desk)"
     )
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    admin = Actor(id=args.actor, roles={"admin"})
+    with _desk(args) as desk:
+        if args.action == "retry":
+            if not args.id:
+                raise UsageError("dead-letters retry: give the message ID")
+            message = desk.retry_dead_letter(admin, args.id)
+            print(f"{message.id}\tpending again ({message.key}); the next worker tick sends it")
+            return 0
+        dead = desk.dead_letters(admin, limit=args.limit)
+        for message in dead:
+            print(
+                f"{message.id}\t{message.created_at.isoformat()}\t{message.topic}\t"
+                f"{message.key}\tattempts={message.attempts}\t{message.last_error or '-'}"
+            )
+        print(f"{len(dead)} dead letter(s)")
+    return 0
+
+
+def _ingest_mail(args: argparse.Namespace) -> int:
+    from helpdesk_plugins.mail_intake.files import FAILED, ingest_files
+
+    paths = [Path(p) for p in args.files]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(
+            f"helpdesk ingest-mail: no such file or folder: {', '.join(missing)}", file=sys.stderr
+        )
+        return 2
+    counts: Counter[str] = Counter()
+    with _desk(args) as desk:
+        for outcome in ingest_files(paths, _ingest_of(desk)):
+            print(outcome.line())
+            counts[outcome.outcome] += 1
+    total = sum(counts.values())
+    parts = [f"{counts[k]} {k}" for k in ("created", "appended", "ignored", "quarantined", FAILED)]
+    print(f"{total} message(s): " + ", ".join(parts))
+    return 1 if counts["quarantined"] or counts[FAILED] else 0
+
+
+def _mail(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("mail %s: signal %s, stopping", args.action, signum)
+        stop.set()
+
+    try:
+        if args.action == "poll":
+            from helpdesk_plugins.channel_email import email_settings
+            from helpdesk_plugins.mail_intake.imap import ImapPoller
+
+            settings = email_settings(desk.config).imap
+            if settings is None:
+                raise UsageError("mail poll: the config has no [email.imap] table")
+            poller = ImapPoller(settings, _ingest_of(desk), desk.storage)
+            if args.once:  # one poll; a refused login or an unreachable server exits 2
+                result = poller.poll()
+                for fetched in result.handled:
+                    ticket = fetched.result.ticket_id or "-"
+                    print(f"{fetched.mailbox}\t{fetched.uid}\t{fetched.result.outcome}\t{ticket}")
+                print(
+                    f"{len(result.handled)} message(s)"
+                    + (f"; stopped: {result.error}" if result.error else "")
+                )
+                return 1 if result.error else 0
+            poller.stop_event = stop
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+            poller.run()
+            return 0
+        from helpdesk_plugins.mail_intake.listener import make_controller
+
+        controller = make_controller(
+            _ingest_of(desk),
+            host=args.host,
+            port=args.port,
+            lmtp=args.lmtp,
+            max_bytes=args.max_bytes,
+        )
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        controller.start()
+        kind = "LMTP" if args.lmtp else "SMTP"
+        log.info(
+            "%s listener on %s:%s, ingesting into %s", kind, args.host, args.port, desk.storage.url
+        )
+        try:
+            stop.wait()
+        finally:
+            controller.stop()
+        return 0
+    finally:
+        desk.close()
+
+
+def _store_options(parser: argparse.ArgumentParser, *, config: bool = True) -> None:
+    parser.add_argument("--url", help="the desk's database URL (default: $HELPDESK_DATABASE_URL)")
+    if config:
+        parser.add_argument(
+            "--config", help="the desk's TOML configuration (default: $HELPDESK_CONFIG)"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -337,6 +472,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     what.add_argument("--against", required=True, metavar="NEW.toml", help="the changed config")
     _add_reader_options(what)
     what.set_defaults(run=_whatif)
+    dead = sub.add_parser(
+        "dead-letters", help="list or retry outbox messages that failed every attempt"
+    )
+    dead.add_argument("action", choices=["list", "retry"])
+    dead.add_argument("id", nargs="?", help="retry: the message ID (first column of list)")
+    _store_options(dead)
+    dead.add_argument("--as", dest="actor", default="cli", help="administrator name to audit")
+    dead.add_argument("--limit", type=int, default=100, help="list: at most this many (1-1000)")
+    dead.set_defaults(run=_dead_letters)
+    files = sub.add_parser(
+        "ingest-mail",
+        help="ingest .eml files, mbox files and Maildir folders",
+        description="Ingest every message of each FILE (an .eml file, an mbox file or a "
+        "Maildir folder). Prints one line per message (where, outcome, ticket, reason) and a "
+        "summary. Exit code 0: all recorded; 1: some quarantined or failed; 2: usage error.",
+    )
+    files.add_argument("files", nargs="+", metavar="FILE")
+    _store_options(files)
+    files.set_defaults(run=_ingest_mail)
+    mail = sub.add_parser("mail", help="mail intake daemons: IMAP poller, SMTP/LMTP listener")
+    mail_sub = mail.add_subparsers(dest="action", required=True)
+    poll = mail_sub.add_parser(
+        "poll", help="poll the [email.imap] mailboxes (interval and batch from the config)"
+    )
+    _store_options(poll)
+    poll.add_argument(
+        "--once",
+        action="store_true",
+        help="poll once, print one line per message and exit (0 ok, 1 storage down, 2 error)",
+    )
+    poll.set_defaults(run=_mail)
+    listen = mail_sub.add_parser("listen", help="a local SMTP/LMTP server for the host's MTA")
+    _store_options(listen)
+    listen.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    listen.add_argument("--port", type=int, default=8025, help="TCP port (default: 8025)")
+    listen.add_argument("--lmtp", action="store_true", help="speak LMTP instead of SMTP")
+    listen.add_argument(
+        "--max-bytes",
+        type=int,
+        default=25_000_000,
+        help="largest message accepted, in bytes (default: 25000000); larger ones get 552",
+    )
+    listen.set_defaults(run=_mail)
     add_extension_commands(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")

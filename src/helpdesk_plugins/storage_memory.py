@@ -326,6 +326,24 @@ class MemoryUnitOfWork:
         rows.update(self._outbox_done)
         return [m for m in rows.values() if state is None or m.state == state]
 
+    def revive_outbox(self, message_id: str, *, available_at: datetime) -> OutboxMessage | None:
+        current = self._outbox_done.get(message_id) or self._outbox.get(message_id)
+        if current is None:
+            with self._store._lock:
+                current = self._store.outbox_rows.get(message_id)
+        if current is None or current.state != "dead":
+            return None
+        revived = attrs.evolve(
+            current,
+            state="pending",
+            attempts=0,
+            available_at=available_at,
+            claimed_by=None,
+            lease_until=None,
+        )
+        self._outbox_done[message_id] = revived
+        return revived
+
     # -- grants ---------------------------------------------------------------------------
     def save_grant(self, grant: Grant) -> None:
         self._grants[grant.id] = grant

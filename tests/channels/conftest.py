@@ -4,9 +4,14 @@ with AUTH, implicit TLS) and a TLS certificate chain made for the test run."""
 from __future__ import annotations
 
 import datetime as dt
+import imaplib
 import ipaddress
+import os
+import shutil
 import socket
 import ssl
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,3 +176,169 @@ def smtp_ssl_server(certificates: Certificates) -> Iterator[SmtpServer]:
     controller, server = _start(Mailbox(), ssl_context=certificates.server_context())
     yield server
     controller.stop()
+
+
+# -- Dovecot -------------------------------------------------------------------------------------
+DOVECOT_SKIP_REASON = "needs Dovecot (Debian: apt-get install -y dovecot-imapd)"
+REQUIRE_DOVECOT_ENV = "HELPDESK_REQUIRE_DOVECOT"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With HELPDESK_REQUIRE_DOVECOT set (CI), a test skipped for lack of Dovecot fails."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (
+        report.skipped
+        and os.environ.get(REQUIRE_DOVECOT_ENV)
+        and DOVECOT_SKIP_REASON in str(report.longrepr)
+    ):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{REQUIRE_DOVECOT_ENV} is set but this test was skipped for lack of Dovecot: "
+            + str(report.longrepr)
+        )
+
+
+@attrs.define
+class Dovecot:
+    """A Dovecot IMAP server on loopback with one passwd-file user and Maildir storage."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    root: Path
+
+    def client(self) -> imaplib.IMAP4:
+        """A logged-in IMAP client (the test's own view of the mailbox)."""
+        client = imaplib.IMAP4(self.host, self.port, timeout=10)
+        client.login(self.user, self.password)
+        return client
+
+    def deliver(self, *messages: bytes, mailbox: str = "INBOX") -> None:
+        """APPEND each message (creating the mailbox if needed)."""
+        client = self.client()
+        try:
+            client.create(mailbox)  # "already exists" is fine
+            for raw in messages:
+                status, data = client.append(mailbox, None, None, raw)
+                assert status == "OK", data
+        finally:
+            client.logout()
+
+    def uids(self, mailbox: str = "INBOX", criteria: str = "ALL") -> list[int]:
+        client = self.client()
+        try:
+            client.select(mailbox)
+            _, data = client.uid("SEARCH", criteria)
+            return [int(u) for u in data[0].split()]
+        finally:
+            client.logout()
+
+
+def _dovecot_config(root: Path, port: int) -> str:
+    if os.geteuid() == 0:  # Dovecot refuses root for its login and mail processes
+        internal, login, mail_user, mail_group = "dovecot", "dovenull", "nobody", "nogroup"
+    else:
+        import grp
+        import pwd
+
+        internal = login = mail_user = pwd.getpwuid(os.getuid()).pw_name
+        mail_group = grp.getgrgid(os.getgid()).gr_name
+    return f"""
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+default_internal_user = {internal}
+default_internal_group = {internal}
+default_login_user = {login}
+mail_location = maildir:{root}/mail/%u
+first_valid_uid = 1
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={mail_user} gid={mail_group} home={root}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    """A fresh Dovecot (``dovecot -F``) on a free loopback port, stopped after the test."""
+    binary = shutil.which("dovecot") or next(
+        (p for p in ("/usr/sbin/dovecot",) if os.path.exists(p)), None
+    )
+    if binary is None:
+        pytest.skip(DOVECOT_SKIP_REASON)
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
+    root.chmod(0o755)  # the mail and login users must reach their folders
+    port = free_port()
+    user, password = "desk@example.com", "imap-s3cret"
+    for folder in ("run", "state", "mail", "home"):
+        (root / folder).mkdir()
+    (root / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
+    (root / "dovecot.conf").write_text(_dovecot_config(root, port))
+    if os.geteuid() == 0:
+        for folder in ("mail", "home"):
+            shutil.chown(root / folder, "nobody", "nogroup")
+    process = subprocess.Popen(
+        [binary, "-F", "-c", str(root / "dovecot.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_greeting(process, port, root)
+        yield Dovecot("127.0.0.1", port, user, password, root)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_for_greeting(process: subprocess.Popen[bytes], port: int, root: Path) -> None:
+    """Until Dovecot greets on ``port`` (readiness, not a timing assertion)."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode() if process.stderr else ""
+            log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+            raise RuntimeError(f"dovecot exited with {process.returncode}: {err}{log}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                if probe.recv(100).startswith(b"* OK"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"dovecot did not greet on port {port}")

@@ -11,6 +11,8 @@ from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpdesk_core import Actor, Helpdesk
 from helpdesk_core.config import load_config
@@ -228,6 +230,8 @@ def test_the_desk_mails_a_public_reply_through_its_outbox(
 
 
 def test_smtp_config_errors_name_the_key_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_config({"email": {"smtp": {"ca_file": "/etc/ssl/private-ca.pem"}}})
+    assert settings.sections["email"].smtp.ca_file == "/etc/ssl/private-ca.pem"  # documented key
     with pytest.raises(ConfigError, match=r"^email\.smtp\.security"):
         load_config({"email": {"smtp": {"security": "tls"}}})
     with pytest.raises(ConfigError, match=r"^email\.smtp\.port"):
@@ -240,3 +244,72 @@ def test_smtp_config_errors_name_the_key_path(monkeypatch: pytest.MonkeyPatch) -
     )
     with pytest.raises(ConfigError, match=r"^email\.smtp\.password_env"):
         Helpdesk(config, load_entrypoints=False)
+
+
+def test_contact_details_are_masked_for_a_recipient_whose_role_requires_it(
+    smtp_server: SmtpServer,
+) -> None:
+    """R-CUS-2: an agent without customer.view_contact gets mail with the customer's address
+    and phone masked; the customer's own mail and the ticket token are left as they are."""
+    from helpdesk_plugins.channel_email.outbound import Recipient
+
+    def address_book(n: Notification) -> Recipient:
+        if n.recipient == "a-17":  # an agent: contact details masked by the matrix
+            return Recipient("a17@example.com", "Agent 17", "en", mask_contacts=True)
+        return Recipient(n.recipient, "张三", "en")
+
+    notifier = SmtpNotifier(settings_for(smtp_server), address_book=address_book, clock=lambda: NOW)
+    text = "Call me on +86 138-1234-5678 or mail li.si@customer.cn (order of 2026-11-02)."
+    for key, recipient in (("e1:a-17", "a-17"), ("e1:zhang", "zhang@customer.cn")):
+        notifier.send(
+            notification(
+                key=key,
+                recipient=recipient,
+                subject="[T20261102000001] Call 13812345678",
+                body=text,
+                event_kind="customer_messaged",
+                data={},
+            )
+        )
+    agent, customer = received(smtp_server, 0), received(smtp_server, 1)
+    assert agent["Subject"] == "[#T20261102000001] New customer message: Call 138****5678"
+    body = agent.get_content()
+    assert "+86 138-****-5678" in body and "li.***@customer.cn" in body
+    assert "1234" not in body and "li.si@" not in body
+    assert "2026-11-02" in body and "T20261102000001" in body
+    assert text in customer.get_content()
+    assert "13812345678" in customer["Subject"]
+
+
+@given(
+    subject=st.text(max_size=60),
+    name=st.text(max_size=30),
+    reply_to=st.text(max_size=40),
+    masked=st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_no_data_ever_adds_a_header_line_or_a_nul(
+    subject: str, name: str, reply_to: str, masked: bool
+) -> None:
+    """Issue 23: CR/LF/NUL from inbound data never reach an outbound header, masked or not."""
+    from helpdesk_plugins.channel_email.outbound import Recipient, render_email
+
+    hostile = notification(
+        subject=f"[T20261102000001] {subject}\r\nBcc: x@evil.example",
+        data={"in_reply_to": reply_to + "\r\nX-Injected: 1"},
+    )
+    message = render_email(
+        hostile,
+        Recipient("zhang@customer.cn", name + "\nX-Injected: 2", mask_contacts=masked),
+        EmailSettings(from_address="support@example.com", domains=("example.com",)),
+        now=NOW,
+    )
+    raw = message.as_bytes(policy=policy.SMTP)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    names = [
+        line.split(b":", 1)[0].lower()
+        for line in head.split(b"\r\n")
+        if line[:1] not in (b" ", b"\t")
+    ]
+    assert b"\x00" not in head
+    assert b"bcc" not in names and b"x-injected" not in names

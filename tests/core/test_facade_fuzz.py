@@ -202,6 +202,8 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
         {"start": LATER.date(), "end": LATER.date()},
     ),
     "check_alarms": lambda d: ((), {}),
+    "dead_letters": lambda d: ((ADMIN,), {"limit": 10}),
+    "retry_dead_letter": lambda d: ((ADMIN, "no-such-message"), {}),
 }
 
 

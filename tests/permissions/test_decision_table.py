@@ -44,6 +44,7 @@ config.edit               -    -    -      -       -     -        -         -   
 audit.view                -    -    -      -       -     -        -         Y       Y         -  -     -           Y
 grant.request             -    -    -      -       -     Y        Y         Y       Y         -  Y     Y           Y
 grant.approve             -    -    -      -       -     -        -         Y       Y         -  -     -           Y
+outbox.manage             -    -    -      -       -     -        -         -       -         -  -     -           Y
 """
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

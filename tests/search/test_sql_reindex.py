@@ -68,7 +68,11 @@ def test_memory_and_sql_rank_the_labelled_set_alike_and_reindex_keeps_it(sql_url
         load_labelled(store)
         assert ranking(store, queries) == expected
         with store.transaction() as uow:
-            for table in ("hd_search_postings", "hd_search_stats", "hd_search_vectors"):
+            if uow.dialect == "sqlite":
+                uow.execute_write(
+                    sa.text("INSERT INTO hd_search_fts(hd_search_fts) VALUES ('delete-all')")
+                )
+            for table in ("hd_search_docs", "hd_search_stats"):
                 uow.execute_write(sa.text(f"DELETE FROM {table}"))
         assert ranking(store, queries[:3]) == [[], [], []]
     assert main(["db", "reindex", "--url", sql_url]) == 0

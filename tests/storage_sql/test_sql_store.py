@@ -21,7 +21,7 @@ from helpdesk_plugins import cli, storage_sql
 from helpdesk_plugins.storage_sql import open_storage
 from helpdesk_plugins.storage_sql.cipher import generate_key
 from helpdesk_plugins.storage_sql.migrate import head
-from helpdesk_plugins.storage_sql.schema import metadata
+from helpdesk_plugins.storage_sql.schema import is_declared_elsewhere, metadata
 
 PII_CONFIG = {
     "desk": {"default_team": "after-sales"},
@@ -41,7 +41,18 @@ def _diff(url: str) -> list[object]:
     try:
         with engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == head()
-            return list(compare_metadata(MigrationContext.configure(conn), metadata))
+            # FTS5 virtual tables (SQLite) and the tsvector column and its GIN index
+            # (PostgreSQL) are made by raw DDL in migration 0004, outside SQLAlchemy's
+            # metadata (it has no FTS5 table, and the column exists on one dialect only)
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_object": lambda _obj, name, type_, *_: (
+                        not is_declared_elsewhere(name, type_)
+                    )
+                },
+            )
+            return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()
 

@@ -448,6 +448,47 @@ class StorageContract(CustomerContract):
             retaken = uow.claim_outbox(T0 + timedelta(minutes=6), 10, "w2", lease)
         assert [m.claimed_by for m in retaken] == ["w2"]
 
+    def test_a_dead_letter_is_revived_to_pending_and_claimed_again(self, storage: Storage) -> None:
+        """Dead letters retried by hand (issue 23): only a dead row comes back, once."""
+        with storage.transaction() as uow:
+            uow.add_outbox(self._outbox_message(1))
+            uow.add_outbox(self._outbox_message(2))
+        lease = timedelta(minutes=5)
+        with storage.transaction() as uow:
+            uow.claim_outbox(T0, 10, "w1", lease)
+        with storage.transaction() as uow:
+            uow.finish_outbox("o1", delivered=False, error="550 no such user")
+            uow.finish_outbox("o2", delivered=True)
+        later = T0 + timedelta(hours=1)
+        with storage.transaction() as uow:
+            assert uow.revive_outbox("o2", available_at=later) is None  # delivered: not dead
+            assert uow.revive_outbox("missing", available_at=later) is None
+            revived = uow.revive_outbox("o1", available_at=later)
+        assert revived is not None
+        assert (revived.state, revived.attempts, revived.last_error) == (
+            "pending",
+            0,
+            "550 no such user",
+        )
+        assert revived.available_at == later and revived.lease_until is None
+        with storage.transaction() as uow:
+            assert uow.revive_outbox("o1", available_at=later) is None  # pending now
+            assert [m.id for m in uow.outbox("dead")] == []
+            assert uow.claim_outbox(later - timedelta(seconds=1), 10, "w2", lease) == []
+            again = uow.claim_outbox(later, 10, "w2", lease)
+        assert [(m.id, m.claimed_by) for m in again] == [("o1", "w2")]
+
+    def test_a_revival_rolls_back_with_its_transaction(self, storage: Storage) -> None:
+        with storage.transaction() as uow:
+            uow.add_outbox(self._outbox_message(1))
+        with storage.transaction() as uow:
+            uow.finish_outbox("o1", delivered=False, error="dead")
+        with contextlib.suppress(RuntimeError), storage.transaction() as uow:
+            assert uow.revive_outbox("o1", available_at=T0) is not None
+            raise RuntimeError("abort")
+        with storage.transaction() as uow:
+            assert [m.id for m in uow.outbox("dead")] == ["o1"]
+
     # -- grants ---------------------------------------------------------------------------
     def test_escalation_schedule_claims_and_releases(self, storage: Storage) -> None:
         lease = timedelta(minutes=5)

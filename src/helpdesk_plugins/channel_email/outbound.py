@@ -12,7 +12,11 @@ What every outbound mail carries:
 - ``X-Loop`` with our address (a copy that comes back is recognised as a loop);
 - ``Auto-Submitted: auto-generated`` (``auto-replied`` for acknowledgements) and
   ``X-Auto-Response-Suppress: All`` on automated mail; an agent's reply carries neither;
-- no CR, LF, NUL or other control character from data in any header (they become spaces).
+- no CR, LF, NUL or other control character from data in any header (they become spaces);
+- for a recipient whose role may not read customers' contact details in clear
+  (``Recipient.mask_contacts``, set by the address book), email addresses and phone numbers in
+  the subject and text are masked the way the permission matrix masks them (``exa***@domain``,
+  ``138****5678``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any, Final
 
 import attrs
 
+from helpdesk_core.permissions import mask_email, mask_mobile
 from helpdesk_core.ports import Notification
 from helpdesk_plugins.channel_email.message_ids import make_message_id
 from helpdesk_plugins.channel_email.settings import EmailSettings
@@ -40,6 +45,12 @@ ACKNOWLEDGEMENT_KINDS: Final = frozenset({"ticket_created"})
 _UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _NUMBERED: Final = re.compile(r"^\s*\[#?([^\]\s]{1,40})\]\s*(.*)$", re.DOTALL)
 _MSGID: Final = re.compile(r"<?([^<>\s]{1,998}@[^<>\s]{1,255})>?")
+_EMAIL_IN_TEXT: Final = re.compile(r"[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+_PHONE_IN_TEXT: Final = re.compile(r"(?<![\w+])\+?\d(?:[ ()-]{0,2}\d){6,16}(?!\w)")
+"""Seven or more digits, with separators and an optional ``+``, not inside a word (so ticket
+numbers such as ``T20261102000001`` are left alone)."""
+_DATE: Final = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+"""An ISO date, which the phone pattern also matches: left alone."""
 
 
 @attrs.frozen
@@ -49,11 +60,20 @@ class Recipient:
     address: str
     name: str = ""
     locale: str | None = None
+    mask_contacts: bool = False
+    """Mask email addresses and phone numbers in what this recipient is sent (their role may
+    not read customers' contact details, ``customer.view_contact``)."""
 
 
 def header_safe(value: Any) -> str:
     """``value`` as one header line: control characters (CR, LF, NUL...) become one space."""
     return _UNSAFE.sub(" ", str(value)).strip()
+
+
+def mask_contacts(text: str) -> str:
+    """``text`` with every email address and phone number masked (R-CUS-2 masking)."""
+    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m[0]), text)
+    return _PHONE_IN_TEXT.sub(lambda m: m[0] if _DATE.fullmatch(m[0]) else mask_mobile(m[0]), text)
 
 
 def template_fields(notification: Notification, settings: EmailSettings) -> dict[str, str]:
@@ -97,6 +117,9 @@ def render_email(
     """The MIME message for ``notification`` to ``recipient`` (rules in the module docstring)."""
     locale = recipient.locale or settings.locale
     fields = template_fields(notification, settings)
+    if recipient.mask_contacts:
+        for key in ("subject", "body", "reason"):
+            fields[key] = mask_contacts(fields[key])
     subject, body = render(template_for(notification.event_kind, locale, templates), fields)
     domain = settings.domains[0]
     message = EmailMessage()

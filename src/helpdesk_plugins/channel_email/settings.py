@@ -19,6 +19,11 @@ Example (TOML)::
     username = "support@example.com"
     password_env = "HELPDESK_SMTP_PASSWORD"
 
+    [email.imap]                                      # helpdesk mail poll (docs/email.md)
+    host = "imap.example.com"
+    user = "support@example.com"
+    password_env = "HELPDESK_IMAP_PASSWORD"
+
 The parser is the plain function :func:`parse_email_config` (``value, key path, whole raw
 config``); importing this module registers it for the ``email`` key.
 """
@@ -33,6 +38,7 @@ import attrs
 
 from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
 from helpdesk_core.errors import ConfigError
+from helpdesk_plugins.mail_intake.imap import ImapSettings, parse_imap_config
 
 SMTP_SECURITY: Final = ("starttls", "ssl", "none")
 LOCALES: Final = ("en", "zh-CN")
@@ -86,6 +92,8 @@ class EmailSettings:
     """Locale of outbound templates when the recipient has none."""
     smtp: SmtpSettings | None = None
     """``[email.smtp]``; the SMTP notifier is enabled only when this is set."""
+    imap: ImapSettings | None = None
+    """``[email.imap]``: the mailboxes ``helpdesk mail poll`` fetches from."""
 
     def allows_automated(self, address: str | None) -> bool:
         """True when ``address`` is on the ``automated_allow`` list (an address or ``@domain``)."""
@@ -111,9 +119,12 @@ _KEYS: Final = frozenset(
         "ack_limit_per_hour",
         "locale",
         "smtp",
+        "imap",
     }
 )
-_SMTP_KEYS: Final = frozenset({"host", "port", "security", "username", "password_env", "timeout"})
+_SMTP_KEYS: Final = frozenset(
+    {"host", "port", "security", "username", "password_env", "timeout", "ca_file"}
+)
 
 
 def parse_from(value: Any, path: str) -> tuple[str, str]:
@@ -215,6 +226,8 @@ def parse_email_config(value: Any, path: str, context: ConfigContext) -> EmailSe
         kwargs["locale"] = value["locale"]
     if "smtp" in value:
         kwargs["smtp"] = parse_smtp_config(value["smtp"], f"{path}.smtp")
+    if "imap" in value:
+        kwargs["imap"] = parse_imap_config(value["imap"], f"{path}.imap")
     return EmailSettings(**kwargs)
 
 

@@ -294,35 +294,51 @@ article_uses = sa.Table(
 )
 
 # -- ticket full-text search (issue 21) ---------------------------------------------------------
-search_postings = sa.Table(
-    "hd_search_postings",
-    metadata,
-    sa.Column("term", Key(), primary_key=True),
-    sa.Column("field", Key(), primary_key=True),
-    sa.Column(
-        "ticket_id",
-        Key(),
-        sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("tf", sa.Integer(), nullable=False),
-    sa.Column("length", sa.Integer(), nullable=False),
-    sa.Index("ix_hd_search_postings_ticket", "ticket_id"),
-)
-"""One row per (term, field, ticket): the inverted index, term first for look-ups."""
+SEARCH_FIELDS: Final = ("number", "subject", "description", "messages", "notes")
+"""The ticket search fields (frozen copy of helpdesk_core.search.tickets.TICKET_FIELDS, which a
+test compares with it): one text column and one length column each in ``hd_search_docs``."""
 
-search_vectors = sa.Table(
-    "hd_search_vectors",
+search_docs = sa.Table(
+    "hd_search_docs",
     metadata,
+    sa.Column("doc_no", Serial, primary_key=True, autoincrement=True),
     sa.Column(
-        "ticket_id", Key(), sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"), primary_key=True
+        "ticket_id", Key(), sa.ForeignKey("hd_tickets.id", ondelete="CASCADE"), nullable=False
     ),
     sa.Column("shard", sa.Integer(), nullable=False),
     sa.Column("digest", Key(), nullable=False),
-    sa.Column("doc", Doc(), nullable=False),
+    *(sa.Column(name, sa.Text(), nullable=False) for name in SEARCH_FIELDS),
+    *(sa.Column(f"len_{name}", sa.Integer(), nullable=False) for name in SEARCH_FIELDS),
+    sa.UniqueConstraint("ticket_id", name="uq_hd_search_docs_ticket"),
 )
-"""A ticket's indexed term counts per field (JSON), to undo them when it changes, and a digest
-of its searchable text, so a change that leaves the text alone costs one look-up."""
+"""One row per indexed ticket: each search field as the core's normalised terms joined by
+spaces (what SQLite's FTS5 table indexes, as its external content), the fields' lengths in
+terms, and a digest of the raw searchable text so a change that leaves it alone costs one
+look-up. ``doc_no`` is the FTS5 rowid. On PostgreSQL the migration adds ``terms`` (a tsvector
+of the ticket's distinct terms) and its GIN index; see :func:`is_declared_elsewhere`."""
+
+SEARCH_FTS: Final = "hd_search_fts"
+"""SQLite: the FTS5 table over ``hd_search_docs`` (external content, rowid ``doc_no``)."""
+SEARCH_FTS_ROWS: Final = "hd_search_fts_rows"
+"""SQLite: fts5vocab ``row`` table (term, documents containing it): document frequencies."""
+SEARCH_FTS_HITS: Final = "hd_search_fts_hits"
+"""SQLite: fts5vocab ``instance`` table (term, doc, col, offset): term frequencies."""
+SEARCH_TERMS: Final = "terms"
+"""PostgreSQL: ``hd_search_docs.terms``, the tsvector of a ticket's distinct terms (all
+fields), GIN-indexed as :data:`SEARCH_TERMS_INDEX`. Migration 0004 makes these structures."""
+SEARCH_TERMS_INDEX: Final = "ix_hd_search_docs_terms"
+
+
+def is_declared_elsewhere(name: str | None, type_: str) -> bool:
+    """Whether a reflected schema object is one of the dialect's own search structures, made
+    by raw DDL outside this metadata (FTS5 virtual tables and their shadow tables on SQLite,
+    the tsvector column and GIN index on PostgreSQL): schema comparisons leave them out."""
+    if name is None:
+        return False
+    if type_ == "table":
+        return name.startswith(SEARCH_FTS)
+    return name in (SEARCH_TERMS, SEARCH_TERMS_INDEX)
+
 
 search_words = sa.Table(
     "hd_search_words",

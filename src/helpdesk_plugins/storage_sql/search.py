@@ -1,20 +1,32 @@
-"""Ticket full-text search in SQL tables, ranked by the core's own code (issue 21).
+"""Ticket full-text search on the database's own index, ranked by the core's code (issue 21).
 
-The inverted index lives in ``hd_search_*`` tables (see :mod:`.schema`) and is written in the
-same transaction as the tickets it describes, just before COMMIT: a ticket's postings, its term
-vector, new words and their fuzzy keys, then the sharded statistics, each in sorted key order
-so concurrent writers never wait on each other in a cycle. Queries read it through
-:class:`SqlTermSource`, a :class:`~helpdesk_core.search.index.TermSource`, and rank with
-:func:`helpdesk_core.search.index.rank`: the same code and arithmetic as the memory store, hence
-the same scores and order on both (and on SQLite and PostgreSQL alike).
+Each indexed ticket has one ``hd_search_docs`` row: its search fields as the core's normalised
+terms (:func:`helpdesk_core.search.text.analyse`: case, width and accent folding, traditional
+to simplified, CJK unigrams and bigrams, identifiers whole) joined by spaces, the fields'
+lengths, and a digest of the raw text. The database indexes those terms as they are:
 
-``helpdesk db reindex`` (:func:`reindex`) rebuilds every table from the stored tickets.
+- SQLite: an FTS5 table with that row as external content, tokenised on white space only, and
+  two fts5vocab tables over it: ``row`` gives a term's document frequency, ``instance`` its
+  (document, field) occurrences, i.e. the term frequencies ranking needs.
+- PostgreSQL: ``terms``, a tsvector of the ticket's distinct terms with a GIN index; a term's
+  documents are found through the index and its frequencies counted in the matching rows.
+
+Both are written in the command's transaction, just before COMMIT, and only when the ticket's
+searchable text changed (the digest): a status change or an assignment writes nothing here.
+The word tables behind the prefix and fuzzy paths get rows only for words never seen before,
+and the sharded statistics (ticket count, summed field lengths) one upsert.
+
+Queries read the index through :class:`SqlTermSource`, a
+:class:`~helpdesk_core.search.index.TermSource`, and rank with
+:func:`helpdesk_core.search.index.rank`: the same code and arithmetic as the memory store,
+hence the same hits, scores and order on the memory, SQLite and PostgreSQL stores.
+
+``helpdesk db reindex`` (:func:`reindex`) rebuilds it all from the stored tickets.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -36,6 +48,7 @@ if TYPE_CHECKING:
 SHARDS: Final = 16
 DOCS: Final = "#docs"
 """The statistics row holding the number of indexed tickets."""
+FIELDS: Final = s.SEARCH_FIELDS
 _BATCH: Final = 500
 _TOP: Final = "\U0010ffff"
 
@@ -45,81 +58,75 @@ def shard_of(ticket_id: str) -> int:
 
 
 def text_digest(ticket: Ticket) -> str:
-    """A digest of the ticket's searchable text: equal digests, equal term vectors."""
+    """A digest of the ticket's searchable text: equal digests, equal indexed terms."""
     fields = ticket_fields(ticket)
     joined = "\x1f".join(f"{name}\x1e{fields[name]}" for name in sorted(fields))
     return hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()
 
 
-def term_vectors(ticket: Ticket) -> dict[str, dict[str, int]]:
-    """A ticket's term counts per search field (empty fields left out), as the memory index
-    computes them."""
-    vectors: dict[str, dict[str, int]] = {}
-    for name, text in ticket_fields(ticket).items():
-        counts = Counter(t.term for t in analyse(text))
-        if counts:
-            vectors[name] = dict(counts)
-    return vectors
+def field_terms(ticket: Ticket) -> dict[str, list[str]]:
+    """A ticket's terms per search field, in text order (as the memory index counts them)."""
+    return {name: [t.term for t in analyse(text)] for name, text in ticket_fields(ticket).items()}
+
+
+def joined(terms: list[str]) -> str:
+    """Terms as the text the database indexes: white space inside a term (NFKC can expand
+    one character into words) would split it, so it is folded into the term."""
+    return " ".join("".join(term.split()) for term in terms)
+
+
+def tsquery_literal(term: str) -> str:
+    """One term as a PostgreSQL tsquery literal: quoted, so no character is an operator."""
+    escaped = term.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}'"
 
 
 def write_index(uow: SqlUnitOfWork, tickets: Iterable[Ticket]) -> None:
-    """(Re-)index ``tickets`` inside the unit's write transaction (called just before COMMIT).
-
-    A handful of statements whatever the number of tickets: old vectors read in one query,
-    their postings deleted in one, new postings and vectors written with executemany, then new
-    words, their fuzzy keys and the statistics deltas, each in sorted order.
-    """
-    chosen = sorted(tickets, key=lambda t: t.id)
-    if len(chosen) <= _FEW:  # a command's tickets: the store's prepared statements
-        for ticket in chosen:
-            _write_one(uow, ticket)
-        return
-    for start in range(0, len(chosen), _BATCH):
-        _write_batch(uow, chosen[start : start + _BATCH])
-
-
-_FEW: Final = 4
-"""Up to this many tickets (what one command changes) are indexed one by one with prepared
-statements; more (a reindex) in batches of Core statements."""
+    """(Re-)index ``tickets`` inside the unit's write transaction (called just before COMMIT),
+    in id order so that concurrent writers take row locks in one order."""
+    for ticket in sorted(tickets, key=lambda t: t.id):
+        _write_one(uow, ticket)
 
 
 def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
-    """:func:`_write_batch` for one ticket, through the store's prepared statements (a command
-    pays for the driver's work only, not for building and compiling statements)."""
+    """Index one ticket through the store's prepared statements (a command pays for the
+    driver's work only, not for building and compiling statements)."""
     digest = text_digest(ticket)
-    stored = uow.prepared_read("search_vector", {"id": ticket.id})
-    if stored and stored[0][1] == digest:
+    stored = uow.prepared_read("search_doc", {"id": ticket.id})
+    if stored and stored[0][3] == digest:
         return  # the searchable text did not change (assign, status...)
+    sqlite = uow.dialect == "sqlite"
     stats: Counter[tuple[int, str]] = Counter()
-    if stored:
-        old_shard, _, old_doc = stored[0]
-        stats[(int(old_shard), DOCS)] -= 1
-        for name, counts in json.loads(old_doc).items():
-            stats[(int(old_shard), name)] -= sum(counts.values())
-        uow.prepared_write("search_drop_postings", [{"id": ticket.id}])
-        uow.prepared_write("search_drop_vector", [{"id": ticket.id}])
+    terms = field_terms(ticket)
     shard = shard_of(ticket.id)
-    vectors = term_vectors(ticket)
-    stats[(shard, DOCS)] += 1
-    postings: list[dict[str, Any]] = []
-    words: set[str] = set()
-    for name, counts in vectors.items():
-        length = sum(counts.values())
-        stats[(shard, name)] += length
-        for term, tf in counts.items():
-            postings.append(
-                {"term": term, "field": name, "ticket_id": ticket.id, "tf": tf, "length": length}
+    row: dict[str, Any] = {"ticket_id": ticket.id, "shard": shard, "digest": digest}
+    for name in FIELDS:
+        row[name] = joined(terms[name])
+        row[f"len_{name}"] = len(terms[name])
+        stats[(shard, name)] += len(terms[name])
+    if not sqlite:
+        row["terms"] = sorted({"".join(t.split()) for name in FIELDS for t in terms[name]})
+    if stored:
+        old = stored[0]
+        old_shard, doc_no = int(old[2]), int(old[0])
+        stats[(old_shard, DOCS)] -= 1
+        for i, name in enumerate(FIELDS):
+            stats[(old_shard, name)] -= int(old[4 + len(FIELDS) + i])
+        if sqlite:
+            uow.prepared_write(
+                "search_fts_drop",
+                [{"doc_no": doc_no, **{name: old[4 + i] for i, name in enumerate(FIELDS)}}],
             )
-            if is_word(term):
-                words.add(term)
-    postings.sort(key=lambda row: (row["term"], row["field"]))
-    uow.prepared_write("search_add_posting", postings)
-    doc = json.dumps(vectors, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    uow.prepared_write(
-        "search_add_vector",
-        [{"ticket_id": ticket.id, "shard": shard, "digest": digest, "doc": doc}],
-    )
-    new = sorted(w for w in words if not uow.prepared_read("search_word", {"term": w}))
+        uow.prepared_write("search_update_doc", [{"doc_no": doc_no, **row}])
+    else:
+        doc_no = int(uow.prepared_write_returning("search_add_doc", row))
+    if sqlite:
+        uow.prepared_write(
+            "search_fts_add", [{"doc_no": doc_no, **{name: row[name] for name in FIELDS}}]
+        )
+    stats[(shard, DOCS)] += 1
+    words = sorted({t for name in FIELDS for t in terms[name] if is_word(t)})
+    new = [w for w in words if not uow.prepared_read("search_word", {"term": w})]
     if new:
         _learn_words(uow, new)
     deltas = [
@@ -128,75 +135,6 @@ def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
         if delta
     ]
     uow.prepared_write("search_add_stat", deltas)
-
-
-def _write_batch(uow: SqlUnitOfWork, tickets: list[Ticket]) -> None:
-    execute = uow.execute_write
-    insert = uow.dialect_insert
-    postings, v = s.search_postings, s.search_vectors.c
-    digests = {t.id: text_digest(t) for t in tickets}
-    rows: Any = execute(
-        sa.select(v.ticket_id, v.shard, v.digest, v.doc).where(v.ticket_id.in_(list(digests)))
-    )
-    stored = {row[0]: (int(row[1]), row[2], row[3]) for row in rows}
-    # a change that leaves the searchable text alone (assign, status...) writes nothing here
-    tickets = [t for t in tickets if t.id not in stored or stored[t.id][1] != digests[t.id]]
-    if not tickets:
-        return
-    old = {t.id: (stored[t.id][0], stored[t.id][2]) for t in tickets if t.id in stored}
-    stats: Counter[tuple[int, str]] = Counter()
-    for shard, doc in old.values():
-        stats[(shard, DOCS)] -= 1
-        for name, counts in json.loads(doc).items():
-            stats[(shard, name)] -= sum(counts.values())
-    if old:
-        execute(sa.delete(postings).where(postings.c.ticket_id.in_(sorted(old))))
-    words: set[str] = set()
-    posting_rows: list[dict[str, Any]] = []
-    vector_rows: list[dict[str, Any]] = []
-    for ticket in tickets:
-        shard = shard_of(ticket.id)
-        vectors = term_vectors(ticket)
-        stats[(shard, DOCS)] += 1
-        for name, counts in vectors.items():
-            length = sum(counts.values())
-            stats[(shard, name)] += length
-            for term, tf in counts.items():
-                posting_rows.append(
-                    {
-                        "term": term,
-                        "field": name,
-                        "ticket_id": ticket.id,
-                        "tf": tf,
-                        "length": length,
-                    }
-                )
-                if is_word(term):
-                    words.add(term)
-        doc = json.dumps(vectors, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        vector_rows.append(
-            {"ticket_id": ticket.id, "shard": shard, "digest": digests[ticket.id], "doc": doc}
-        )
-    if posting_rows:
-        execute(sa.insert(postings), posting_rows)
-    if old:
-        execute(sa.delete(s.search_vectors).where(v.ticket_id.in_(sorted(old))))
-    execute(sa.insert(s.search_vectors), vector_rows)
-    if words:
-        _learn_words(uow, sorted(words))
-    deltas = [
-        {"shard": shard, "field": name, "total": delta}
-        for (shard, name), delta in sorted(stats.items())
-        if delta
-    ]
-    if deltas:
-        statement = insert(s.search_stats).values(deltas)
-        execute(
-            statement.on_conflict_do_update(
-                index_elements=[s.search_stats.c.shard, s.search_stats.c.field],
-                set_={"total": s.search_stats.c.total + statement.excluded.total},
-            )
-        )
 
 
 def _learn_words(uow: SqlUnitOfWork, words: list[str]) -> None:
@@ -219,13 +157,16 @@ def _learn_words(uow: SqlUnitOfWork, words: list[str]) -> None:
 
 
 class SqlTermSource:
-    """The :class:`~helpdesk_core.search.index.TermSource` of one query: reads the search
-    tables through a unit of work, caching what one ranking asks twice."""
+    """The :class:`~helpdesk_core.search.index.TermSource` of one query: reads the database's
+    full-text index through a unit of work, caching what one ranking asks twice."""
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
         self._run: Callable[..., Any] = uow.execute_read
+        self._sqlite = uow.dialect == "sqlite"
         self._totals: dict[str, int] | None = None
         self._df: dict[str, int] = {}
+        self._postings: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
 
     def _stats(self) -> dict[str, int]:
         if self._totals is None:
@@ -240,26 +181,49 @@ class SqlTermSource:
     def total_length(self, field: str) -> int:
         return self._stats().get(field, 0)
 
+    def _term_postings(self, term: str) -> dict[str, dict[str, tuple[int, int]]]:
+        """``field -> ticket id -> (tf, field length)`` for ``term``, from one query."""
+        found = self._postings.get(term)
+        if found is not None:
+            return found
+        found = {name: {} for name in FIELDS}
+        key = "".join(term.split())
+        if self._sqlite:
+            # FTS5 reports each occurrence (document, column, offset): count them per field
+            for ticket_id, col, tf, *lengths in self._uow.prepared_read(
+                "search_fts_hits", {"term": key}
+            ):
+                found[col][ticket_id] = (int(tf), int(lengths[FIELDS.index(col)]))
+        else:
+            # the GIN index finds the documents; the term is counted in their field texts
+            for ticket_id, *texts in self._uow.prepared_read(
+                "search_tsv_hits", {"query": tsquery_literal(key)}
+            ):
+                for i, name in enumerate(FIELDS):
+                    tf = texts[i].split(" ").count(key) if texts[i] else 0
+                    if tf:
+                        found[name][ticket_id] = (tf, int(texts[len(FIELDS) + i]))
+        self._df[term] = len({t for docs in found.values() for t in docs})
+        self._postings[term] = found
+        return found
+
     def postings(self, field: str, term: str) -> dict[str, tuple[int, int]]:
-        c = s.search_postings.c
-        rows = self._run(
-            sa.select(c.ticket_id, c.tf, c.length).where(c.term == term, c.field == field)
-        )
-        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+        return self._term_postings(term)[field]
 
     def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
+        terms = list(terms)
         wanted = [t for t in dict.fromkeys(terms) if t not in self._df]
-        c = s.search_postings.c
-        for start in range(0, len(wanted), _BATCH):
-            batch = wanted[start : start + _BATCH]
-            rows = self._run(
-                sa.select(c.term, sa.func.count(sa.distinct(c.ticket_id)))
-                .where(c.term.in_(batch))
-                .group_by(c.term)
-            )
-            found: dict[str, int] = {row[0]: int(row[1]) for row in rows}
-            for term in batch:
-                self._df[term] = int(found.get(term, 0))
+        if self._sqlite:  # in-process: one fts5vocab look-up per term costs microseconds
+            for term in wanted:
+                rows = self._uow.prepared_read("search_fts_df", {"term": "".join(term.split())})
+                self._df[term] = int(rows[0][0]) if rows and rows[0][0] else 0
+        else:  # one round trip for all of them (the partial path asks for dozens of words)
+            for start in range(0, len(wanted), _BATCH):
+                batch = wanted[start : start + _BATCH]
+                queries = [tsquery_literal("".join(t.split())) for t in batch]
+                counts = dict(self._uow.prepared_read("search_tsv_dfs", {"queries": queries}))
+                for i, term in enumerate(batch, start=1):
+                    self._df[term] = int(counts.get(i, 0))
         return {t: self._df[t] for t in terms if self._df.get(t)}
 
     def words_with_prefix(self, prefix: str) -> list[str]:
@@ -304,16 +268,14 @@ def search(uow: SqlUnitOfWork, store: SqlStorage, query: TextQuery) -> list[tupl
 
 
 def reindex(store: SqlStorage) -> int:
-    """Rebuild every search table from the stored tickets (``helpdesk db reindex``); returns
-    how many tickets were indexed."""
+    """Rebuild the search index (documents, FTS5 or tsvector, words, statistics) from the
+    stored tickets (``helpdesk db reindex``); returns how many tickets were indexed."""
     with store.transaction() as uow:
-        for table in (
-            s.search_postings,
-            s.search_vectors,
-            s.search_near,
-            s.search_words,
-            s.search_stats,
-        ):
+        if uow.dialect == "sqlite":
+            uow.execute_write(
+                sa.text(f"INSERT INTO {s.SEARCH_FTS}({s.SEARCH_FTS}) VALUES ('delete-all')")
+            )
+        for table in (s.search_docs, s.search_near, s.search_words, s.search_stats):
             uow.execute_write(sa.delete(table))
         ids = list(uow.execute_read(sa.select(s.tickets.c.id).order_by(s.tickets.c.id)).scalars())
         for start in range(0, len(ids), _BATCH):

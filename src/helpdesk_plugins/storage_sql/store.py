@@ -212,17 +212,64 @@ class Statements:
         self.grants_all = p(grants)
         self.grants_in_state = p(grants.where(s.grants.c.state == sa.bindparam("state")))
         # the search index of one ticket, kept in step on every command that changes its text
-        sv, sp, ss, sw = s.search_vectors, s.search_postings, s.search_stats, s.search_words
-        self.search_vector = p(
-            sa.select(sv.c.shard, sv.c.digest, sv.c.doc).where(sv.c.ticket_id == sa.bindparam("id"))
+        ss, sw, d = s.search_stats, s.search_words, s.search_docs
+        fields = s.SEARCH_FIELDS
+        lengths = [f"len_{name}" for name in fields]
+        self.search_doc = p(sa.select(*d.c).where(d.c.ticket_id == sa.bindparam("id")))
+        doc_columns = ["ticket_id", "shard", "digest", *fields, *lengths]
+        set_columns = [c for c in doc_columns if c != "ticket_id"]
+        if dialect.name == "sqlite":
+            terms_column, terms_value, terms_set = "", "", ""
+        else:
+            terms_column = f", {s.SEARCH_TERMS}"
+            terms_value = ", array_to_tsvector(CAST(:terms AS text[]))"
+            terms_set = f", {s.SEARCH_TERMS} = array_to_tsvector(CAST(:terms AS text[]))"
+        self.search_add_doc = p(
+            sa.text(
+                f"INSERT INTO hd_search_docs ({', '.join(doc_columns)}{terms_column}) "
+                f"VALUES ({', '.join(':' + c for c in doc_columns)}{terms_value}) "
+                "RETURNING doc_no"
+            )
         )
-        self.search_drop_postings = p(sa.delete(sp).where(sp.c.ticket_id == sa.bindparam("id")))
-        self.search_drop_vector = p(sa.delete(sv).where(sv.c.ticket_id == sa.bindparam("id")))
-        self.search_add_posting = p(
-            sa.insert(sp).values({c.name: sa.bindparam(c.name) for c in sp.c})
+        self.search_update_doc = p(
+            sa.text(
+                "UPDATE hd_search_docs SET "
+                f"{', '.join(f'{c} = :{c}' for c in set_columns)}{terms_set} "
+                "WHERE doc_no = :doc_no"
+            )
         )
-        self.search_add_vector = p(
-            sa.insert(sv).values({c.name: sa.bindparam(c.name) for c in sv.c})
+        fts, names = s.SEARCH_FTS, ", ".join(fields)
+        values = ", ".join(":" + name for name in fields)
+        # FTS5 external content: a row is removed by handing back the values it indexed
+        self.search_fts_drop = p(
+            sa.text(
+                f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', :doc_no, {values})"
+            )
+        )
+        self.search_fts_add = p(
+            sa.text(f"INSERT INTO {fts}(rowid, {names}) VALUES (:doc_no, {values})")
+        )
+        self.search_fts_hits = p(
+            sa.text(
+                f"SELECT d.ticket_id, h.col, count(*), {', '.join('d.' + c for c in lengths)} "
+                f"FROM {s.SEARCH_FTS_HITS} h JOIN hd_search_docs d ON d.doc_no = h.doc "
+                "WHERE h.term = :term GROUP BY h.doc, h.col"
+            )
+        )
+        self.search_fts_df = p(sa.text(f"SELECT doc FROM {s.SEARCH_FTS_ROWS} WHERE term = :term"))
+        matches = f"{s.SEARCH_TERMS} @@ CAST(:query AS tsquery)"
+        self.search_tsv_hits = p(
+            sa.text(
+                f"SELECT ticket_id, {names}, {', '.join(lengths)} "
+                f"FROM hd_search_docs WHERE {matches}"
+            )
+        )
+        self.search_tsv_dfs = p(
+            sa.text(
+                "SELECT i, (SELECT count(*) FROM hd_search_docs "
+                f"WHERE {s.SEARCH_TERMS} @@ CAST(q AS tsquery)) "
+                "FROM unnest(CAST(:queries AS text[])) WITH ORDINALITY AS u(q, i)"
+            )
         )
         self.search_word = p(sa.select(sw.c.term).where(sw.c.term == sa.bindparam("term")))
         stat = module.insert(ss).values(
@@ -567,6 +614,16 @@ class SqlUnitOfWork:
             self._qw(prepared, rows[0])
         elif rows:
             self._many(prepared, rows)
+
+    def prepared_write_returning(self, name: str, values: dict[str, Any]) -> Any:
+        """Run the store's prepared write ``name`` (with RETURNING) for one row; the first
+        column it returns."""
+        return self._qw(getattr(self._store.sql, name), values).fetchone()[0]
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._store.dialect
 
     def prepared_read(self, name: str, values: dict[str, Any]) -> list[Any]:
         """The rows of the store's prepared query ``name``."""
@@ -982,6 +1039,24 @@ class SqlUnitOfWork:
         if state is not None:
             statement = statement.where(s.outbox.c.state == state)
         return [self._message(row) for row in self._x(statement)]
+
+    def revive_outbox(self, message_id: str, *, available_at: datetime) -> OutboxMessage | None:
+        o = s.outbox.c
+        done = self._w(
+            sa.update(s.outbox)
+            .where(o.id == message_id, o.state == "dead")
+            .values(
+                state="pending",
+                attempts=0,
+                available_at=to_micros(available_at),
+                claimed_by=None,
+                lease_until=None,
+            )
+        )
+        if done.rowcount != 1:
+            return None
+        row = self._x(sa.select(*s.outbox.c).where(o.id == message_id)).one()
+        return self._message(row)
 
     # -- documents: grants, agents, state -------------------------------------------------------
     def _upsert(self, table: sa.Table, key: str, values: dict[str, Any]) -> None:
