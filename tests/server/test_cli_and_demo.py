@@ -61,6 +61,13 @@ def test_the_demo_config_loads_in_a_plain_desk_with_entry_points(tmp_path: Path)
     assert {"customer", "agent", "supervisor", "manager", "admin"} <= roles
 
 
+def test_helpdesk_worker_runs_on_the_demo_config(tmp_path: Path) -> None:
+    """The worker command itself, one tick, with the demo TOML ([server] and [alarms] in it)."""
+    url = f"sqlite:///{tmp_path / 'worker.db'}"
+    args = ["worker", "--config", str(DEMO_CONFIG), "--url", url, "--max-ticks", "1"]
+    assert cli.main(args) == 0
+
+
 @pytest.mark.parametrize(
     ("section", "path"),
     [
