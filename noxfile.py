@@ -12,6 +12,7 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 EXTRAS_FOR_TESTS = ".[sql,postgres,calendars,re2,charts,email,webhook]"
+SERVER_TEST_TOOLS = ("playwright", "schemathesis")
 
 
 def _group(name: str) -> list[str]:
@@ -26,6 +27,9 @@ def tests(session: nox.Session) -> None:
     session.install("-e", "examples/helpdesk_example_plugin")
     # The SMS notifier: a separately installable plugin package with its own dependency.
     session.install("-e", "examples/helpdesk_sms_plugin")
+    # The reference server (its API is fuzzed with schemathesis, its UI driven by playwright
+    # on the system's chromium).
+    session.install("-e", "examples/helpdesk_server", *SERVER_TEST_TOOLS)
     session.run("pytest", *session.posargs)
 
 

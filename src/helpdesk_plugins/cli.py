@@ -39,6 +39,11 @@
     when the store is down so the MTA retries.
 
 ``--url`` defaults to ``HELPDESK_DATABASE_URL`` and ``--config`` to ``HELPDESK_CONFIG``.
+
+Other distributions add commands through the ``helpdesk.cli`` entry-point group: each entry
+point names a :class:`CommandRegistrar`, a callable that adds its subcommands to the parser
+(the reference server adds ``serve`` and ``demo`` this way). A subcommand sets ``run`` (a
+function of the parsed arguments returning the exit code) with ``set_defaults``.
 """
 
 from __future__ import annotations
@@ -53,9 +58,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
-from typing import cast
+from typing import Final, Protocol, cast
 
 import attrs
 
@@ -66,6 +72,35 @@ from helpdesk_core.model.people import Actor
 from helpdesk_plugins.mail_intake import Ingest
 
 log = logging.getLogger("helpdesk.worker")
+
+CLI_ENTRY_POINT_GROUP: Final = "helpdesk.cli"
+"""Entry-point group of :class:`CommandRegistrar` objects that add ``helpdesk`` subcommands."""
+
+Subcommands = argparse._SubParsersAction  # the type argparse gives add_subparsers()' result
+
+
+class CommandRegistrar(Protocol):
+    """What a ``helpdesk.cli`` entry point names: ``register(commands)`` adds subparsers with
+    ``commands.add_parser(name, help=...)`` and sets ``run`` (``args -> exit code``) on each."""
+
+    def __call__(self, commands: Subcommands[argparse.ArgumentParser]) -> None: ...
+
+
+def add_extension_commands(commands: Subcommands[argparse.ArgumentParser]) -> list[str]:
+    """Let every installed ``helpdesk.cli`` entry point add its subcommands; returns their
+    entry-point names. A broken extension is reported on stderr and skipped, so the built-in
+    commands keep working."""
+    loaded = []
+    for point in entry_points(group=CLI_ENTRY_POINT_GROUP):
+        try:
+            register: CommandRegistrar = point.load()
+            register(commands)
+        except Exception as exc:  # an extension must not break `helpdesk db ...`
+            print(f"helpdesk: skipping CLI extension {point.name!r}: {exc}", file=sys.stderr)
+            continue
+        loaded.append(point.name)
+    return loaded
+
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -480,6 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="largest message accepted, in bytes (default: 25000000); larger ones get 552",
     )
     listen.set_defaults(run=_mail)
+    add_extension_commands(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
