@@ -540,6 +540,10 @@ class MemoryUnitOfWork:
         return sorted(rows, key=lambda s: (s.created_at, s.id))
 
     # -- commit ---------------------------------------------------------------------------
+    def host_transaction(self) -> None:
+        """Never: a memory unit always commits itself."""
+        return None
+
     def commit(self) -> None:
         if self._done:
             return
@@ -604,7 +608,7 @@ class MemoryUnitOfWork:
 
 
 @hookimpl(trylast=True)
-def helpdesk_storage_open(url: str, config: HelpdeskConfig) -> MemoryStorage | None:
-    if url == "memory://" or url.startswith("memory://"):
+def helpdesk_storage_open(url: object, config: HelpdeskConfig) -> MemoryStorage | None:
+    if isinstance(url, str) and url.startswith("memory://"):
         return MemoryStorage(url)
     return None
