@@ -31,8 +31,8 @@ def make_desk(engine: sa.engine.Engine, observer: Observer) -> Iterator[Callable
     desks: list[Helpdesk] = []
 
     def make(**kwargs: object) -> Helpdesk:
+        kwargs.setdefault("config", CONFIG)
         desk = Helpdesk(
-            config=CONFIG,
             storage_url=engine,
             plugins=[observer],
             clock=FixedClock("2026-11-02T09:00:00+08:00"),
