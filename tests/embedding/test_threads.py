@@ -73,3 +73,13 @@ def test_one_desk_shared_by_eight_threads(
     with engine.connect() as conn:
         events = conn.exec_driver_sql("SELECT count(*) FROM hd_events").scalar_one()
     assert events == 2 * THREADS * TICKETS_PER_THREAD
+
+
+def test_one_memory_desk_shared_by_eight_threads(agent: Actor) -> None:
+    """The same on the in-memory store (tests and demos share desks between threads too)."""
+    with Helpdesk(config=CONFIG, load_entrypoints=False) as desk:
+        opened, errors = run_threads(desk, agent)
+        assert errors == []
+        assert len({t.number for t in opened}) == THREADS * TICKETS_PER_THREAD
+        for ticket in opened:
+            assert [e.kind for e in desk.history(agent, ticket.id)] == ["ticket_created", "replied"]
