@@ -14,7 +14,9 @@ from helpdesk_core.testing import FixedClock
 sa = pytest.importorskip("sqlalchemy")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["sqlite", "sqlite_begins", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.engine.Engine]:
     """The host application's engine, with its own table ``app_notes``."""
     with host_engine(request.param, tmp_path) as engine:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,13 +29,29 @@ APP_NOTES = sa.Table(
 CONFIG = {"desk": {"default_team": "after-sales"}, "storage": {"encryption": "off"}}
 
 
+def begin_on_the_driver(engine: sa.engine.Engine) -> None:
+    """SQLAlchemy's recipe for pysqlite: the driver's own transaction handling off, and a
+    (deferred) BEGIN emitted whenever SQLAlchemy begins; hosts use it for SAVEPOINTs."""
+
+    @sa.event.listens_for(engine, "connect")
+    def no_driver_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def begin(conn: sa.engine.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
 @contextmanager
 def host_engine(kind: str, tmp_path: Path) -> Iterator[sa.engine.Engine]:
-    """The host's own engine on ``kind`` (sqlite or postgres) with its own table
+    """The host's own engine on ``kind`` (sqlite, sqlite_begins or postgres) with its own table
     (``app_notes``), disposed afterwards."""
-    if kind == "sqlite":
-        # the host's own engine, as an application would create it (no helpdesk settings)
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    if kind.startswith("sqlite"):
+        # the host's own engine, as an application would create it (no helpdesk settings;
+        # a generous lock timeout so that a loaded test machine never turns waits into errors)
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'app.db'}", connect_args={"timeout": 60})
+        if kind == "sqlite_begins":
+            begin_on_the_driver(engine)
         APP_TABLES.create_all(engine)
         yield engine
         engine.dispose()

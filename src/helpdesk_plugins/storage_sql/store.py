@@ -606,10 +606,17 @@ class SqlUnitOfWork:
     # -- plumbing ---------------------------------------------------------------------------
     def _begin_write(self) -> None:
         if not self.writing:
-            # a host's engine may begin on the driver itself (SQLAlchemy's SQLite recipe)
-            if self._sqlite and not self._raw.in_transaction:
+            if self._sqlite:
+                self._end_read_transaction()
                 self._exec_driver("BEGIN IMMEDIATE")
             self.writing = True
+
+    def _end_read_transaction(self) -> None:
+        """A host's SQLite engine may begin a (deferred) transaction on the driver itself
+        (SQLAlchemy's pysqlite recipe emits BEGIN): this unit has only read in it, so end it and
+        take the write lock as on the store's own engine (deferred writers deadlock)."""
+        if self._raw.in_transaction:
+            self._exec_driver("ROLLBACK")
 
     def _exec_driver(self, sql: str) -> None:
         try:
@@ -666,12 +673,10 @@ class SqlUnitOfWork:
             with self._store.autocommit() as conn:
                 yield conn.execute
             return
-        if self.writing or self._raw.in_transaction:
-            # already hold SQLite's only write lock (or a host's engine began on the driver
-            # itself): part of this unit
-            self._begin_write()
+        if self.writing:  # already hold SQLite's only write lock: part of this unit
             yield self._x
             return
+        self._end_read_transaction()
         self._exec_driver("BEGIN IMMEDIATE")
         try:
             yield self._x
