@@ -3,12 +3,16 @@ PostgreSQL (issue 25, "Embedding"; R-DATA: nothing half-written, DESIGN principl
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from embedding_hosts import CONFIG, Observer, app_notes, host_engine, ticket_numbers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpdesk_core import Actor, Helpdesk, hookimpl
 from helpdesk_core.errors import ConcurrencyConflict, PermissionDenied, ValidationError
@@ -259,3 +263,60 @@ def test_joined_refuses_what_it_cannot_join(
             pass
         assert err.value.field == "connection" and "another engine" in str(err.value)
     other.dispose()
+
+
+# -- a property over any sequence of host transactions ------------------------------------------
+Outcome = str  # "commit" | "rollback" | "raise"
+transactions = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=2), st.sampled_from(["commit", "rollback", "raise"])
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan=transactions)
+def test_whatever_the_host_does_exactly_its_committed_work_is_stored_and_heard(
+    plan: list[tuple[int, Outcome]],
+) -> None:
+    """For any sequence of host transactions, each writing a row of its own and running 0-2
+    helpdesk commands, then committing, rolling back or raising: the stored rows, tickets and
+    events, and what observers heard, are exactly those of the committed transactions."""
+    agent = Actor(id="a-17", roles={"agent"}, team="after-sales", department="service")
+    with tempfile.TemporaryDirectory() as tmp, host_engine("sqlite", Path(tmp)) as engine:
+        observer = Observer()
+        desk = Helpdesk(
+            config=CONFIG, storage_url=engine, plugins=[observer], load_entrypoints=False
+        )
+        committed_notes: list[str] = []
+        committed: list[Ticket] = []
+        for n, (commands, outcome) in enumerate(plan):
+            opened: list[Ticket] = []
+            try:
+                with engine.connect() as conn:
+                    with joined(desk, conn):
+                        note(conn, f"host {n}")
+                        for i in range(commands):
+                            # a customer per ticket: no duplicate-detection events
+                            opened.append(
+                                desk.open_ticket(
+                                    agent,
+                                    subject=f"order {n}-{i}",
+                                    channel="email",
+                                    customer_id=f"C{n}x{i}",
+                                )
+                            )
+                    if outcome == "raise":
+                        raise RuntimeError(outcome)
+                    getattr(conn, outcome)()
+            except RuntimeError:
+                pass
+            if outcome == "commit":
+                committed_notes.append(f"host {n}")
+                committed.extend(opened)
+        assert app_notes(engine) == committed_notes
+        assert ticket_numbers(engine) == sorted(t.number for t in committed)
+        assert observer.heard == [("ticket_created", t.id) for t in committed]
+        desk.close()
