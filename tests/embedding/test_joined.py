@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ MakeDesk = Callable[..., Helpdesk]
 
 
 def open_ticket(desk: Helpdesk, agent: Actor, subject: str) -> Ticket:
-    return desk.open_ticket(agent, subject=subject, channel="email", customer_id="C1")
+    """A ticket for a customer of its own (so duplicate detection adds no events)."""
+    customer = f"C{uuid.uuid4().hex[:12]}"
+    return desk.open_ticket(agent, subject=subject, channel="email", customer_id=customer)
 
 
 def note(conn: Any, text: str) -> None:
@@ -152,7 +155,7 @@ def test_a_refusal_inside_joined_is_audited_in_the_host_transaction(
     commits with the host's transaction."""
     desk = make_desk()
     customer = Actor(id="C1", roles={"customer"}, organisation="acme")
-    ticket = open_ticket(desk, agent, "Parcel broken")
+    ticket = desk.open_ticket(agent, subject="Parcel broken", channel="email", customer_id="C1")
     with engine.connect() as conn:
         with joined(desk, conn), pytest.raises(PermissionDenied):
             desk.assign(customer, ticket.id, "a-17")
@@ -205,6 +208,59 @@ def test_an_inner_block_on_another_connection_runs_there(tmp_path: Any, agent: A
         assert ticket_numbers(engine) == [inner.number]
         assert outer.id not in {t.id for t in desk.tickets(agent)}
         desk.close()
+
+
+def test_the_hosts_savepoints_are_honoured(
+    engine: Any,
+    make_desk: MakeDesk,
+    observer: Observer,
+    agent: Actor,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Commands inside a SAVEPOINT the host rolls back are undone and never heard of; those in
+    a released one commit with the transaction."""
+    if request.node.callspec.params["engine"] == "sqlite":
+        pytest.skip("pysqlite's own transaction handling breaks SAVEPOINT (SQLAlchemy's docs)")
+    desk = make_desk()
+    with engine.connect() as conn:
+        with joined(desk, conn):
+            note(conn, "outer")
+            kept = open_ticket(desk, agent, "kept")
+            dropped_savepoint = conn.begin_nested()
+            note(conn, "inner")
+            open_ticket(desk, agent, "dropped")
+            dropped_savepoint.rollback()
+            released_savepoint = conn.begin_nested()
+            also = open_ticket(desk, agent, "also kept")
+            released_savepoint.commit()
+        conn.commit()
+    assert app_notes(engine) == ["outer"]
+    assert ticket_numbers(engine) == sorted([kept.number, also.number])
+    assert observer.heard == [("ticket_created", kept.id), ("ticket_created", also.id)]
+
+
+def test_a_savepoint_opened_before_joined_is_honoured_too(
+    engine: Any,
+    make_desk: MakeDesk,
+    observer: Observer,
+    agent: Actor,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The host opens a savepoint, then joins the desk inside it, then rolls the savepoint
+    back: the command inside is undone and never heard of; the host's later write commits."""
+    if request.node.callspec.params["engine"] == "sqlite":
+        pytest.skip("pysqlite's own transaction handling breaks SAVEPOINT (SQLAlchemy's docs)")
+    desk = make_desk()
+    with engine.connect() as conn:
+        note(conn, "before")
+        savepoint = conn.begin_nested()
+        with joined(desk, conn):
+            open_ticket(desk, agent, "inside the host's savepoint")
+        savepoint.rollback()
+        note(conn, "after")
+        conn.commit()
+    assert app_notes(engine) == ["before", "after"]
+    assert (ticket_numbers(engine), observer.heard) == ([], [])
 
 
 def test_another_thread_using_the_same_desk_is_unaffected(

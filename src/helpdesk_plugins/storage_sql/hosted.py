@@ -21,9 +21,8 @@ Rules a host may rely on:
    they are part of the host's transaction.
 6. Leaving the block (or an inner ``joined`` block) restores what was in force before.
 
-A rollback the host makes to a SAVEPOINT of its own that contains helpdesk commands is not
-tracked: observers would still hear of those commands at the outer commit. Roll back the whole
-transaction instead, or call ``joined`` inside the savepoint only for commands that stay.
+7. The host's own SAVEPOINTs (``connection.begin_nested()``) are honoured: commands inside a
+   savepoint the host rolls back are undone with it and never heard of.
 """
 
 from __future__ import annotations
@@ -76,25 +75,37 @@ def host_engine(value: object) -> Engine | None:
 class HostCommit:
     """The after-commit work of helpdesk commands run on one host connection.
 
-    Listens to the connection's ``commit`` and ``rollback`` events. It holds no reference to the
-    connection, so a connection the host drops is collected with its listeners.
+    Listens to the connection's transaction events. Callbacks are kept per SAVEPOINT level
+    (SQLAlchemy's savepoints nest strictly): a released savepoint's callbacks join the level
+    below, a rolled-back one's are dropped, the transaction's commit runs them all and its
+    rollback drops them all. A savepoint the host opened before its first ``joined`` on the
+    connection is the bottom level. Holds no reference to the connection, so a connection the
+    host drops is collected with its listeners.
     """
 
     def __init__(self, connection: Connection) -> None:
-        self._pending: list[Callable[[], None]] = []
-        sa_event.listen(connection, "commit", self._commit)
-        sa_event.listen(connection, "rollback", self._rollback)
+        self._levels: list[list[Callable[[], None]]] = [[]]
+        for name, listener in (
+            ("commit", self._commit),
+            ("rollback", self._rollback),
+            ("savepoint", self._savepoint),
+            ("release_savepoint", self._release_savepoint),
+            ("rollback_savepoint", self._rollback_savepoint),
+        ):
+            sa_event.listen(connection, name, listener)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        self._pending.append(callback)
+        self._levels[-1].append(callback)
 
     @property
     def pending(self) -> int:
         """Callbacks waiting for the host's commit."""
-        return len(self._pending)
+        return sum(len(level) for level in self._levels)
 
     def _commit(self, connection: Connection) -> None:
-        if not self._pending:
+        pending = [callback for level in self._levels for callback in level]
+        self._levels = [[]]
+        if not pending:
             return
         # SQLAlchemy tells listeners *before* the driver commits; commit on the driver first so
         # that observers only ever hear of committed work (the driver's own commit that follows
@@ -104,14 +115,26 @@ class HostCommit:
         try:
             dbapi_connection.commit()
         except dbapi.Error as exc:
-            self._pending.clear()
             raise sa.exc.DBAPIError.instance(None, None, exc, dbapi.Error) from exc
-        pending, self._pending = self._pending, []
         for callback in pending:
             callback()
 
     def _rollback(self, connection: Connection) -> None:
-        self._pending.clear()
+        self._levels = [[]]
+
+    def _savepoint(self, connection: Connection, name: str | None) -> None:
+        self._levels.append([])
+
+    def _release_savepoint(self, connection: Connection, name: str, context: Any) -> None:
+        if len(self._levels) > 1:
+            released = self._levels.pop()
+            self._levels[-1].extend(released)
+
+    def _rollback_savepoint(self, connection: Connection, name: str, context: Any) -> None:
+        if len(self._levels) > 1:
+            self._levels.pop()
+        else:  # a savepoint older than these listeners: everything they saw was inside it
+            self._levels[0].clear()
 
 
 @attrs.frozen
