@@ -263,6 +263,33 @@ def test_a_savepoint_opened_before_joined_is_honoured_too(
     assert (ticket_numbers(engine), observer.heard) == ([], [])
 
 
+@pytest.mark.postgres
+def test_a_desk_opened_by_url_on_postgres_joins_connections_of_its_engine(
+    tmp_path: Path, agent: Actor
+) -> None:
+    """PostgreSQL: an application without an engine of its own can take connections from the
+    desk's engine (``desk.storage.engine``) and share transactions the same way."""
+    with host_engine("postgres", tmp_path) as engine:
+        url = engine.url.render_as_string(hide_password=False)
+        observer = Observer()
+        with Helpdesk(
+            config=CONFIG, storage_url=url, plugins=[observer], load_entrypoints=False
+        ) as desk:
+            desk_engine = desk.storage.engine  # type: ignore[attr-defined]
+            with desk_engine.connect() as conn:
+                with joined(desk, conn):
+                    dropped = open_ticket(desk, agent, "rolled back")
+                conn.rollback()
+                with joined(desk, conn):
+                    kept = open_ticket(desk, agent, "committed")
+                    note(conn, "with the ticket")
+                conn.commit()
+            assert observer.heard == [("ticket_created", kept.id)]
+            assert dropped.id not in {t.id for t in desk.tickets(agent)}
+        assert ticket_numbers(engine) == [kept.number]
+        assert app_notes(engine) == ["with the ticket"]
+
+
 def test_another_thread_using_the_same_desk_is_unaffected(
     engine: Any, make_desk: MakeDesk, observer: Observer, agent: Actor
 ) -> None:
@@ -313,6 +340,12 @@ def test_joined_refuses_what_it_cannot_join(
     with pytest.raises(ValidationError) as err, joined(desk, "sqlite:///x.db"):  # type: ignore[arg-type]
         pass
     assert err.value.field == "connection" and "builtins.str" in str(err.value)
+    by_url = Helpdesk(config=CONFIG, storage_url=f"sqlite:///{tmp_path / 'desk.db'}")
+    with by_url.storage.engine.connect() as conn:  # type: ignore[attr-defined]
+        with pytest.raises(ValidationError) as err, joined(by_url, conn):
+            pass
+        assert err.value.field == "connection" and "storage_url=engine" in str(err.value)
+    by_url.close()
     other = sa.create_engine(f"sqlite:///{tmp_path / 'other.db'}")
     with other.connect() as conn:
         with pytest.raises(ValidationError) as err, joined(desk, conn):

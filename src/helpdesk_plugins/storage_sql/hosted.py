@@ -187,6 +187,14 @@ def joined(desk: Helpdesk, connection: Connection) -> Iterator[Helpdesk]:
             f"belongs to another engine than the desk's storage ({store.url}): build the desk "
             "with Helpdesk(storage_url=engine) on the host's engine",
         )
+    if store.dialect == "sqlite" and not store.hosted:
+        # the desk's own SQLite engine runs the driver in autocommit: a host's statements on it
+        # would not wait for the host's commit
+        raise ValidationError(
+            "connection",
+            "is a connection of the desk's own SQLite engine: build the desk on your engine "
+            "(Helpdesk(storage_url=engine)) to share transactions with it",
+        )
     token = store.hosts.current.set(store.hosts.join(connection))
     try:
         yield desk
