@@ -32,6 +32,7 @@ def test_a_desk_on_the_host_engine_migrates_and_runs_commands(
     with engine.connect() as conn:
         assert current(conn) == head()
     assert ticket_numbers(engine) == [ticket.number]
+    assert [hit.ticket.id for hit in desk.search(agent, "replacement")] == [ticket.id]
     assert sa.inspect(engine).has_table("app_notes")
     assert desk.storage.url == engine.url.render_as_string(hide_password=True)
 
