@@ -11,7 +11,8 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-EXTRAS_FOR_TESTS = ".[sql,postgres,calendars,re2,charts,email,webhook]"
+# server: docs/embedding.md runs a Starlette app (with httpx from webhook)
+EXTRAS_FOR_TESTS = ".[sql,postgres,calendars,re2,charts,email,webhook,server]"
 SERVER_TEST_TOOLS = ("playwright", "schemathesis")
 
 

@@ -24,7 +24,7 @@ from helpdesk_core.access import AccessPolicy
 from helpdesk_core.clock import Clock, SystemClock
 from helpdesk_core.conditions import Condition
 from helpdesk_core.config import HelpdeskConfig, for_desk
-from helpdesk_core.errors import PluginError
+from helpdesk_core.errors import PluginError, ValidationError
 from helpdesk_core.escalation import DueFiring, EscalationConfig
 from helpdesk_core.export import EXPORT_COLUMNS
 from helpdesk_core.lifecycle import Workflow
@@ -61,7 +61,9 @@ class Helpdesk:
     """One desk: configuration, storage, plugins, access policy and clock.
 
     :param config: a :class:`HelpdeskConfig`, a dict, a TOML path, or ``None`` for defaults.
-    :param storage_url: opened through the ``helpdesk_storage_open`` hook.
+    :param storage_url: opened through the ``helpdesk_storage_open`` hook: a URL, or an object
+        a storage plugin recognises (the SQL plugin: the host application's SQLAlchemy
+        ``Engine``, which the host keeps owning; ``docs/embedding.md``).
     :param plugins: host plugins (modules or instances), registered after the built-ins and
         entry-point plugins; their ``firstresult`` hooks win over the built-ins.
     :param policy: the access policy; the permission matrix (the guides' preset, extended by
@@ -77,7 +79,7 @@ class Helpdesk:
     def __init__(
         self,
         config: HelpdeskConfig | Mapping[str, Any] | str | None = None,
-        storage_url: str = "memory://",
+        storage_url: str | object = "memory://",
         plugins: Iterable[object] = (),
         *,
         policy: AccessPolicy | None = None,
@@ -108,6 +110,13 @@ class Helpdesk:
             esc if isinstance(esc, EscalationConfig) and esc.policies else None
         )
         storage = hook.helpdesk_storage_open(url=storage_url, config=self.config)
+        if storage is None and not isinstance(storage_url, str):
+            kind = type(storage_url)
+            raise ValidationError(
+                "storage_url",
+                f"no storage plugin accepts a {kind.__module__}.{kind.__qualname__}: give a URL "
+                "or an SQLAlchemy Engine (the 'sql' extra)",
+            )
         if storage is None:
             raise PluginError(
                 f"no storage plugin serves {storage_url!r}; built-in schemes: memory://, "

@@ -31,19 +31,23 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec(firstresult=True)
-def helpdesk_storage_open(url: str, config: HelpdeskConfig) -> Storage | None:
+def helpdesk_storage_open(url: str | object, config: HelpdeskConfig) -> Storage | None:
     """Open a storage for ``url`` if this plugin serves its scheme.
 
     Called once when a :class:`~helpdesk_core.desk.Helpdesk` is built. Return ``None`` for a URL
-    scheme this plugin does not serve.
+    scheme this plugin does not serve, and for any object that is not a URL string and that it
+    does not recognise.
 
-    :param url: the storage URL given to ``Helpdesk`` (``memory://``, ``sqlite:///desk.db``).
+    :param url: the ``storage_url`` given to ``Helpdesk``: a URL (``memory://``,
+        ``sqlite:///desk.db``) or an object a plugin recognises (the SQL plugin accepts an
+        SQLAlchemy ``Engine``).
     :param config: the desk's validated configuration.
     :returns: an object implementing :class:`~helpdesk_core.ports.Storage`, or ``None``.
 
     Stops at the first non-None result.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 ``url`` may be an object other than a string (an engine).
     """
 
 

@@ -7,7 +7,7 @@ them can back a :class:`~helpdesk_core.desk.Helpdesk`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -91,6 +91,17 @@ class TextQuery:
     fields: tuple[str, ...]
     where: Condition = TRUE
     limit: int = 20
+
+
+class HostTransaction(Protocol):
+    """A transaction the host application owns, that a unit of work runs inside (issue 25).
+
+    The host commits or rolls it back, not the desk: a command's after-commit work waits for
+    the host's commit and is dropped when the host rolls back.
+    """
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once, after the host's transaction commits; never if it rolls back."""
 
 
 class UnitOfWork(Protocol):
@@ -331,6 +342,15 @@ class UnitOfWork(Protocol):
 
     def acknowledgements_since(self, address: str, since: datetime) -> int:
         """How many acknowledgements went to ``address`` after ``since``."""
+
+    def host_transaction(self) -> HostTransaction | None:
+        """The host's transaction this unit runs inside, or None when the unit commits itself.
+
+        Inside a host's transaction the unit neither commits nor retries: the runner raises a
+        lost race as :class:`~helpdesk_core.errors.ConcurrencyConflict` and hands its
+        after-commit work (observers) to :meth:`HostTransaction.after_commit`. Stores that
+        cannot join a host's transaction return None.
+        """
 
 
 class Storage(Protocol):

@@ -633,6 +633,10 @@ class MemoryUnitOfWork:
         return sum(1 for who, at in rows if who == address and at > since)
 
     # -- commit ---------------------------------------------------------------------------
+    def host_transaction(self) -> None:
+        """Never: a memory unit always commits itself."""
+        return None
+
     def commit(self) -> None:
         if self._done:
             return
@@ -716,7 +720,7 @@ class MemoryUnitOfWork:
 
 
 @hookimpl(trylast=True)
-def helpdesk_storage_open(url: str, config: HelpdeskConfig) -> MemoryStorage | None:
-    if url == "memory://" or url.startswith("memory://"):
+def helpdesk_storage_open(url: object, config: HelpdeskConfig) -> MemoryStorage | None:
+    if isinstance(url, str) and url.startswith("memory://"):
         return MemoryStorage(url)
     return None

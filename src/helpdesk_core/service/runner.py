@@ -14,6 +14,10 @@ One call, in order (DESIGN "data flow of one command"):
    transaction and commits; a lost optimistic race is retried from step 2;
 5. after the commit, observers hear of every event (``helpdesk_event_committed``).
 
+Inside a host application's transaction (the unit's :meth:`~helpdesk_core.ports.UnitOfWork.
+host_transaction`, e.g. ``helpdesk_plugins.storage_sql.joined``) step 4 neither commits nor
+retries (a lost race raises :class:`ConcurrencyConflict`) and step 5 waits for the host's commit.
+
 A refusal unwinds the transaction, is written to the audit log in a transaction of its own, and
 reaches the caller as :class:`PermissionDenied` (or :class:`NotFound` for a hidden object).
 Nothing else in the library asks the access policy anything: services go through the
@@ -47,7 +51,7 @@ from helpdesk_core.model.grants import Grant
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
-from helpdesk_core.ports import Storage, UnitOfWork
+from helpdesk_core.ports import HostTransaction, Storage, UnitOfWork
 
 log = logging.getLogger("helpdesk")
 
@@ -287,8 +291,10 @@ class Runner:
         self.check_actor(actor)
         at = self.now(now)
         for attempt in range(MAX_RETRIES + 1):
+            host: HostTransaction | None = None
             try:
                 with self.storage.transaction() as uow:
+                    host = uow.host_transaction()
                     call = Call(self, uow, self.view(uow, actor, at), at)
                     value = body(call)
                     if self.react is not None:
@@ -303,9 +309,14 @@ class Runner:
                     actor.id, refused.action, refused.decision.rule, refused.decision.reason
                 ) from None
             except ConcurrencyConflict:
-                if attempt == MAX_RETRIES:
+                # inside a host's transaction a re-run could not see past the host's own reads
+                if host is not None or attempt == MAX_RETRIES:
                     raise
-        self.committed(call.changes)
+        if host is None:
+            self.committed(call.changes)
+        else:
+            changes = call.changes
+            host.after_commit(lambda: self.committed(changes))
         return value
 
     def save(self, uow: UnitOfWork, changes: Sequence[Change], at: datetime) -> None:

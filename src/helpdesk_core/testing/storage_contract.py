@@ -121,6 +121,12 @@ class StorageContract(CustomerContract, SurveyContract, IntakeContract):
             ]
             assert uow.get_ticket("missing") is None
 
+    def test_a_unit_of_its_own_is_in_no_host_transaction(self, storage: Storage) -> None:
+        """Outside a host's transaction (issue 25) a unit commits itself: the runner may retry
+        it and tells observers after its commit."""
+        with storage.transaction() as uow:
+            assert uow.host_transaction() is None
+
     def test_events_append_in_order_and_fold_to_state(self, storage: Storage) -> None:
         ticket, events = new_ticket("t1", 1)
         with storage.transaction() as uow:

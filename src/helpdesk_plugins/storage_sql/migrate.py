@@ -8,7 +8,7 @@ lock first, PostgreSQL an advisory lock, and DDL is transactional on both.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from alembic import command
@@ -45,7 +45,10 @@ def current(connection: Connection) -> str | None:
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.begin()  # a host's engine may begin on the driver itself (SQLAlchemy's recipe)
+            raw: Any = conn.connection.dbapi_connection
+            if not raw.in_transaction:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
         if revision == "head" and current(conn) == head():

@@ -73,6 +73,13 @@ from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
 from helpdesk_plugins.storage_sql import search as text_search
 from helpdesk_plugins.storage_sql.cipher import FieldCipher, PlainCodec, cipher_for
+from helpdesk_plugins.storage_sql.hosted import (
+    HostCommit,
+    HostConnections,
+    Joined,
+    host_engine,
+    require_open,
+)
 from helpdesk_plugins.storage_sql.schema import from_micros, to_micros
 from helpdesk_plugins.storage_sql.settings import StorageSettings, storage_settings
 from helpdesk_plugins.storage_sql.translate import Dialect, translate
@@ -362,6 +369,15 @@ class Statements:
         )
 
 
+def sqlite_functions(conn: Connection, regex: RegexEngine) -> None:
+    """Give a host's SQLite connection the store's SQL functions, once per driver connection
+    (the store's own engine does it when it connects)."""
+    if "hd_regexp" not in conn.info:
+        raw: Any = conn.connection.dbapi_connection
+        raw.create_function("hd_regexp", 2, regexp_function(regex), deterministic=True)
+        conn.info["hd_regexp"] = True
+
+
 def make_engine(
     url: str, settings: StorageSettings, regex: RegexEngine = PYTHON_RE
 ) -> tuple[Engine, str | None]:
@@ -423,22 +439,32 @@ class SqlStorage:
     :param url: ``sqlite:///path.db`` (created on first use), ``sqlite://`` (a private
         temporary database deleted at :meth:`close`, for tests), or
         ``postgresql+psycopg://user@host/db``. For a dedicated PostgreSQL schema add
-        ``?options=-csearch_path%3Dmyschema``.
+        ``?options=-csearch_path%3Dmyschema``. Or the host application's ``Engine``
+        (:mod:`~helpdesk_plugins.storage_sql.hosted`): used as the host configured it, never
+        disposed by the store.
     :param config: the desk configuration (``[storage]`` settings, sensitive fields).
     """
 
     before_commit: Callable[[], None] | None = None
     """Test seam: called after a unit of work's last write, just before COMMIT."""
 
-    def __init__(self, url: str, config: HelpdeskConfig | None = None) -> None:
-        self.url = url
+    def __init__(self, url: str | Engine, config: HelpdeskConfig | None = None) -> None:
         self.config = config if config is not None else load_config(None)
         self.settings: StorageSettings = storage_settings(self.config)
         self.codec: FieldCipher | PlainCodec = cipher_for(self.config)
         self._closed = False
         self.regex: RegexEngine = re2_engine() or PYTHON_RE
         """The engine of SQLite's ``hd_regexp``: RE2 when installed."""
-        self.engine, self._tempdir = make_engine(url, self.settings, self.regex)
+        self.hosted = isinstance(url, Engine)
+        """The engine is the host application's: configured and disposed by the host."""
+        if isinstance(url, Engine):
+            self.engine, self._tempdir = host_engine(url) or url, None
+            self.url: str = self.engine.url.render_as_string(hide_password=True)
+        else:
+            self.url = url
+            self.engine, self._tempdir = make_engine(url, self.settings, self.regex)
+        self.hosts = HostConnections()
+        """The host connections commands run on inside :func:`~.hosted.joined` blocks."""
         self.dialect = self.engine.dialect.name
         self.translation = Dialect(self.dialect, self.codec.fields, self.regex.name)
         self.tickets_loaded = 0
@@ -460,7 +486,7 @@ class SqlStorage:
                 check_current(self.engine)
         except sa.exc.OperationalError as exc:
             self.close()
-            raise StorageError(f"cannot open {shown(url)}: {exc.orig}") from exc
+            raise StorageError(f"cannot open {shown(self.url)}: {exc.orig}") from exc
         except BaseException:
             self.close()
             raise
@@ -470,6 +496,11 @@ class SqlStorage:
     def transaction(self) -> Iterator[SqlUnitOfWork]:
         if self._closed:
             raise StorageError(f"storage {shown(self.url)} is closed")
+        joined = self.hosts.current.get()
+        if joined is not None:
+            with self._joined_transaction(joined) as uow:
+                yield uow
+            return
         try:
             conn = self.engine.connect()
         except sa.exc.OperationalError as exc:
@@ -493,15 +524,49 @@ class SqlStorage:
         finally:
             conn.close()
 
+    @contextmanager
+    def _joined_transaction(self, joined: Joined) -> Iterator[SqlUnitOfWork]:
+        """A unit in a SAVEPOINT of the host's transaction (see :mod:`.hosted`): released on
+        success (the host commits), rolled back on any error; never committed here."""
+        conn = joined.connection
+        require_open(conn, shown(self.url))
+        try:
+            if not conn.in_transaction():
+                conn.begin()
+            if self.dialect == "sqlite":
+                raw: Any = conn.connection.dbapi_connection
+                if not raw.in_transaction:
+                    # the write lock now, else an outermost SAVEPOINT's RELEASE would commit
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+            savepoint = conn.begin_nested()
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{shown(self.url)}: {exc.orig}") from exc
+        uow = SqlUnitOfWork(self, conn, host=joined.host)
+        try:
+            yield uow
+            uow.flush_search()
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
+        try:
+            savepoint.commit()
+        except sa.exc.IntegrityError as exc:
+            savepoint.rollback()
+            raise ConcurrencyConflict("transaction", 0, 1) from exc
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         with self._ac_lock:
-            for conn in self._ac_conns.values():
+            for flush, conn in self._ac_conns.items():
+                if self.hosted and not flush:
+                    conn.invalidate()  # its session settings must not reach the host's pool
                 conn.close()
             self._ac_conns.clear()
-        self.engine.dispose()
+        if not self.hosted:
+            self.engine.dispose()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 
@@ -548,24 +613,40 @@ class SqlStorage:
 class SqlUnitOfWork:
     """One connection; see the module docstring for the transaction rules."""
 
-    def __init__(self, store: SqlStorage, conn: Connection) -> None:
+    def __init__(self, store: SqlStorage, conn: Connection, host: HostCommit | None = None) -> None:
         self._store = store
         self._conn = conn
         self._sqlite = store.dialect == "sqlite"
-        self.writing = False
+        self._host = host
+        self.writing = host is not None
+        """In a host's transaction the write transaction is already the host's."""
         self._search_dirty: dict[str, Ticket] = {}
         """Tickets saved by this unit, indexed for search just before COMMIT."""
-        conn.begin()  # so that conn.commit() commits what the driver cursor wrote
+        if host is None:
+            conn.begin()  # so that conn.commit() commits what the driver cursor wrote
         raw = conn.connection.dbapi_connection
         assert raw is not None
         self._raw: Any = raw
+        if store.hosted and self._sqlite:
+            sqlite_functions(conn, store.regex)
+
+    def host_transaction(self) -> HostCommit | None:
+        return self._host
 
     # -- plumbing ---------------------------------------------------------------------------
     def _begin_write(self) -> None:
         if not self.writing:
             if self._sqlite:
+                self._end_read_transaction()
                 self._exec_driver("BEGIN IMMEDIATE")
             self.writing = True
+
+    def _end_read_transaction(self) -> None:
+        """A host's SQLite engine may begin a (deferred) transaction on the driver itself
+        (SQLAlchemy's pysqlite recipe emits BEGIN): this unit has only read in it, so end it and
+        take the write lock as on the store's own engine (deferred writers deadlock)."""
+        if self._raw.in_transaction:
+            self._exec_driver("ROLLBACK")
 
     def _exec_driver(self, sql: str) -> None:
         try:
@@ -625,6 +706,7 @@ class SqlUnitOfWork:
         if self.writing:  # already hold SQLite's only write lock: part of this unit
             yield self._x
             return
+        self._end_read_transaction()
         self._exec_driver("BEGIN IMMEDIATE")
         try:
             yield self._x
