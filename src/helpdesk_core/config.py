@@ -21,6 +21,7 @@ import re
 import tomllib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
 
@@ -373,6 +374,13 @@ def load_config(
     ``registry`` is the desk's (its plugins' sections and operators); ``None`` uses the
     built-in plugins' (:func:`default_registry`).
     """
+    return parse_config(read_config(source), registry)
+
+
+def read_config(source: Mapping[str, Any] | str | Path | None) -> Mapping[str, Any]:
+    """The raw table of a config given as :func:`load_config` takes it (a mapping, a TOML file
+    path or TOML text, or ``None``), not yet validated; a ConfigError when it cannot be read or
+    is not TOML."""
     raw: Mapping[str, Any]
     if source is None:
         raw = {}
@@ -400,7 +408,55 @@ def load_config(
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("", f"{origin} is not valid TOML: {exc}") from exc
-    return parse_config(raw, registry)
+    return raw
+
+
+def check_config(
+    source: Mapping[str, Any] | str | Path | None, registry: ConfigRegistry | None = None
+) -> list[ConfigError]:
+    """Every error of a configuration that can be found in one pass, each naming its key path
+    (``[]``: the configuration is valid). :func:`load_config` stops at the first error; this
+    checks every top-level key on its own (unknown sections, each core key, each section with
+    a fresh context), so one error per key is reported, in the file's order, without repeats
+    (a section that fails only because another one does repeats that error once). When each
+    key passes, the whole configuration is parsed for the checks that span keys."""
+    reg = registry if registry is not None else default_registry()
+    try:
+        raw = read_config(source)
+    except ConfigError as exc:
+        return [exc]
+    if not isinstance(raw, Mapping):
+        return [ConfigError("", "the configuration must be a table", raw)]
+    errors: dict[str, ConfigError] = {}
+
+    def attempt(check: Callable[[], object]) -> None:
+        try:
+            check()
+        except ConfigError as exc:
+            errors.setdefault(str(exc), exc)
+
+    core: dict[str, Callable[[Any, str], object]] = {
+        "desk": _desk,
+        "priorities": _names,
+        "ticket_types": _names,
+        "channels": _names,
+        "custom_fields": _custom_fields,
+        "workflow": Workflow.from_config,
+    }
+    for key, value in raw.items():
+        name = str(key)
+        if name in core:
+            attempt(partial(core[name], value, name))
+        elif reg.parser(name) is None:
+            errors.setdefault(
+                name,
+                ConfigError(name, f"unknown section; known sections are {reg.known()}"),
+            )
+        else:
+            attempt(partial(ConfigContext(raw, reg).section, name))
+    if not errors:
+        attempt(lambda: parse_config(raw, reg))
+    return list(errors.values())
 
 
 def default_registry() -> ConfigRegistry:
