@@ -63,6 +63,13 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (mkdocs-material) into site/; any warning is an error."""
+    session.install(*_group("docs"))
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks with their peers, printed as figures and ratios (not part of CI)."""
     session.install("-e", EXTRAS_FOR_TESTS, "pandas", "timegrid", "jieba")

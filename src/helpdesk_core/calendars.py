@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from helpdesk_core.config import ConfigContext, table
+from helpdesk_core.config import ConfigContext, config_keys, table
 from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import CalendarError, ConfigError, HelpdeskError
 
@@ -647,7 +647,7 @@ def _holidays(
     for i, item in enumerate(holidays):
         where = f"holidays[{i}]"
         if isinstance(item, Mapping):
-            extra = set(item) - {"date", "closed", "name"}
+            extra = set(item) - _HOLIDAY_KEYS
             if extra or "date" not in item:
                 raise CalendarError(f"{where}: a table needs 'date' and optionally 'closed'")
             day = _date(item["date"], f"{where}.date")
@@ -798,8 +798,10 @@ class BusinessCalendar(CalendarBase):
 _CALENDAR_KEYS: Final = {
     "tz", "week", "holidays", "extra_workdays", "country", "subdiv", "years", "preset",
 }  # fmt: skip
+_HOLIDAY_KEYS: Final = frozenset({"date", "closed", "name"})
 
 
+@config_keys({"calendars.<name>": _CALENDAR_KEYS, "calendars.<name>.holidays[]": _HOLIDAY_KEYS})
 def parse_calendars(value: Any, path: str, context: ConfigContext) -> dict[str, BusinessCalendar]:
     """``[calendars.<name>]`` tables: ``tz``, ``week``, ``holidays``, ``extra_workdays``, and
     optionally ``country``/``subdiv``/``years`` (public holidays from the ``holidays``

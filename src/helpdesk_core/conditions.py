@@ -39,19 +39,29 @@ from helpdesk_core.errors import ConditionError, ValidationError
 from helpdesk_core.model.customers import CUSTOMER_FIELDS
 from helpdesk_core.model.fields import CONDITION_FIELDS
 
-OPERATORS: Final = (
-    "eq",
-    "ne",
-    "in",
-    "not_in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "contains",
-    "matches",
-    "exists",
-)
+OPERATOR_MEANINGS: Final[Mapping[str, str]] = {
+    "eq": "the field equals the value (the shorthand `{ field = value }`)",
+    "ne": "the field differs from the value",
+    "in": "the field is one of a list of values (at most 1,000)",
+    "not_in": "the field is none of a list of values",
+    "gt": "the field is greater than the value (numbers, dates, text)",
+    "gte": "the field is greater than or equal to the value",
+    "lt": "the field is less than the value",
+    "lte": "the field is less than or equal to the value",
+    "contains": "a list field has the value as a member, or a text field has it as a substring",
+    "matches": "a regular expression is found in a text field (linear-time engine for filters)",
+    "exists": "`true`: the field has a non-empty value; `false`: it has none",
+}
+"""The built-in operators, each with what it tests; the reference is generated from this."""
+
+OPERATORS: Final = tuple(OPERATOR_MEANINGS)
+
+COMBINATOR_MEANINGS: Final[Mapping[str, str]] = {
+    "all": "every listed condition holds (an empty list holds)",
+    "any": "some listed condition holds (an empty list does not)",
+    "not": "the condition does not hold",
+}
+"""The forms that combine conditions."""
 
 
 class Condition:

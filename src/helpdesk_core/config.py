@@ -21,14 +21,15 @@ import re
 import tomllib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 
 from helpdesk_core.conditions import Condition, ConditionRegistry, compile_condition
 from helpdesk_core.errors import ConfigError, ValidationError
-from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
+from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, TRANSITION_KEYS, WORKFLOW_KEYS, Workflow
 
 CUSTOM_FIELD_TYPES: Final = ("text", "int", "float", "bool", "date", "datetime", "choice", "tags")
 
@@ -147,6 +148,36 @@ SectionParser = Callable[[Any, str, "ConfigContext"], Any]
 condition registry."""
 
 
+KeyTables = Mapping[str, tuple[str, ...]]
+"""The tables of a configuration and the keys each accepts, by key path: ``sla`` (the section
+itself), ``sla.policies[]`` (every item of a list), ``calendars.<name>`` (every value of a
+table whose keys are names the user chooses)."""
+
+_Parser = TypeVar("_Parser", bound=Callable[..., Any])
+
+
+def config_keys(tables: Mapping[str, Collection[str]]) -> Callable[[_Parser], _Parser]:
+    """Declare, on a section parser, the keys each of its tables accepts: pass the same
+    collections the parser checks with :func:`table`, so the declaration is the check.
+
+    ``docs/configuration-keys.md`` is generated from these declarations
+    (:meth:`ConfigRegistry.key_tables`); a parser without one is listed by name only.
+    """
+
+    def declare(parser: _Parser) -> _Parser:
+        declared = {path: tuple(sorted(keys)) for path, keys in tables.items()}
+        setattr(parser, "helpdesk_config_keys", declared)  # noqa: B010 - a function attribute
+        return parser
+
+    return declare
+
+
+def declared_keys(parser: SectionParser) -> KeyTables:
+    """The key tables a parser declared with :func:`config_keys` (empty: none declared)."""
+    declared: KeyTables = getattr(parser, "helpdesk_config_keys", {})
+    return declared
+
+
 class SectionRegistrar(Protocol):
     """What ``helpdesk_register_config_sections`` receives: ``register(name, parser)``."""
 
@@ -182,6 +213,21 @@ class ConfigRegistry:
     def known(self) -> list[str]:
         """Every top-level key, core and registered, sorted."""
         return sorted(_CORE_KEYS | set(self.sections))
+
+    def key_tables(self) -> dict[str, KeyTables]:
+        """For each top-level key (core and registered, sorted), its tables and their keys as
+        the parsers declare them (:func:`config_keys`); ``{}`` for a section that declares
+        none (a list of names, or a plugin's undeclared parser)."""
+        out: dict[str, KeyTables] = {}
+        for name in self.known():
+            parser = self.sections.get(name)
+            declared = CORE_KEY_TABLES if parser is None else declared_keys(parser)
+            out[name] = {
+                path: keys
+                for path, keys in sorted(declared.items())
+                if path == name or path.startswith((f"{name}.", f"{name}["))
+            }
+        return out
 
 
 @attrs.define
@@ -227,6 +273,16 @@ _CORE_KEYS: Final = frozenset(
     {"desk", "priorities", "ticket_types", "channels", "custom_fields", "workflow"}
 )
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+_DESK_KEYS: Final = tuple(f.name for f in attrs.fields(DeskSettings))
+_CUSTOM_FIELD_KEYS: Final = ("type", "required", "choices", "label", "pii")
+CORE_KEY_TABLES: Final[KeyTables] = {
+    "desk": tuple(sorted(_DESK_KEYS)),
+    "custom_fields.<name>": tuple(sorted(_CUSTOM_FIELD_KEYS)),
+    "workflow": tuple(sorted(WORKFLOW_KEYS)),
+    "workflow.transitions[]": tuple(sorted(TRANSITION_KEYS)),
+}
+"""The key tables of the core keys (``priorities``, ``ticket_types`` and ``channels`` are lists
+of names); the section parsers declare theirs with :func:`config_keys`."""
 
 
 def table(
@@ -256,10 +312,9 @@ def _names(value: Any, path: str) -> tuple[str, ...]:
 def _desk(value: Any, path: str) -> DeskSettings:
     if not isinstance(value, Mapping):
         raise ConfigError(path, "must be a table", value)
-    fields = {f.name for f in attrs.fields(DeskSettings)}
     for key, item in value.items():
-        if key not in fields:
-            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(fields)}")
+        if key not in _DESK_KEYS:
+            raise ConfigError(f"{path}.{key}", f"unknown key; expected one of {sorted(_DESK_KEYS)}")
         if not isinstance(item, str) or not item:
             raise ConfigError(f"{path}.{key}", "must be a non-empty string", item)
     if "timezone" in value:
@@ -284,7 +339,7 @@ def _custom_fields(value: Any, path: str) -> dict[str, CustomFieldSpec]:
             raise ConfigError(fpath, "field names are lowercase like 'order_id'", name)
         if not isinstance(raw, Mapping):
             raise ConfigError(fpath, "must be a table with a 'type'", raw)
-        extra = set(raw) - {"type", "required", "choices", "label", "pii"}
+        extra = set(raw) - set(_CUSTOM_FIELD_KEYS)
         if extra:
             raise ConfigError(f"{fpath}.{sorted(extra)[0]}", "unknown key")
         kind = raw.get("type")
@@ -319,6 +374,13 @@ def load_config(
     ``registry`` is the desk's (its plugins' sections and operators); ``None`` uses the
     built-in plugins' (:func:`default_registry`).
     """
+    return parse_config(read_config(source), registry)
+
+
+def read_config(source: Mapping[str, Any] | str | Path | None) -> Mapping[str, Any]:
+    """The raw table of a config given as :func:`load_config` takes it (a mapping, a TOML file
+    path or TOML text, or ``None``), not yet validated; a ConfigError when it cannot be read or
+    is not TOML."""
     raw: Mapping[str, Any]
     if source is None:
         raw = {}
@@ -346,7 +408,55 @@ def load_config(
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("", f"{origin} is not valid TOML: {exc}") from exc
-    return parse_config(raw, registry)
+    return raw
+
+
+def check_config(
+    source: Mapping[str, Any] | str | Path | None, registry: ConfigRegistry | None = None
+) -> list[ConfigError]:
+    """Every error of a configuration that can be found in one pass, each naming its key path
+    (``[]``: the configuration is valid). :func:`load_config` stops at the first error; this
+    checks every top-level key on its own (unknown sections, each core key, each section with
+    a fresh context), so one error per key is reported, in the file's order, without repeats
+    (a section that fails only because another one does repeats that error once). When each
+    key passes, the whole configuration is parsed for the checks that span keys."""
+    reg = registry if registry is not None else default_registry()
+    try:
+        raw = read_config(source)
+    except ConfigError as exc:
+        return [exc]
+    if not isinstance(raw, Mapping):
+        return [ConfigError("", "the configuration must be a table", raw)]
+    errors: dict[str, ConfigError] = {}
+
+    def attempt(check: Callable[[], object]) -> None:
+        try:
+            check()
+        except ConfigError as exc:
+            errors.setdefault(str(exc), exc)
+
+    core: dict[str, Callable[[Any, str], object]] = {
+        "desk": _desk,
+        "priorities": _names,
+        "ticket_types": _names,
+        "channels": _names,
+        "custom_fields": _custom_fields,
+        "workflow": Workflow.from_config,
+    }
+    for key, value in raw.items():
+        name = str(key)
+        if name in core:
+            attempt(partial(core[name], value, name))
+        elif reg.parser(name) is None:
+            errors.setdefault(
+                name,
+                ConfigError(name, f"unknown section; known sections are {reg.known()}"),
+            )
+        else:
+            attempt(partial(ConfigContext(raw, reg).section, name))
+    if not errors:
+        attempt(lambda: parse_config(raw, reg))
+    return list(errors.values())
 
 
 def default_registry() -> ConfigRegistry:

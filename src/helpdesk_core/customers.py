@@ -32,7 +32,7 @@ import attrs
 
 from helpdesk_core import validation
 from helpdesk_core.conditions import Condition, ConditionRegistry, compile_condition
-from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
+from helpdesk_core.config import ConfigContext, HelpdeskConfig, config_keys, table
 from helpdesk_core.customer_numbers import DEFAULT_NUMBER_PATTERN, NumberPattern
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.customers import (
@@ -93,9 +93,14 @@ def rule_registry() -> ConditionRegistry:
     return registry
 
 
+_KEYS: Final = ("tiers", "number_pattern", "tier_rules", "tag_types")
+_TIER_RULE_KEYS: Final = ("id", "when", "tier", "reason")
+
+
+@config_keys({"customers": _KEYS, "customers.tier_rules[]": _TIER_RULE_KEYS})
 def parse_customers(value: Any, path: str, context: ConfigContext) -> CustomersConfig:
     """Validate ``[customers]``; errors name the key path (``customers.tier_rules[0].tier``)."""
-    section = table(value, path, ("tiers", "number_pattern", "tier_rules", "tag_types"))
+    section = table(value, path, _KEYS)
     tiers = DEFAULT_TIERS
     if "tiers" in section:
         items = section["tiers"]
@@ -129,7 +134,7 @@ def parse_customers(value: Any, path: str, context: ConfigContext) -> CustomersC
         raise ConfigError(f"{path}.tier_rules", "must be a list of {when, tier} tables", raw_rules)
     for i, item in enumerate(raw_rules):
         rpath = f"{path}.tier_rules[{i}]"
-        rule = table(item, rpath, ("id", "when", "tier", "reason"), "must be a {when, tier} table")
+        rule = table(item, rpath, _TIER_RULE_KEYS, "must be a {when, tier} table")
         if "when" not in rule:
             raise ConfigError(f"{rpath}.when", "is required")
         tier = rule.get("tier")

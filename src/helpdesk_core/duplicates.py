@@ -41,7 +41,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
+from helpdesk_core.config import ConfigContext, HelpdeskConfig, config_keys, table
 from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import DuplicateSuspected
@@ -74,10 +74,14 @@ class DuplicatesConfig:
     candidate query."""
 
 
+_KEYS: Final = ("window", "threshold", "enabled")
+
+
+@config_keys({"duplicates": _KEYS})
 def parse_duplicates(value: Any, path: str, context: ConfigContext) -> DuplicatesConfig:
     """``[duplicates] window = "7d"``, ``threshold = 0.8``, ``enabled = true``; errors name
     the key path."""
-    section = table(value, path, ("window", "threshold", "enabled"))
+    section = table(value, path, _KEYS)
     enabled = section.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{path}.enabled", "must be true or false", enabled)

@@ -41,7 +41,7 @@ from typing import Any, Final, Literal, Protocol
 import attrs
 
 from helpdesk_core.conditions import TRUE, Condition
-from helpdesk_core.config import ConfigContext, table
+from helpdesk_core.config import ConfigContext, config_keys, table
 from helpdesk_core.errors import ConfigError, HelpdeskError
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.tickets import Ticket, ticket_subject
@@ -402,6 +402,8 @@ _LEVEL_KEYS: Final = {
     "off_hours", "description",
 }  # fmt: skip
 _POLICY_KEYS: Final = {"name", "when", "levels", "calendar", "notice_hours", "on_call"}
+_KEYS: Final = ("preset", "policies")
+_ON_CALL_KEYS: Final = {"members", "start", "period", "calendar"}
 
 
 def _duration(value: Any, path: str) -> timedelta:
@@ -534,7 +536,7 @@ def _calendars(context: ConfigContext) -> Mapping[str, Any]:
 def _on_call(raw: Any, path: str, calendars: Mapping[str, Any]) -> OnCall:
     from helpdesk_core.rotation import Rotation
 
-    if not isinstance(raw, Mapping) or set(raw) - {"members", "start", "period", "calendar"}:
+    if not isinstance(raw, Mapping) or set(raw) - _ON_CALL_KEYS:
         raise ConfigError(path, "must be a table with members, start, period (and calendar)", raw)
     members = _strings(raw.get("members", []), f"{path}.members")
     if not members:
@@ -557,6 +559,14 @@ def _on_call(raw: Any, path: str, calendars: Mapping[str, Any]) -> OnCall:
     return rotation
 
 
+@config_keys(
+    {
+        "escalation": _KEYS,
+        "escalation.policies[]": _POLICY_KEYS,
+        "escalation.policies[].levels[]": _LEVEL_KEYS,
+        "escalation.policies[].on_call": _ON_CALL_KEYS,
+    }
+)
 def parse_escalation(value: Any, path: str, context: ConfigContext) -> EscalationConfig:
     """``[escalation]``: ``preset`` and/or ``[[escalation.policies]]``; each policy has
     ``name``, ``when``, ``calendar`` (business time for idle/unassigned), ``notice_hours``
@@ -564,7 +574,7 @@ def parse_escalation(value: Any, path: str, context: ConfigContext) -> Escalatio
     if not isinstance(value, Mapping):
         raise ConfigError(path, "must be a table", value)
     for key in value:
-        if key not in ("preset", "policies"):
+        if key not in _KEYS:
             raise ConfigError(f"{path}.{key}", "unknown key; expected preset or policies")
     raw_policies: list[tuple[str, Any]] = []
     preset = value.get("preset")

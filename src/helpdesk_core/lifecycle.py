@@ -23,6 +23,10 @@ from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket
 
 CATEGORIES: Final = ("new", "open", "pending", "solved", "closed")
+WORKFLOW_KEYS: Final = frozenset({"statuses", "initial", "transitions", "pause_statuses"})
+"""The keys of ``[workflow]``."""
+TRANSITION_KEYS: Final = frozenset({"from", "to", "roles", "requires", "reopen"})
+"""The keys of each ``[[workflow.transitions]]``."""
 
 
 @attrs.frozen
@@ -147,10 +151,9 @@ class Workflow:
         """Load ``[workflow]``: ``statuses`` (name -> category), ``initial``, ``transitions``
         (a list of ``{from, to, roles?, requires?, reopen?}``; ``from`` may be a list) and
         ``pause_statuses``."""
-        known = {"statuses", "initial", "transitions", "pause_statuses"}
         for key in data:
-            if key not in known:
-                raise ConfigError(f"{path}.{key}", f"unknown key; expected {sorted(known)}")
+            if key not in WORKFLOW_KEYS:
+                raise ConfigError(f"{path}.{key}", f"unknown key; expected {sorted(WORKFLOW_KEYS)}")
         raw_statuses = data.get("statuses")
         if not isinstance(raw_statuses, Mapping) or not raw_statuses:
             raise ConfigError(f"{path}.statuses", "must be a table of status = category")
@@ -172,7 +175,7 @@ class Workflow:
             tpath = f"{path}.transitions[{i}]"
             if not isinstance(raw, Mapping):
                 raise ConfigError(tpath, "must be a table with 'from' and 'to'", raw)
-            extra = set(raw) - {"from", "to", "roles", "requires", "reopen"}
+            extra = set(raw) - TRANSITION_KEYS
             if extra:
                 raise ConfigError(f"{tpath}.{sorted(extra)[0]}", "unknown key")
             sources = raw.get("from")

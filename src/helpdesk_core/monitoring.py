@@ -32,7 +32,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
+from helpdesk_core.config import ConfigContext, HelpdeskConfig, config_keys, table
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.tickets import Ticket
@@ -61,10 +61,14 @@ class AlarmsConfig:
     enabled: bool = True
 
 
+_KEYS: Final = ("wait_over_target", "max_queued", "recipients", "enabled")
+
+
+@config_keys({"alarms": _KEYS})
 def parse_alarms(value: Any, path: str, context: ConfigContext) -> AlarmsConfig:
     """``[alarms] wait_over_target = 0.2``, ``max_queued = 50``, ``recipients =
     ["supervisor"]``, ``enabled = true``; errors name the key path."""
-    section = table(value, path, ("wait_over_target", "max_queued", "recipients", "enabled"))
+    section = table(value, path, _KEYS)
     enabled = section.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{path}.enabled", "must be true or false", enabled)

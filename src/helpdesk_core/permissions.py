@@ -38,7 +38,7 @@ from helpdesk_core.conditions import (
     field_is,
     negate,
 )
-from helpdesk_core.config import ConfigContext, CustomFieldSpec, table
+from helpdesk_core.config import ConfigContext, CustomFieldSpec, config_keys, table
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import (
     Event,
@@ -644,10 +644,23 @@ def _brief(condition: Condition) -> str:
     return str(condition.to_data()).replace("|", "/")
 
 
+_FIELD_RULE_KEYS: Final = ("hidden", "masked")
+_RULE_KEYS: Final = {"id", "roles", "actions", "scope", "where", "effect", "description"}
+_KEYS: Final = {
+    "preset",
+    "share_organisation_tickets",
+    "roles",
+    "actions",
+    "teams",
+    "rules",
+    "fields",
+}
+
+
 def _rule_from_data(raw: Mapping[str, Any], path: str, context: ConfigContext) -> Rule:
     if not isinstance(raw, Mapping):
         raise ConfigError(path, "must be a table", raw)
-    extra = set(raw) - {"id", "roles", "actions", "scope", "where", "effect", "description"}
+    extra = set(raw) - _RULE_KEYS
     if extra:
         raise ConfigError(f"{path}.{sorted(extra)[0]}", "unknown key")
     rule_id = raw.get("id", path)
@@ -683,9 +696,15 @@ class PermissionsConfig:
     fields: Mapping[str, FieldRule] = attrs.field(factory=dict)
 
 
+@config_keys(
+    {
+        "permissions": _KEYS,
+        "permissions.rules[]": _RULE_KEYS,
+        "permissions.fields.<role>": _FIELD_RULE_KEYS,
+    }
+)
 def parse_permissions(value: Any, path: str, context: ConfigContext) -> PermissionsConfig:
-    known = {"preset", "share_organisation_tickets", "roles", "actions", "teams", "rules", "fields"}
-    value = table(value, path, known)
+    value = table(value, path, _KEYS)
     preset = value.get("preset", "default")
     if preset not in ("default", "none"):
         raise ConfigError(f"{path}.preset", "must be 'default' or 'none'", preset)
@@ -718,10 +737,10 @@ def parse_permissions(value: Any, path: str, context: ConfigContext) -> Permissi
         )
     for role, spec in raw_fields.items():
         fpath = f"{path}.fields.{role}"
-        if not isinstance(spec, Mapping) or set(spec) - {"hidden", "masked"}:
+        if not isinstance(spec, Mapping) or set(spec) - set(_FIELD_RULE_KEYS):
             raise ConfigError(fpath, "must be a table with 'hidden' and/or 'masked' lists", spec)
         lists = {}
-        for key in ("hidden", "masked"):
+        for key in _FIELD_RULE_KEYS:
             items = spec.get(key, [])
             if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
                 raise ConfigError(f"{fpath}.{key}", "must be a list of field names", items)

@@ -23,7 +23,13 @@ from typing import Any, Final
 
 import attrs
 
-from helpdesk_core.config import DEFAULT_PRIORITIES, ConfigContext, HelpdeskConfig, table
+from helpdesk_core.config import (
+    DEFAULT_PRIORITIES,
+    ConfigContext,
+    HelpdeskConfig,
+    config_keys,
+    table,
+)
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.model.tickets import Ticket
 
@@ -42,6 +48,7 @@ class ProblemRecordsConfig:
         return ticket.priority in chosen
 
 
+@config_keys({"problem_records": _KEYS})
 def parse_problem_records(value: Any, path: str, context: ConfigContext) -> ProblemRecordsConfig:
     """``[problem_records] priorities = ["urgent", "high"]``; each must be a desk priority."""
     section = table(value, path, _KEYS)

@@ -34,7 +34,7 @@ from typing import Any, Final, Protocol
 import attrs
 
 from helpdesk_core.conditions import FALSE, TRUE, Condition, all_of, field_is
-from helpdesk_core.config import ConfigContext, table
+from helpdesk_core.config import ConfigContext, config_keys, table
 from helpdesk_core.errors import ConfigError
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.tickets import Ticket, ticket_subject
@@ -224,16 +224,24 @@ def _ticket_skills(ticket: Ticket, key: str = "skills") -> frozenset[str]:
     return frozenset()
 
 
+_RULE_KEYS: Final = {
+    "id", "where", "team", "strategy", "skills", "min_tier", "include_offline",
+    "ignore_shift", "description",
+}  # fmt: skip
+_PRIORITY_RULE_KEYS: Final = frozenset({"where", "priority"})
+_KEYS: Final = {
+    "preset", "rules", "default", "priority", "weights", "seed", "auto", "transfer_approval",
+}  # fmt: skip
+
+
 def _rule(raw: Any, path: str, context: ConfigContext) -> RoutingRule:
     if not isinstance(raw, Mapping):
         raise ConfigError(path, "must be a table", raw)
-    known = {
-        "id", "where", "team", "strategy", "skills", "min_tier", "include_offline",
-        "ignore_shift", "description",
-    }  # fmt: skip
-    extra = set(raw) - known
+    extra = set(raw) - _RULE_KEYS
     if extra:
-        raise ConfigError(f"{path}.{sorted(extra)[0]}", f"unknown key; expected {sorted(known)}")
+        raise ConfigError(
+            f"{path}.{sorted(extra)[0]}", f"unknown key; expected {sorted(_RULE_KEYS)}"
+        )
     strategy = raw.get("strategy", "least_loaded")
     if strategy not in STRATEGIES:
         raise ConfigError(f"{path}.strategy", f"must be one of {STRATEGIES}", strategy)
@@ -293,14 +301,19 @@ PRESETS: Final[dict[str, list[dict[str, Any]]]] = {
 }
 
 
+@config_keys(
+    {
+        "routing": _KEYS,
+        "routing.rules[]": _RULE_KEYS,
+        "routing.default": _RULE_KEYS,
+        "routing.priority[]": _PRIORITY_RULE_KEYS,
+    }
+)
 def parse_routing(value: Any, path: str, context: ConfigContext) -> RoutingPolicy:
     """``[routing]``: ``preset``, ``rules`` (list), ``default`` (a rule without ``where``),
     ``priority`` (list of ``{where, priority}``), ``weights`` (priority -> number), ``seed``,
     ``auto`` (route on open)."""
-    known = {
-        "preset", "rules", "default", "priority", "weights", "seed", "auto", "transfer_approval",
-    }  # fmt: skip
-    value = table(value, path, known)
+    value = table(value, path, _KEYS)
     raw = context.raw
     preset = value.get("preset")
     if preset is not None and preset not in PRESETS:
@@ -324,7 +337,7 @@ def parse_routing(value: Any, path: str, context: ConfigContext) -> RoutingPolic
     known_priorities = raw.get("priorities", list(DEFAULT_PRIORITY_WEIGHTS))
     for i, item in enumerate(raw_priority):
         ppath = f"{path}.priority[{i}]"
-        if not isinstance(item, Mapping) or set(item) - {"where", "priority"}:
+        if not isinstance(item, Mapping) or set(item) - _PRIORITY_RULE_KEYS:
             raise ConfigError(ppath, "must be a table with 'where' and 'priority'", item)
         if item.get("priority") not in known_priorities:
             raise ConfigError(

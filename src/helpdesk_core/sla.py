@@ -60,7 +60,7 @@ import attrs
 
 from helpdesk_core.calendars import CalendarBase, utc_offset
 from helpdesk_core.conditions import TRUE, Condition
-from helpdesk_core.config import ConfigContext, table
+from helpdesk_core.config import ConfigContext, config_keys, table
 from helpdesk_core.durations import human, parse_duration
 from helpdesk_core.errors import ConfigError, HelpdeskError, ValidationError
 from helpdesk_core.lifecycle import DEFAULT_WORKFLOW, Workflow
@@ -1068,6 +1068,8 @@ calendar`` (calendar time without one)."""
 _POLICY_KEYS: Final = {"name", "when", "calendar", "targets", "warnings", "description"}
 _TARGET_KEYS: Final = {"within", "time", "calendar"}
 _KEYS: Final = {"preset", "policies", "pause_statuses", "metrics", "calendar"}
+_WARNING_KEYS: Final = {"fractions", "before_due"}
+_METRIC_KEYS: Final = {"name", "start_on", "stop_on", "start_when", "stop_when"}
 
 
 def _duration(value: Any, path: str) -> timedelta:
@@ -1170,7 +1172,7 @@ def _policy(
             }
     bases = {p: row for p, row in bases.items() if row}
     warnings = raw.get("warnings", {})
-    if not isinstance(warnings, Mapping) or set(warnings) - {"fractions", "before_due"}:
+    if not isinstance(warnings, Mapping) or set(warnings) - _WARNING_KEYS:
         raise ConfigError(
             f"{path}.warnings", "must be a table with fractions and/or before_due", warnings
         )
@@ -1200,7 +1202,7 @@ def _policy(
 
 
 def _metric(raw: Any, path: str, context: ConfigContext) -> CustomMetric:
-    raw = table(raw, path, {"name", "start_on", "stop_on", "start_when", "stop_when"})
+    raw = table(raw, path, _METRIC_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not name or name in METRICS or name == WORKAROUND.name:
         raise ConfigError(f"{path}.name", "needs a new metric name", name)
@@ -1260,6 +1262,15 @@ def _desk_timezone(raw: Mapping[str, Any]) -> str:
     return str(zone)
 
 
+@config_keys(
+    {
+        "sla": _KEYS,
+        "sla.policies[]": _POLICY_KEYS,
+        "sla.policies[].targets.<priority>.<metric>": _TARGET_KEYS,
+        "sla.policies[].warnings": _WARNING_KEYS,
+        "sla.metrics[]": _METRIC_KEYS,
+    }
+)
 def parse_sla(value: Any, path: str, context: ConfigContext) -> SlaConfig:
     """``[sla]``: ``preset``, ``calendar``, ``[[sla.policies]]``, ``pause_statuses``,
     ``[[sla.metrics]]``. Reads ``[calendars]`` (the same objects escalation and routing use),

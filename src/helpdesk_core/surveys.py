@@ -41,7 +41,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
+from helpdesk_core.config import ConfigContext, HelpdeskConfig, config_keys, table
 from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import StatusChanged
@@ -72,6 +72,7 @@ class SurveysConfig:
     on_unsatisfied: OnUnsatisfied = "reopen"
 
 
+@config_keys({"surveys": _KEYS})
 def parse_surveys(value: Any, path: str, context: ConfigContext) -> SurveysConfig:
     """``[surveys] enabled``, ``answer_window = "24h"``, ``unsatisfied_at_most = 2``,
     ``on_unsatisfied = "reopen" | "follow_up"``; errors name the key path."""

@@ -1,49 +1,18 @@
-"""The ``helpdesk`` command: database migrations and backups, and the long-running worker.
+"""The helpdesk command: run, check and operate a desk from a shell.
 
-``helpdesk db upgrade --url URL``
-    apply the shipped Alembic migrations (SQLite or PostgreSQL).
-``helpdesk db backup --url URL --to backup.db``
-    a consistent snapshot: SQLite's online backup API, or ``pg_dump`` for PostgreSQL.
-``helpdesk db restore --url URL --from backup.db``
-    replace the database's contents by a snapshot (stop the desk's processes first).
-``helpdesk db reindex --url URL``
-    rebuild the ticket full-text search tables from the stored tickets.
-``helpdesk db keygen``
-    print a new key for encrypting sensitive fields at rest (``HELPDESK_FIELD_KEY``).
-``helpdesk report NAME --period 2026-11 [--group-by type,priority] [--format table|csv|json]
-[--chart FILE.svg]``
-    a KPI report (``desk.report``) over local days, as the acting user (``--as``/``--role``,
-    default an administrator).
-``helpdesk whatif --against new.toml --period 2026-11``
-    replay the period's tickets under another configuration (the desk's own is "before") and
-    print the difference: breaches per metric and priority, escalations, workload, due instants
-    that moved most.
-``helpdesk worker --url URL [--config desk.toml] [--id NAME]``
-    tick forever: claim tickets whose escalation check is due (leases; ``FOR UPDATE SKIP
-    LOCKED`` on PostgreSQL), fire due escalation levels exactly once, check the queue alarms,
-    deliver the outbox.
-    SIGTERM or SIGINT finishes the current tick and exits 0; a killed worker's leases expire
-    and another worker takes its tickets over.
-``helpdesk dead-letters list|retry [ID] --url URL``
-    outbox messages that failed every delivery attempt, with their last error; ``retry ID``
-    puts one back to pending (the next worker tick delivers it). Runs as an administrator
-    named by ``--as`` (default ``cli``), which the audit log records.
-``helpdesk ingest-mail FILE... --url URL [--config desk.toml]``
-    ingest .eml files, mbox files and Maildir folders; one line per message (where, outcome,
-    ticket, reason) and a summary. Exit code 0: all recorded; 1: some quarantined or failed
-    (storage down: run again, redeliveries are recognised); 2: usage error.
-``helpdesk mail poll --url URL --config desk.toml [--once]``
-    poll the ``[email.imap]`` mailboxes every ``interval`` seconds (docs/email.md).
-``helpdesk mail listen --url URL [--host 127.0.0.1] [--port 8025] [--lmtp]``
-    a local SMTP (or LMTP) server for the host's MTA; 250 only after ingest committed, 451
-    when the store is down so the MTA retries.
+Commands: db (migrations, backups, search index, encryption keys), worker (escalations, queue
+alarms and outbox delivery, forever), config check (validate a desk's TOML file), sla explain
+(why a ticket's SLA clocks read what they do), report and whatif (KPIs over a period, and the
+same period replayed under another configuration), dead-letters (outbox messages that failed
+every attempt), ingest-mail (.eml, mbox and Maildir files), mail poll and mail listen (IMAP
+poller, SMTP/LMTP listener). "helpdesk COMMAND --help" describes each; docs/operations.md has
+the exit codes and environment variables, which the --help epilog repeats.
 
-``--url`` defaults to ``HELPDESK_DATABASE_URL`` and ``--config`` to ``HELPDESK_CONFIG``.
+Other distributions add commands through the helpdesk.cli entry-point group: each entry
+point names a CommandRegistrar, a callable that adds its subcommands to the parser (the
+reference server adds serve and demo this way).
 
-Other distributions add commands through the ``helpdesk.cli`` entry-point group: each entry
-point names a :class:`CommandRegistrar`, a callable that adds its subcommands to the parser
-(the reference server adds ``serve`` and ``demo`` this way). A subcommand sets ``run`` (a
-function of the parsed arguments returning the exit code) with ``set_defaults``.
+This text is the --help description, so it is plain text, not reStructuredText.
 """
 
 from __future__ import annotations
@@ -51,9 +20,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import socket
 import sys
+import textwrap
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -329,10 +300,7 @@ def _add_reader_options(parser: argparse.ArgumentParser) -> None:
         "--period", required=True,
         help="YYYY-MM (a month), YYYY-MM-DD (a day) or FIRST..LAST (local days, inclusive)",
     )  # fmt: skip
-    parser.add_argument("--as", dest="as_id", default="cli", help="acting user id (default: cli)")
-    parser.add_argument(
-        "--role", default="admin", help="the acting user's role (default: admin: the whole desk)"
-    )
+    _actor_options(parser)
 
 
 def _dead_letters(args: argparse.Namespace) -> int:
@@ -440,61 +408,240 @@ def _store_options(parser: argparse.ArgumentParser, *, config: bool = True) -> N
         )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="helpdesk", description=__doc__.split("\n")[0])
-    parser.add_argument("--log-level", default="INFO")
-    sub = parser.add_subparsers(dest="command", required=True)
-    db = sub.add_parser("db", help="migrations and backups")
-    db.add_argument("action", choices=["upgrade", "reindex", "backup", "restore", "keygen"])
-    db.add_argument("--url")
-    db.add_argument("--to", help="backup: the new snapshot file")
-    db.add_argument("--from", dest="source", help="restore: the snapshot file")
+ENVIRONMENT_HELP: Final = {
+    "HELPDESK_DATABASE_URL": "the database URL if no --url",
+    "HELPDESK_CONFIG": "the TOML configuration if no --config",
+    "HELPDESK_FIELD_KEY": "keys for encrypted fields (helpdesk db keygen)",
+    "HELPDESK_DISABLE_PLUGIN_AUTOLOAD": "set: load no plugins from entry points",
+}
+
+EPILOG: Final = (
+    "environment variables:\n"
+    + "".join(f"  {name:33} {meaning}\n" for name, meaning in ENVIRONMENT_HELP.items())
+    + "\nexit codes:\n"
+    + f"  {EXIT_OK}  done, nothing wrong\n"
+    + f"  {EXIT_PROBLEMS}  the command ran and a check found problems (config check, ingest-mail)\n"
+    + f"  {EXIT_USAGE}  usage or library error; the message is on stderr\n"
+)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from helpdesk_core.config import check_config
+    from helpdesk_core.plugins import PluginManager
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"config check: no such file: {path}")
+    errors = check_config(path, PluginManager().config_registry())
+    for error in errors:
+        print(f"{path}: {error}")
+    if errors:
+        print(f"{path}: {len(errors)} problem(s)")
+        return EXIT_PROBLEMS
+    print(f"{path}: ok")
+    return EXIT_OK
+
+
+_TICKET_ID: Final = re.compile(r"[0-9a-f]{32}")
+
+
+def _sla_explain(args: argparse.Namespace) -> int:
+    actor = _actor(args)
+    with _desk(args) as desk:
+        ticket_id = args.ticket
+        if not _TICKET_ID.fullmatch(ticket_id):  # a number such as T20261102000001
+            ticket_id = desk.get_ticket_by_number(actor, ticket_id).id
+        explanation = desk.sla_explain(actor, ticket_id)
+    print(explanation.text(args.lang))
+    return EXIT_OK
+
+
+def _actor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as", dest="as_id", default="cli", help="acting user id, as audited (default: cli)"
+    )
+    parser.add_argument(
+        "--role",
+        default="admin",
+        help="the acting user's role; permissions apply as for that role (default: admin)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``helpdesk`` argument parser with every built-in command."""
+    parser = argparse.ArgumentParser(
+        prog="helpdesk",
+        description=(__doc__ or "").split("\n\n")[0].replace("\n", " "),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="what to log on stderr (default: WARNING: quiet; INFO shows worker ticks and "
+        "migrations)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=textwrap.fill(description or help[0].upper() + help[1:] + ".", 79),
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    db = command(
+        "db",
+        "database migrations, backups, search index and encryption keys",
+        "upgrade: apply the shipped migrations (SQLite or PostgreSQL). backup: write a "
+        "consistent snapshot (SQLite online backup, pg_dump for PostgreSQL) to a new file. "
+        "restore: replace the database's contents by a snapshot (stop the desk's processes "
+        "first). reindex: rebuild the full-text search tables from the stored tickets. keygen: "
+        "print a new key for encrypted fields (HELPDESK_FIELD_KEY).",
+    )
+    db.add_argument(
+        "action", choices=["upgrade", "reindex", "backup", "restore", "keygen"], help="what to do"
+    )
+    _store_options(db, config=False)
+    db.add_argument("--to", help="backup: the snapshot file to create (must not exist)")
+    db.add_argument("--from", dest="source", help="restore: the snapshot file to restore")
     db.set_defaults(run=_db)
-    work = sub.add_parser("worker", help="escalation ticks and outbox delivery")
-    work.add_argument("--url")
-    work.add_argument("--config")
-    work.add_argument("--id")
-    work.add_argument("--interval", type=float, default=5.0)
-    work.add_argument("--batch", type=int, default=500)
-    work.add_argument("--lease", type=float, default=300.0, help="seconds")
-    work.add_argument("--max-ticks", type=int, default=None)
+    work = command(
+        "worker",
+        "escalation ticks, queue alarms and outbox delivery, until SIGTERM or SIGINT",
+        "Tick forever: claim tickets whose escalation check is due (leases; FOR UPDATE SKIP "
+        "LOCKED on PostgreSQL), fire due escalation levels exactly once, check the queue "
+        "alarms, deliver the outbox. SIGTERM or SIGINT finishes the current tick and exits 0; "
+        "a killed worker's leases expire and another worker takes its tickets over.",
+    )
+    _store_options(work)
+    work.add_argument("--id", help="this worker's name in leases and logs (default: HOSTNAME:PID)")
+    work.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        default=5.0,
+        help="seconds an idle tick waits before the next (default: 5)",
+    )
+    work.add_argument(
+        "--batch",
+        type=int,
+        default=500,
+        metavar="N",
+        help="most tickets one tick claims (default: 500)",
+    )
+    work.add_argument(
+        "--lease",
+        type=float,
+        metavar="SECONDS",
+        default=300.0,
+        help="seconds a claim holds before another worker may take it over (default: 300)",
+    )
+    work.add_argument(
+        "--max-ticks",
+        type=int,
+        metavar="N",
+        default=None,
+        help="stop after this many ticks (default: none, run until stopped)",
+    )
     work.set_defaults(run=_worker)
-    rep = sub.add_parser("report", help="a KPI report over a period, as a table, CSV or JSON")
-    rep.add_argument("name", help="volumes, first_response_time, sla_compliance, ... (see docs)")
+    config = command(
+        "config",
+        "check a desk's configuration file",
+        "check FILE: validate a TOML configuration with the installed plugins' sections and "
+        "operators; prints every error found with its key path, one per line. Exit code 0: "
+        "valid; 1: errors found; 2: no such file.",
+    )
+    config.add_argument("action", choices=["check"], help="check: validate FILE")
+    config.add_argument("file", metavar="FILE", help="the TOML configuration to check")
+    config.set_defaults(run=_config_check)
+    sla_cmd = command(
+        "sla",
+        "explain a ticket's SLA clocks",
+        "explain TICKET: the policy and why it matched, each running or paused segment with "
+        "its business time, and how each due instant was reached (desk.sla_explain).",
+    )
+    sla_cmd.add_argument("action", choices=["explain"], help="explain: print the explanation")
+    sla_cmd.add_argument(
+        "ticket", metavar="TICKET", help="the ticket's number (T20261102000001) or id"
+    )
+    _store_options(sla_cmd)
+    _actor_options(sla_cmd)
+    sla_cmd.add_argument(
+        "--lang", choices=["en", "zh-CN"], default="en", help="language (default: en)"
+    )
+    sla_cmd.set_defaults(run=_sla_explain)
+    rep = command("report", "a KPI report over a period, as a table, CSV or JSON")
+    from helpdesk_core.reports import REPORTS
+
+    rep.add_argument("name", help="the report: " + ", ".join(sorted(REPORTS)))
     _add_reader_options(rep)
-    rep.add_argument("--group-by", help="comma-separated dimensions, e.g. type,priority")
-    rep.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    rep.add_argument("--chart", metavar="FILE.svg", help="also draw the report as an SVG chart")
+    rep.add_argument(
+        "--group-by", help="comma-separated dimensions, e.g. type,priority (default: none)"
+    )
+    rep.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output format (default: table)",
+    )
+    rep.add_argument(
+        "--chart",
+        metavar="FILE.svg",
+        help="also draw the report as an SVG chart (default: no chart)",
+    )
     rep.set_defaults(run=_report)
-    what = sub.add_parser(
-        "whatif", help="replay a period's tickets under another configuration and compare"
+    what = command(
+        "whatif",
+        "replay a period's tickets under another configuration and compare",
+        "Replay the period's tickets under another configuration (the desk's own is "
+        "'before') and print the difference: breaches per metric and priority, escalations, "
+        "workload, due instants that moved most.",
     )
     what.add_argument("--against", required=True, metavar="NEW.toml", help="the changed config")
     _add_reader_options(what)
     what.set_defaults(run=_whatif)
-    dead = sub.add_parser(
-        "dead-letters", help="list or retry outbox messages that failed every attempt"
+    dead = command(
+        "dead-letters",
+        "list or retry outbox messages that failed every attempt",
+        "list: the dead letters with their last error. retry ID: put one back to pending (the "
+        "next worker tick delivers it). Runs as an administrator named by --as, which the audit "
+        "log records.",
     )
-    dead.add_argument("action", choices=["list", "retry"])
+    dead.add_argument("action", choices=["list", "retry"], help="list them, or retry one")
     dead.add_argument("id", nargs="?", help="retry: the message ID (first column of list)")
     _store_options(dead)
-    dead.add_argument("--as", dest="actor", default="cli", help="administrator name to audit")
-    dead.add_argument("--limit", type=int, default=100, help="list: at most this many (1-1000)")
+    dead.add_argument(
+        "--as", dest="actor", default="cli", help="administrator name to audit (default: cli)"
+    )
+    dead.add_argument(
+        "--limit", type=int, default=100, help="list: at most this many, 1-1000 (default: 100)"
+    )
     dead.set_defaults(run=_dead_letters)
-    files = sub.add_parser(
+    files = command(
         "ingest-mail",
-        help="ingest .eml files, mbox files and Maildir folders",
-        description="Ingest every message of each FILE (an .eml file, an mbox file or a "
+        "ingest .eml files, mbox files and Maildir folders",
+        "Ingest every message of each FILE (an .eml file, an mbox file or a "
         "Maildir folder). Prints one line per message (where, outcome, ticket, reason) and a "
         "summary. Exit code 0: all recorded; 1: some quarantined or failed; 2: usage error.",
     )
-    files.add_argument("files", nargs="+", metavar="FILE")
+    files.add_argument("files", nargs="+", metavar="FILE", help="an .eml, mbox or Maildir path")
     _store_options(files)
     files.set_defaults(run=_ingest_mail)
-    mail = sub.add_parser("mail", help="mail intake daemons: IMAP poller, SMTP/LMTP listener")
-    mail_sub = mail.add_subparsers(dest="action", required=True)
+    mail = command("mail", "mail intake daemons: IMAP poller, SMTP/LMTP listener")
+    mail_sub = mail.add_subparsers(dest="action", required=True, metavar="ACTION")
     poll = mail_sub.add_parser(
-        "poll", help="poll the [email.imap] mailboxes (interval and batch from the config)"
+        "poll",
+        help="poll the [email.imap] mailboxes (interval and batch from the config)",
+        description=textwrap.fill(
+            "Poll the [email.imap] mailboxes every interval seconds (docs/email.md).", 79
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _store_options(poll)
     poll.add_argument(
@@ -503,7 +650,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="poll once, print one line per message and exit (0 ok, 1 storage down, 2 error)",
     )
     poll.set_defaults(run=_mail)
-    listen = mail_sub.add_parser("listen", help="a local SMTP/LMTP server for the host's MTA")
+    listen = mail_sub.add_parser(
+        "listen",
+        help="a local SMTP/LMTP server for the host's MTA",
+        description=textwrap.fill(
+            "A local SMTP (or LMTP) server for the host's mail server: 250 only after the "
+            "ingest committed, 451 when the store is down so the mail server retries.",
+            79,
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _store_options(listen)
     listen.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
     listen.add_argument("--port", type=int, default=8025, help="TCP port (default: 8025)")
@@ -516,8 +673,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     listen.set_defaults(run=_mail)
     add_extension_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
     try:
         code: int = args.run(args)
     except (HelpdeskError, UsageError) as exc:

@@ -28,7 +28,13 @@ from typing import Any, Final
 
 import attrs
 
-from helpdesk_core.config import ConfigContext, HelpdeskConfig, SectionRegistrar, table
+from helpdesk_core.config import (
+    ConfigContext,
+    HelpdeskConfig,
+    SectionRegistrar,
+    config_keys,
+    table,
+)
 from helpdesk_core.errors import ConfigError, PluginError
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.ports import Notification, Notifier
@@ -49,6 +55,7 @@ class WebhookSettings:
     """Event kinds to post; empty means all."""
 
 
+@config_keys({"webhook": _KEYS})
 def parse_webhook_config(value: Any, path: str, context: ConfigContext) -> WebhookSettings:
     """Parse ``[webhook]``; errors are ConfigErrors naming the key path."""
     value = table(value, path, _KEYS)

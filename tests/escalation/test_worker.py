@@ -64,7 +64,9 @@ def test_worker_tick_fires_and_delivers() -> None:
 
 def test_sigterm_stops_the_worker_gracefully() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "helpdesk_plugins.cli", "worker", "--url", "memory://",
+        # INFO: the worker logs its start and its signal (quiet by default)
+        [sys.executable, "-m", "helpdesk_plugins.cli", "--log-level", "INFO", "worker",
+         "--url", "memory://",
          "--interval", "0.05", "--id", "w-test"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -36,9 +36,9 @@ from typing import Any, Final
 
 import attrs
 
-from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
+from helpdesk_core.config import ConfigContext, HelpdeskConfig, config_keys, table
 from helpdesk_core.errors import ConfigError
-from helpdesk_plugins.mail_intake.imap import ImapSettings, parse_imap_config
+from helpdesk_plugins.mail_intake.imap import IMAP_KEYS, ImapSettings, parse_imap_config
 
 SMTP_SECURITY: Final = ("starttls", "ssl", "none")
 LOCALES: Final = ("en", "zh-CN")
@@ -182,6 +182,7 @@ def parse_smtp_config(value: Any, path: str) -> SmtpSettings:
     return SmtpSettings(**kwargs)
 
 
+@config_keys({"email": _KEYS, "email.smtp": _SMTP_KEYS, "email.imap": IMAP_KEYS})
 def parse_email_config(value: Any, path: str, context: ConfigContext) -> EmailSettings:
     """Parse the ``[email]`` section; errors are ConfigErrors naming the key path."""
     value = table(value, path, _KEYS)

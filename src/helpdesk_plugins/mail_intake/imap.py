@@ -55,7 +55,7 @@ log = logging.getLogger("helpdesk.mail.imap")
 
 IMAP_SECURITY: Final = ("ssl", "starttls", "none")
 DEFAULT_PORTS: Final = {"ssl": 993, "starttls": 143, "none": 143}
-_KEYS: Final = frozenset(
+IMAP_KEYS: Final = frozenset(
     {
         "host",
         "port",
@@ -136,7 +136,7 @@ def _number(value: Any, path: str, *, integer: bool = False) -> float:
 
 def parse_imap_config(value: Any, path: str) -> ImapSettings:
     """Parse ``[email.imap]``; errors are ConfigErrors naming the key path."""
-    value = table(value, path, _KEYS)
+    value = table(value, path, IMAP_KEYS)
     for key in ("host", "user"):
         if key not in value:
             raise ConfigError(f"{path}.{key}", "is required")

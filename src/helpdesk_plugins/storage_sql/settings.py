@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import attrs
 
-from helpdesk_core.config import ConfigContext, HelpdeskConfig, table
+from helpdesk_core.config import ConfigContext, HelpdeskConfig, config_keys, table
 from helpdesk_core.errors import ConfigError
 
 ENCRYPTION_MODES: Final = ("required", "off")
@@ -48,6 +48,7 @@ class StorageSettings:
 _KEYS: Final = {f.name for f in attrs.fields(StorageSettings)}
 
 
+@config_keys({"storage": _KEYS})
 def parse_storage(value: Any, path: str, context: ConfigContext) -> StorageSettings:
     value = table(value, path, _KEYS)
     raw = context.raw

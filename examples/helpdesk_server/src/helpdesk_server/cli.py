@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from helpdesk_plugins.cli import Subcommands
+from helpdesk_plugins.cli import EPILOG, Subcommands
 from helpdesk_server.wiring import DEMO_DATABASE, open_desk, server_settings
 
 
@@ -19,6 +19,8 @@ def register(commands: Subcommands[argparse.ArgumentParser]) -> None:
         help="serve the HTTP API (/api/v1) and the web UI",
         description="Serve the HTTP API under /api/v1 and the web UI over one desk. "
         "Environment: HELPDESK_DATABASE_URL, HELPDESK_CONFIG.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
@@ -28,6 +30,8 @@ def register(commands: Subcommands[argparse.ArgumentParser]) -> None:
         help="seed the demo desk (once) and serve it on http://127.0.0.1:8000/",
         description="Seed demo data into an empty database (customers, a simulated day of "
         "tickets, today's queue, KB articles), then serve it on 127.0.0.1.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(demo)
     demo.set_defaults(run=_demo, host="127.0.0.1")
