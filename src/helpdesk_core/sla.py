@@ -460,6 +460,11 @@ class _Walk:
         self.pause_statuses = config.pause_statuses
         # folding the whole ticket is only needed when a condition may read any field
         self.fold = bool(config.custom) or any(p.when is not TRUE for p in config.policies)
+        # a message changes no field a policy condition may read but the ticket's version and
+        # updated_at: unless a condition reads those (or custom metrics read the whole ticket),
+        # messages are not folded into it (the next other event brings it up to date)
+        read = {f for p in config.policies for f in p.when.fields()}
+        self.fold_messages = bool(config.custom) or bool(read & {"version", "updated_at"})
 
     def start(self, metric: str, u: timedelta, running: bool = True) -> None:
         cycle = self.cycles[metric] = self.cycles.get(metric, 0) + 1
@@ -543,7 +548,7 @@ class _Walk:
         if not self.started:
             raise HelpdeskError("an SLA history must start with TicketCreated")
         kind = event.kind
-        if self.ticket is not None:
+        if self.ticket is not None and (self.fold_messages or kind not in _MESSAGE_KINDS):
             self.ticket = event.apply(self.ticket)
             self.priority, self.status = self.ticket.priority, self.ticket.status
             self.category = self.ticket.status_category

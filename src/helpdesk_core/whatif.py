@@ -27,6 +27,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import attrs
 
@@ -108,6 +109,44 @@ class WhatIfReport:
             or any(r.before != r.after for r in self.workload)
         )
 
+    def combine(self, other: WhatIfReport, *, top: int = 20) -> WhatIfReport:
+        """This report and ``other`` (the same period and configurations over another shard of
+        the tickets) as one: counts added, the largest moves of both kept (at most ``top``).
+        Sharding the tickets over processes and combining gives the single run's figures."""
+        if (self.start, self.end, self.as_of) != (other.start, other.end, other.as_of):
+            raise ValidationError("other", "covers another period; only shards of one run combine")
+
+        def add(rows: Iterable[Any], others: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
+            found: dict[Any, Any] = {}
+            for row in [*rows, *others]:
+                k = key(row)
+                if k not in found:
+                    found[k] = row
+                    continue
+                was = found[k]
+                sums = {
+                    f.name: getattr(was, f.name) + getattr(row, f.name)
+                    for f in attrs.fields(type(row))
+                    if f.type in ("int", int)
+                }
+                found[k] = attrs.evolve(was, **sums)
+            return [found[k] for k in sorted(found, key=_sortable)]
+
+        moved = sorted(
+            [*self.moved, *other.moved],
+            key=lambda m: -(abs(m.shift) if m.shift is not None else timedelta.max),
+        )[:top]
+        return WhatIfReport(
+            self.start,
+            self.end,
+            self.as_of,
+            self.tickets + other.tickets,
+            tuple(add(self.breaches, other.breaches, lambda r: (r.metric, r.priority))),
+            tuple(add(self.escalations, other.escalations, lambda r: (r.policy, r.level))),
+            tuple(add(self.workload, other.workload, lambda r: r.team)),
+            tuple(moved),
+        )
+
     def breached(self) -> tuple[int, int]:
         """Breached cycles in all, before and after."""
         return (
@@ -152,6 +191,12 @@ class WhatIfReport:
                     + (moved or f"{_signed(shift)} (now due {m.after.isoformat()})")  # type: ignore[union-attr]
                 )
         return "\n".join(lines)
+
+
+def _sortable(key: Any) -> Any:
+    """Sort keys that may hold None (a team-less workload row sorts last)."""
+    items = key if isinstance(key, tuple) else (key,)
+    return tuple((item is None, "" if item is None else item) for item in items)
 
 
 def _signed(delta: timedelta | None) -> str:

@@ -121,3 +121,25 @@ def test_tickets_outside_the_period_are_left_out_and_bad_input_is_named() -> Non
     with pytest.raises(ValidationError) as err:
         whatif(events, desk.config, desk.config, start=DAY, end=DAY, top=-1)
     assert err.value.field == "top"
+
+
+def test_shards_combine_into_the_single_run() -> None:
+    """Sharding the tickets (as bench_whatif.py does over processes) and combining the shard
+    reports gives the single run's figures."""
+    desk, events = _desk_with_replies([3, 7, 12, 1, 30])
+    after = load_config(_config("10m"))
+    single = whatif(events, desk.config, after, start=DAY, end=DAY)
+    by_ticket: dict[str, list[Event]] = {}
+    for event in events:
+        by_ticket.setdefault(event.ticket_id, []).append(event)
+    shards = [
+        [e for i, t in enumerate(by_ticket) if i % 2 == k for e in by_ticket[t]] for k in (0, 1)
+    ]
+    first, second = (whatif(s, desk.config, after, start=DAY, end=DAY) for s in shards)
+    combined = first.combine(second)
+    assert combined.tickets == single.tickets == 5
+    assert combined.breaches == single.breaches and combined.workload == single.workload
+    assert sorted(m.ticket_id for m in combined.moved) == sorted(m.ticket_id for m in single.moved)
+    with pytest.raises(ValidationError) as err:
+        first.combine(whatif(shards[1], desk.config, after, start=DAY, end=DAY + timedelta(1)))
+    assert err.value.field == "other"
