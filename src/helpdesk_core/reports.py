@@ -55,7 +55,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from helpdesk_core.conditions import TRUE, Condition, all_of, field_is
+from helpdesk_core.conditions import TRUE, Condition
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.model.events import (
     Assigned,
@@ -69,8 +69,6 @@ from helpdesk_core.model.events import (
     Transferred,
     to_utc,
 )
-from helpdesk_core.model.tickets import Ticket
-from helpdesk_core.ports import TicketQuery
 from helpdesk_core.sla import DONE_CATEGORIES, SlaClock, SlaConfig, evaluate
 
 __all__ = [
@@ -316,10 +314,15 @@ def _finish(
 
 class EventSource(Protocol):
     """What :func:`stored_events` reads: a storage unit of work (:class:`~helpdesk_core.ports.
-    UnitOfWork` has both methods)."""
+    UnitOfWork` has the method)."""
 
-    def query_tickets(self, query: TicketQuery) -> list[Ticket]: ...
-    def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]: ...
+    def events_by_creation(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[Event]: ...
 
 
 def stored_events(
@@ -331,25 +334,18 @@ def stored_events(
     page: int = 500,
 ) -> Iterator[Event]:
     """The events of the stored tickets matching ``where`` (the actor's report scope) created
-    in ``[created_from, created_before)``, grouped by ticket as the reports read them. Tickets
-    are paged by keyset (``page`` at a time, oldest first), so memory holds one page and one
-    history. Every report but :func:`backlog_by_age` needs only ``created_from=start``."""
+    in ``[created_from, created_before)``, grouped by ticket as the reports read them: the
+    store's :meth:`~helpdesk_core.ports.UnitOfWork.events_by_creation`, one ordered read
+    (tickets by creation, each history in order) whose memory is one batch of rows. Every
+    report but :func:`backlog_by_age` needs only ``created_from=start``. ``page`` is checked
+    and kept for callers of the earlier paged reader; the store now chooses its batch."""
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise ValidationError("page", f"must be a positive integer, got {page!r}")
-    bounds = [where, field_is("created_at", "lt", to_utc(created_before))]
-    if created_from is not None:
-        bounds.append(field_is("created_at", "gte", to_utc(created_from)))
-    condition = all_of(bounds)
-    after: tuple[Any, str] | None = None
-    while True:
-        tickets = uow.query_tickets(
-            TicketQuery(where=condition, order_by="created_at", after=after, limit=page)
-        )
-        for ticket in tickets:
-            yield from uow.ticket_events(ticket.id)
-        if len(tickets) < page:
-            return
-        after = (tickets[-1].created_at, tickets[-1].id)
+    return uow.events_by_creation(
+        where,
+        created_before=to_utc(created_before),
+        created_from=None if created_from is None else to_utc(created_from),
+    )
 
 
 # ---------------------------------------------------------------------- periods and groups
