@@ -233,7 +233,7 @@ def test_bad_arguments_name_the_parameter(kwargs: dict[str, Any], field: str) ->
         reports.volumes(fixture_events(), **args)
     assert info.value.field == field
     with pytest.raises(ValidationError) as unknown:
-        reports.report("csat", [], start=DAY, end=DAY, tz="UTC")
+        reports.report("nps", [], start=DAY, end=DAY, tz="UTC")
     assert unknown.value.field == "name"
 
 
@@ -267,6 +267,7 @@ def histories(draw: st.DrawFn, around: datetime) -> list[Event]:
             type=draw(st.sampled_from(TYPES)),
             channel=draw(st.sampled_from(CHANNELS)),
             priority=draw(st.sampled_from(PRIORITIES)),
+            requester=draw(st.sampled_from(("c1", "c2", "c3"))),
         )
         step = draw(st.integers(0, 4))
         gap = timedelta(minutes=draw(st.integers(1, 300)))
@@ -277,6 +278,8 @@ def histories(draw: st.DrawFn, around: datetime) -> list[Event]:
             h.reply(at + 2 * gap, agent)
         if step >= 3:
             h.status_to(at + 3 * gap, "resolved", agent)
+            if draw(st.booleans()):
+                h.rate(at + 3 * gap + timedelta(minutes=5), draw(st.integers(1, 5)))
         if step >= 4:
             h.status_to(at + 4 * gap, "in_progress", "c1", reopen=True)
         events += h.events
@@ -317,8 +320,14 @@ ADDITIVE: dict[str, tuple[str, ...]] = {
     "average_wait": ("tickets", "picked_up_count", "waiting"),
     "first_contact_resolution": ("resolved", "first_contact"),
     "reopen_rate": ("resolved_once", "reopened"),
+    "csat": ("tickets", "ratings", "satisfied"),
     "on_time": ("resolved", "promised", "on_time"),
 }
+
+
+def fixture_tiers(customer_id: str) -> str | None:
+    """A requester tier lookup for the ``tier`` dimension (None: a requester without one)."""
+    return (None, "normal", "vip")[sum(map(ord, customer_id)) % 3]
 
 
 @settings(max_examples=40, deadline=None)
@@ -334,6 +343,7 @@ def test_totals_are_consistent_across_groupings(
     events = data.draw(histories(around))
     kwargs: dict[str, Any] = {"start": date(2026, 11, 3), "end": date(2026, 11, 5), "tz": SH}
     kwargs["sla"] = sla_config()
+    kwargs["tiers"] = fixture_tiers
     total = reports.REPORTS[name](events, **kwargs).rows
     grouped = reports.REPORTS[name](events, group_by=dims, **kwargs).rows
     for column in ADDITIVE[name]:
@@ -348,6 +358,7 @@ def test_totals_are_consistent_across_groupings(
 def test_sla_compliance_is_a_share_and_adds_up(data: st.DataObject, dims: list[str]) -> None:
     events = data.draw(histories(datetime(2026, 11, 4, 12, tzinfo=UTC)))
     kwargs: dict[str, Any] = {"start": date(2026, 11, 3), "end": date(2026, 11, 5), "tz": SH}
+    kwargs["tiers"] = fixture_tiers
     whole = reports.sla_compliance(events, sla=sla_config(), **kwargs).rows
     parts = reports.sla_compliance(events, sla=sla_config(), group_by=dims, **kwargs).rows
     for row in parts:
@@ -382,6 +393,7 @@ def test_many_reports_in_one_pass_equal_each_report_alone(
         "tz": SH,
         "group_by": dims,
         "sla": sla_config(),
+        "tiers": fixture_tiers,
     }
     together = reports.many(reports.REPORTS, iter(events), **kwargs)
     assert list(together) == list(reports.REPORTS)
