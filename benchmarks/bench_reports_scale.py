@@ -60,8 +60,6 @@ DAY = re.compile(r'"(\d{4}-\d{2}-\d{2})T')
 DAY_MICROS = 86_400 * 1_000_000
 
 
-
-
 class Template:
     """The simulated day, encoded once: per ticket its row, tags and event rows as text."""
 
@@ -216,9 +214,9 @@ def run_report(url: str) -> None:
         r["type"]: [r["tickets"], r["responded_count"], r["responded_mean_seconds"]]
         for r in by_type["first_response_time"].rows
     }
-    tiers = reports.requester_tiers(store, end=high)
     with store.transaction() as uow:
         t0 = time.perf_counter()
+        tiers = reports.requester_tiers(uow, end=high)
         by_tier = reports.volumes(
             reports.stored_events(uow, created_before=high, created_from=low),
             start=start,
