@@ -55,8 +55,8 @@ from helpdesk_plugins.storage_sql import schema as s
 from helpdesk_plugins.storage_sql.store import SqlStorage
 
 TIERS = ("normal", "normal", "normal", "silver", "gold", "vip")
-ID = re.compile(r'"(\d{9})"')
-DAY = re.compile(r'"(\d{4}-\d{2}-\d{2})T')
+TOKENS = re.compile(r'("\d{9}"|"\d{4}-\d{2}-\d{2}T|"number":"[^"]*")')
+"""What a copy changes in a stored document: ids, dates (instants), ticket numbers."""
 DAY_MICROS = 86_400 * 1_000_000
 
 
@@ -70,15 +70,23 @@ class Template:
         result = simulate(source, seed=2026, day=MONTH[0], profile=DayProfile(peak_per_hour=peak))
         memory: Any = source.storage
         self.tickets: list[tuple[dict[str, Any], list[str], list[tuple[Any, ...]]]] = []
+        """Per ticket: its row (``doc`` split at :data:`TOKENS`), tags, event rows (``data``
+        split the same way)."""
         self.requesters: set[str] = set()
         for ticket_id in result.ticket_ids:
             ticket = memory.tickets[ticket_id]
             row: dict[str, Any] = {name: getattr(ticket, name) for name in s.PLAIN_COLUMNS}
             for name in s.TIME_COLUMNS:
                 row[name] = s.to_micros(getattr(ticket, name))
-            row["doc"] = store.seal(ticket_to_dict(ticket))
+            row["doc"] = TOKENS.split(store.seal(ticket_to_dict(ticket)))
             events = [
-                (e.seq, e.kind, s.to_micros(e.at), e.actor, store.seal(event_to_dict(e)))
+                (
+                    e.seq,
+                    e.kind,
+                    s.to_micros(e.at),
+                    e.actor,
+                    TOKENS.split(store.seal(event_to_dict(e))),
+                )
                 for e in memory.events[ticket_id]
             ]
             self.tickets.append((row, sorted(ticket.tags), events))
@@ -91,19 +99,14 @@ class Template:
         )
 
     def copy(self, n: int, days: int) -> Iterator[tuple[dict[str, Any], list[str], list[Any]]]:
-        """Copy ``n``: every id gets the suffix ``-n``, every instant moves ``days`` days."""
+        """Copy ``n``: every id and number gets the suffix ``-n``, every instant moves ``days``
+        days (the documents were split at those tokens once; a copy re-joins them)."""
         suffix = f"-{n:04d}"
         shift = days * DAY_MICROS
-        dates: dict[str, str] = {}
+        swap = Swap(suffix, days)
 
-        def moved(match: re.Match[str]) -> str:
-            day = match.group(1)
-            if day not in dates:
-                dates[day] = (date.fromisoformat(day) + timedelta(days=days)).isoformat()
-            return f'"{dates[day]}T'
-
-        def text(doc: str) -> str:
-            return DAY.sub(moved, ID.sub(lambda m: f'"{m.group(1)}{suffix}"', doc))
+        def text(parts: list[str]) -> str:
+            return "".join([swap[p] if i % 2 else p for i, p in enumerate(parts)])
 
         for row, tags, events in self.tickets:
             new = dict(row)
@@ -112,14 +115,32 @@ class Template:
             for name in s.TIME_COLUMNS:
                 if new[name] is not None:
                     new[name] += shift
-            new["doc"] = text(row["doc"]).replace(
-                f'"number":"{row["number"]}"', f'"number":"{new["number"]}"'
-            )
+            new["doc"] = text(row["doc"])
             rows = [
                 (new["id"], seq, kind, at + shift, actor, text(data))
                 for seq, kind, at, actor, data in events
             ]
             yield new, tags, rows
+
+
+class Swap(dict[str, str]):
+    """A copy's replacement of each token: ``"123456789"`` ids and ``"number":"..."`` get the
+    suffix, ``"2026-11-01T`` dates move by whole days; each token is worked out once."""
+
+    def __init__(self, suffix: str, days: int) -> None:
+        super().__init__()
+        self.suffix, self.days = suffix, days
+
+    def __missing__(self, token: str) -> str:
+        if token.startswith('"number":'):
+            value = f'{token[:-1]}{self.suffix}"'
+        elif token.endswith("T"):
+            moved = date.fromisoformat(token[1:11]) + timedelta(days=self.days)
+            value = f'"{moved.isoformat()}T'
+        else:
+            value = f'{token[:-1]}{self.suffix}"'
+        self[token] = value
+        return value
 
 
 def write(url: str, tickets: int, day_tickets: int) -> tuple[int, int]:
@@ -134,6 +155,8 @@ def write(url: str, tickets: int, day_tickets: int) -> tuple[int, int]:
     with store.engine.begin() as conn:
         raw: Any = conn.connection.dbapi_connection
         cursor = raw.cursor()
+        if store.dialect == "sqlite":
+            cursor.execute("BEGIN")  # the store's SQLite connections autocommit otherwise
         for n in range(copies):
             batch = list(template.copy(n, n % 30))
             ticket_rows = [tuple(row[c] for c in columns) for row, _, _ in batch]
@@ -155,6 +178,8 @@ def write(url: str, tickets: int, day_tickets: int) -> tuple[int, int]:
                             copy.write_row(row)
             written += len(batch)
             events += len(event_rows)
+        if store.dialect == "sqlite":
+            cursor.execute("COMMIT")
     with store.transaction() as uow:
         for i, requester in enumerate(sorted(template.requesters)):
             at = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
