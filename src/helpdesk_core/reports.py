@@ -34,11 +34,13 @@ Memory: events must come grouped by ticket, each ticket's history contiguous and
 (what a store's per-ticket event stream gives; ``sorted(events, key=lambda e: (e.ticket_id,
 e.seq))`` makes any stream so, at the cost of holding it). Each ticket is folded into a few
 numbers and dropped, so counts, rates and means stream in constant memory; medians and p90 keep
-one float per ticket of each group (an exact quantile cannot stream); SLA compliance holds one
-ticket's events at a time.
+one packed 8-byte float per ticket of each group (an exact quantile cannot stream); SLA
+compliance holds one ticket's events at a time, and SLA clocks are evaluated once per ticket
+for every report that reads them (not at all when none does).
 
-CSAT and KB usage slot in as more entries of :data:`REPORTS` with the same signature once their
-events exist (ratings fold into :class:`TicketFacts` like replies do).
+CSAT reads ``survey_answered`` events (their ``stars`` fold into :class:`TicketFacts` like
+replies do); the ``tier`` dimension asks a lookup (:func:`requester_tiers` reads the customers
+port); KB usage reads article uses, not ticket events (:func:`kb_usage`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import csv
 import io
 import json
 import math
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
@@ -72,6 +75,7 @@ from helpdesk_core.model.events import (
     to_utc,
 )
 from helpdesk_core.model.knowledge import ArticleUse
+from helpdesk_core.ports import CustomerQuery
 from helpdesk_core.sla import DONE_CATEGORIES, SlaClock, SlaConfig, evaluate
 
 __all__ = [
@@ -384,24 +388,52 @@ def stored_events(
 class CustomerSource(Protocol):
     """What :func:`requester_tiers` reads: a storage unit of work."""
 
+    def query_customers(self, query: CustomerQuery) -> list[Customer]: ...
     def customer_events(self, customer_id: str, after_seq: int = 0) -> list[CustomerEvent]: ...
+
+
+_CUSTOMER_PAGE: Final = 1000
 
 
 def requester_tiers(uow: CustomerSource, *, end: datetime) -> TierLookup:
     """The ``tier`` dimension's lookup through the customers port: a requester's tier as of
-    ``end`` (their profile events before ``end`` folded, rule 2), None for a requester without
-    a profile then. Each requester's history is read once and its tier kept (one small entry per
-    distinct requester of the report)."""
-    cache: dict[str, str | None] = {}
+    ``end`` (rule 2), None for a requester without a profile then. On first use it reads every
+    profile once, in pages of 1,000 (merged-away ones included), and keeps only id -> tier: a
+    profile unchanged since before ``end`` gives its tier as it is, one created at or after
+    ``end`` none, and one changed since has its events before ``end`` folded. One pass over
+    the customers instead of a query per requester (a round trip each on PostgreSQL)."""
     bound = to_utc(end)
+    known: dict[str, str | None] = {}
+    loaded = False
+
+    def at_end(customer: Customer) -> str | None:
+        if customer.created_at >= bound:
+            return None
+        if customer.updated_at < bound:
+            return customer.tier
+        history = [e for e in uow.customer_events(customer.id) if e.at < bound]
+        return Customer.from_events(history).tier if history else None
+
+    def load() -> None:
+        names: dict[str, str] = {}  # one string object per tier name
+        after: str | None = None
+        while True:
+            page = uow.query_customers(
+                CustomerQuery(include_merged=True, after=after, limit=_CUSTOMER_PAGE)
+            )
+            for customer in page:
+                tier = at_end(customer)
+                known[customer.id] = None if tier is None else names.setdefault(tier, tier)
+            if len(page) < _CUSTOMER_PAGE:
+                return
+            after = page[-1].id
 
     def tier(customer_id: str) -> str | None:
-        if customer_id in cache:
-            return cache[customer_id]
-        history = [e for e in uow.customer_events(customer_id) if e.at < bound]
-        value = Customer.from_events(history).tier if history else None
-        cache[customer_id] = value
-        return value
+        nonlocal loaded
+        if not loaded:
+            load()
+            loaded = True
+        return known.get(customer_id)
 
     return tier
 
@@ -502,8 +534,8 @@ def quantile(sorted_values: Sequence[float], share: float) -> float | None:
     return sorted_values[rank - 1]
 
 
-def _durations(values: list[float], prefix: str = "") -> dict[str, float | int | None]:
-    values.sort()
+def _durations(kept: Sequence[float], prefix: str = "") -> dict[str, float | int | None]:
+    values = sorted(kept)
     n = len(values)
     return {
         f"{prefix}count": n,
@@ -607,7 +639,7 @@ def _duration_spec(
         f"{label}_median_seconds",
         f"{label}_p90_seconds",
     )
-    return _Spec(name, metrics, measure, finish, lambda: {"base": 0, "values": []})
+    return _Spec(name, metrics, measure, finish, lambda: {"base": 0, "values": array("d")})
 
 
 def _rate_spec(
@@ -811,7 +843,7 @@ class _AgentPerformance:
         key = (agent, *self.ctx.key(facts))
         acc = self.groups.get(key)
         if acc is None:
-            acc = self.groups[key] = {"handled": 0, "frt": [], "met": 0, "breached": 0}
+            acc = self.groups[key] = {"handled": 0, "frt": array("d"), "met": 0, "breached": 0}
         return acc
 
     def add(self, facts: TicketFacts) -> None:

@@ -95,11 +95,17 @@ def test_r_rpt_1_volumes_by_customer_tier_follow_the_requester() -> None:
     assert info.value.field == "tiers"
 
 
-def _customer(uow: Any, customer_id: str, tier: str, changes: list[tuple[datetime, str]]) -> None:
+def _customer(
+    uow: Any,
+    customer_id: str,
+    tier: str,
+    changes: list[tuple[datetime, str]],
+    created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC),
+) -> None:
     created = CustomerCreated(
         customer_id=customer_id,
         seq=1,
-        at=datetime(2026, 1, 1, tzinfo=UTC),
+        at=created_at,
         actor="admin",
         kind_of="individual",
         name=customer_id,
@@ -125,11 +131,17 @@ def test_requester_tiers_read_the_profile_as_of_end(store_url: str) -> None:
         with desk.storage.transaction() as uow:
             _customer(uow, "c1", "normal", [(raised, "vip")])
             _customer(uow, "c2", "gold", [])
+            _customer(uow, "c3", "vip", [], created_at=raised)
         with desk.storage.transaction() as uow:
             before = reports.requester_tiers(uow, end=raised)
             after = reports.requester_tiers(uow, end=raised + timedelta(seconds=1))
-            assert (before("c1"), before("c2"), before("nobody")) == ("normal", "gold", None)
-            assert (after("c1"), after("c2")) == ("vip", "gold")
+            assert [before(c) for c in ("c1", "c2", "c3", "nobody")] == [
+                "normal",
+                "gold",
+                None,  # no profile yet at end
+                None,
+            ]
+            assert [after(c) for c in ("c1", "c2", "c3")] == ["vip", "gold", "vip"]
 
 
 def _use(
