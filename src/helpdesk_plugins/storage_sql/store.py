@@ -816,11 +816,16 @@ class SqlUnitOfWork:
         streaming = self._conn.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
         try:
             result = streaming.execute(statement)
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
+        try:
             for batch in result.partitions():
                 for (data,) in batch:
                     yield event_from_dict(open_doc(data))
         except sa.exc.OperationalError as exc:
             raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
+        finally:  # also when the reader stops early: the server-side cursor is closed
+            result.close()
 
     def _events_by_creation_scan(
         self, where: Condition, created_before: datetime, created_from: datetime | None
