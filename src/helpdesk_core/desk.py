@@ -925,8 +925,9 @@ class Helpdesk:
         group_by: Sequence[str] | str = (),
         now: datetime | None = None,
     ) -> reports.Report:
-        """A KPI report (``helpdesk_core.reports.REPORTS``) over the tickets within the actor's
-        ``report.view`` scope; dates are local days in the desk's zone."""
+        """A KPI report (``helpdesk_core.reports.REPORTS``, or ``kb_usage`` over the article
+        uses) over the tickets within the actor's ``report.view`` scope; dates are local days
+        in the desk's zone. Grouping by ``tier`` reads the requesters' profiles."""
         return reporting.report(
             self._runner, self.sla, actor, name, start=start, end=end, group_by=group_by, now=now
         )

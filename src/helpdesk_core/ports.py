@@ -7,7 +7,7 @@ them can back a :class:`~helpdesk_core.desk.Helpdesk`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -137,6 +137,20 @@ class UnitOfWork(Protocol):
 
     def count_tickets(self, where: Condition) -> int:
         """How many tickets match ``where``."""
+
+    def events_by_creation(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[Event]:
+        """The events of every ticket matching ``where`` created in ``[created_from,
+        created_before)`` (no lower bound when ``created_from`` is None), grouped by ticket:
+        the tickets in ``(created_at, id)`` order, each one's history whole and in ``seq``
+        order. What reports stream (issue 24): the store reads it in one ordered pass (a
+        server-side cursor on PostgreSQL), so memory holds a batch, never the period. The
+        iterator is valid while the unit of work is open."""
 
     def get_customer(self, customer_id: str) -> Customer | None:
         """The customer's current profile, or None."""

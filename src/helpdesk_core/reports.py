@@ -34,12 +34,13 @@ Memory: events must come grouped by ticket, each ticket's history contiguous and
 (what a store's per-ticket event stream gives; ``sorted(events, key=lambda e: (e.ticket_id,
 e.seq))`` makes any stream so, at the cost of holding it). Each ticket is folded into a few
 numbers and dropped, so counts, rates and means stream in constant memory; medians and p90 keep
-one float per ticket of each group (an exact quantile cannot stream); SLA compliance holds one
-ticket's events at a time.
+one packed 8-byte float per ticket of each group (an exact quantile cannot stream); SLA
+compliance holds one ticket's events at a time, and SLA clocks are evaluated once per ticket
+for every report that reads them (not at all when none does).
 
-KB usage slots in as one more entry of :data:`REPORTS` with the same signature once its events
-exist; CSAT reads the ``survey_answered`` events (ratings fold into :class:`TicketFacts` like
-replies do).
+CSAT reads ``survey_answered`` events (their ``stars`` fold into :class:`TicketFacts` like
+replies do); the ``tier`` dimension asks a lookup (:func:`requester_tiers` reads the customers
+port); KB usage reads article uses, not ticket events (:func:`kb_usage`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import csv
 import io
 import json
 import math
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
@@ -56,8 +58,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from helpdesk_core.conditions import TRUE, Condition, all_of, field_is
+from helpdesk_core.conditions import TRUE, Condition
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import (
     Assigned,
     Event,
@@ -65,14 +68,14 @@ from helpdesk_core.model.events import (
     Merged,
     PriorityChanged,
     Replied,
+    RequesterChanged,
     StatusChanged,
-    SurveyAnswered,
     TicketCreated,
     Transferred,
     to_utc,
 )
-from helpdesk_core.model.tickets import Ticket
-from helpdesk_core.ports import TicketQuery
+from helpdesk_core.model.knowledge import ArticleUse
+from helpdesk_core.ports import CustomerQuery
 from helpdesk_core.sla import DONE_CATEGORIES, SlaClock, SlaConfig, evaluate
 
 __all__ = [
@@ -87,11 +90,13 @@ __all__ = [
     "first_contact_resolution",
     "first_response_time",
     "handling_time",
+    "kb_usage",
     "many",
     "on_time",
     "quantile",
     "reopen_rate",
     "report",
+    "requester_tiers",
     "resolution_time",
     "sla_compliance",
     "stored_events",
@@ -99,10 +104,27 @@ __all__ = [
     "volumes",
 ]
 
-TICKET_DIMENSIONS: Final = ("type", "channel", "priority", "team", "department", "agent")
+TICKET_DIMENSIONS: Final = (
+    "type",
+    "channel",
+    "priority",
+    "team",
+    "department",
+    "agent",
+    "tier",
+)
 PERIOD_DIMENSIONS: Final = ("hour", "day", "week", "month")
 DIMENSIONS: Final = TICKET_DIMENSIONS + PERIOD_DIMENSIONS
 """What ``group_by`` may name."""
+
+SURVEY_ANSWERED: Final = "survey_answered"
+"""The event kind CSAT reads: a customer's survey answer on a ticket, with ``stars`` (1-5)."""
+
+SATISFIED_STARS: Final = 4
+"""CSAT counts an answer of 4 or 5 stars as satisfied (the top-two-box rule)."""
+
+TierLookup = Callable[[str], str | None]
+"""The tier of a requester (a customer id), or None when there is no profile."""
 
 BACKLOG_BUCKETS: Final[tuple[tuple[str, timedelta | None], ...]] = (
     ("<1h", timedelta(hours=1)),
@@ -164,6 +186,7 @@ class TicketFacts:
     assignee: str | None
     category: str
     expected_resolution_at: datetime | None
+    requester: str | None = None
     first_pickup_at: datetime | None = None
     """First assignment to an agent or first agent public reply, whichever came first."""
     first_reply_at: datetime | None = None
@@ -179,7 +202,7 @@ class TicketFacts:
     open_since: datetime | None = None
     clocks: tuple[SlaClock, ...] = ()
     ratings: list[int] = attrs.field(factory=list)
-    """Stars of every survey answer given before ``end`` (one per rated resolution)."""
+    """Stars of every ``survey_answered`` event before ``end`` (one per rated resolution)."""
 
     @property
     def resolved(self) -> bool:
@@ -198,6 +221,7 @@ def _created(event: TicketCreated) -> TicketFacts:
         assignee=event.assignee,
         category=event.status_category,
         expected_resolution_at=event.expected_resolution_at,
+        requester=event.requester,
     )
     if event.assignee is not None:
         facts.first_pickup_at = event.at
@@ -250,8 +274,12 @@ def _fold(facts: TicketFacts, event: Event) -> None:
             facts.first_pickup_at = event.at
     elif isinstance(event, Transferred):
         facts.team, facts.assignee = event.to_team, None
-    elif isinstance(event, SurveyAnswered):
-        facts.ratings.append(event.stars)
+    elif isinstance(event, RequesterChanged):
+        facts.requester = event.to_requester
+    elif event.kind == SURVEY_ANSWERED:
+        stars = getattr(event, "stars", None)
+        if isinstance(stars, int) and not isinstance(stars, bool) and 1 <= stars <= 5:
+            facts.ratings.append(stars)
     elif isinstance(event, PriorityChanged):
         facts.priority = event.to_priority
     elif isinstance(event, FieldsChanged):
@@ -323,10 +351,15 @@ def _finish(
 
 class EventSource(Protocol):
     """What :func:`stored_events` reads: a storage unit of work (:class:`~helpdesk_core.ports.
-    UnitOfWork` has both methods)."""
+    UnitOfWork` has the method)."""
 
-    def query_tickets(self, query: TicketQuery) -> list[Ticket]: ...
-    def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]: ...
+    def events_by_creation(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[Event]: ...
 
 
 def stored_events(
@@ -338,25 +371,71 @@ def stored_events(
     page: int = 500,
 ) -> Iterator[Event]:
     """The events of the stored tickets matching ``where`` (the actor's report scope) created
-    in ``[created_from, created_before)``, grouped by ticket as the reports read them. Tickets
-    are paged by keyset (``page`` at a time, oldest first), so memory holds one page and one
-    history. Every report but :func:`backlog_by_age` needs only ``created_from=start``."""
+    in ``[created_from, created_before)``, grouped by ticket as the reports read them: the
+    store's :meth:`~helpdesk_core.ports.UnitOfWork.events_by_creation`, one ordered read
+    (tickets by creation, each history in order) whose memory is one batch of rows. Every
+    report but :func:`backlog_by_age` needs only ``created_from=start``. ``page`` is checked
+    and kept for callers of the earlier paged reader; the store now chooses its batch."""
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise ValidationError("page", f"must be a positive integer, got {page!r}")
-    bounds = [where, field_is("created_at", "lt", to_utc(created_before))]
-    if created_from is not None:
-        bounds.append(field_is("created_at", "gte", to_utc(created_from)))
-    condition = all_of(bounds)
-    after: tuple[Any, str] | None = None
-    while True:
-        tickets = uow.query_tickets(
-            TicketQuery(where=condition, order_by="created_at", after=after, limit=page)
-        )
-        for ticket in tickets:
-            yield from uow.ticket_events(ticket.id)
-        if len(tickets) < page:
-            return
-        after = (tickets[-1].created_at, tickets[-1].id)
+    return uow.events_by_creation(
+        where,
+        created_before=to_utc(created_before),
+        created_from=None if created_from is None else to_utc(created_from),
+    )
+
+
+class CustomerSource(Protocol):
+    """What :func:`requester_tiers` reads: a storage unit of work."""
+
+    def query_customers(self, query: CustomerQuery) -> list[Customer]: ...
+    def customer_events(self, customer_id: str, after_seq: int = 0) -> list[CustomerEvent]: ...
+
+
+_CUSTOMER_PAGE: Final = 1000
+
+
+def requester_tiers(uow: CustomerSource, *, end: datetime) -> TierLookup:
+    """The ``tier`` dimension's lookup through the customers port: a requester's tier as of
+    ``end`` (rule 2), None for a requester without a profile then. On first use it reads every
+    profile once, in pages of 1,000 (merged-away ones included), and keeps only id -> tier: a
+    profile unchanged since before ``end`` gives its tier as it is, one created at or after
+    ``end`` none, and one changed since has its events before ``end`` folded. One pass over
+    the customers instead of a query per requester (a round trip each on PostgreSQL)."""
+    bound = to_utc(end)
+    known: dict[str, str | None] = {}
+    loaded = False
+
+    def at_end(customer: Customer) -> str | None:
+        if customer.created_at >= bound:
+            return None
+        if customer.updated_at < bound:
+            return customer.tier
+        history = [e for e in uow.customer_events(customer.id) if e.at < bound]
+        return Customer.from_events(history).tier if history else None
+
+    def load() -> None:
+        names: dict[str, str] = {}  # one string object per tier name
+        after: str | None = None
+        while True:
+            page = uow.query_customers(
+                CustomerQuery(include_merged=True, after=after, limit=_CUSTOMER_PAGE)
+            )
+            for customer in page:
+                tier = at_end(customer)
+                known[customer.id] = None if tier is None else names.setdefault(tier, tier)
+            if len(page) < _CUSTOMER_PAGE:
+                return
+            after = page[-1].id
+
+    def tier(customer_id: str) -> str | None:
+        nonlocal loaded
+        if not loaded:
+            load()
+            loaded = True
+        return known.get(customer_id)
+
+    return tier
 
 
 # ---------------------------------------------------------------------- periods and groups
@@ -424,13 +503,18 @@ def _dimensions(group_by: Sequence[str] | str) -> tuple[str, ...]:
     return dims
 
 
-def _key(facts: TicketFacts, dims: tuple[str, ...], zone: tzinfo) -> tuple[str | None, ...]:
+def _key(
+    facts: TicketFacts, dims: tuple[str, ...], zone: tzinfo, tiers: TierLookup | None = None
+) -> tuple[str | None, ...]:
     values: list[str | None] = []
     for dim in dims:
         if dim in PERIOD_DIMENSIONS:
             values.append(period_key(facts.created_at, dim, zone))
         elif dim == "agent":
             values.append(facts.assignee)
+        elif dim == "tier":
+            requester = facts.requester
+            values.append(None if requester is None or tiers is None else tiers(requester))
         else:
             values.append(getattr(facts, dim))
     return tuple(values)
@@ -450,8 +534,8 @@ def quantile(sorted_values: Sequence[float], share: float) -> float | None:
     return sorted_values[rank - 1]
 
 
-def _durations(values: list[float], prefix: str = "") -> dict[str, float | int | None]:
-    values.sort()
+def _durations(kept: Sequence[float], prefix: str = "") -> dict[str, float | int | None]:
+    values = sorted(kept)
     n = len(values)
     return {
         f"{prefix}count": n,
@@ -474,12 +558,13 @@ class _Context:
     zone: tzinfo
     dims: tuple[str, ...]
     sla: SlaConfig | None
+    tiers: TierLookup | None = None
 
     def in_cohort(self, facts: TicketFacts) -> bool:
         return self.start <= facts.created_at < self.end
 
     def key(self, facts: TicketFacts) -> tuple[str | None, ...]:
-        return _key(facts, self.dims, self.zone)
+        return _key(facts, self.dims, self.zone, self.tiers)
 
 
 class _Consumer(Protocol):
@@ -554,7 +639,7 @@ def _duration_spec(
         f"{label}_median_seconds",
         f"{label}_p90_seconds",
     )
-    return _Spec(name, metrics, measure, finish, lambda: {"base": 0, "values": []})
+    return _Spec(name, metrics, measure, finish, lambda: {"base": 0, "values": array("d")})
 
 
 def _rate_spec(
@@ -648,37 +733,33 @@ def _reopen_rate(ctx: _Context) -> _Consumer:
     return _Grouped(_rate_spec("reopen_rate", "resolved_once", "reopened", test), ctx)
 
 
-SATISFIED_STARS: Final = 4
-"""CSAT counts a rating of 4 or 5 stars as satisfied (the usual top-two-box rule)."""
-
-
 def _csat(ctx: _Context) -> _Consumer:
+    distribution = tuple(f"stars_{n}" for n in range(1, 6))
+
     def measure(facts: TicketFacts, acc: dict[str, Any]) -> None:
         acc["tickets"] += 1
         for stars in facts.ratings:
             acc["ratings"] += 1
-            acc["stars_total"] += stars
+            acc["stars_sum"] += stars
             acc["satisfied"] += stars >= SATISFIED_STARS
-            acc[f"stars_{stars}"] += 1
+            acc[distribution[stars - 1]] += 1
 
     def finish(acc: dict[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in acc.items() if k != "stars_total"}
-        count = acc["ratings"]
-        out["mean_stars"] = round(acc["stars_total"] / count, 6) if count else None
-        out["rate"] = _rate(acc["satisfied"], count)
+        out = {k: v for k, v in acc.items() if k != "stars_sum"}
+        ratings = acc["ratings"]
+        out["mean_stars"] = round(acc["stars_sum"] / ratings, 6) if ratings else None
+        out["rate"] = _rate(acc["satisfied"], ratings)
         return out
 
-    columns = ("tickets", "ratings", "satisfied", *(f"stars_{n}" for n in range(1, 6)))
-    return _Grouped(
-        _Spec(
-            "csat",
-            (*columns, "mean_stars", "rate"),
-            measure,
-            finish,
-            lambda: dict.fromkeys((*columns, "stars_total"), 0),
-        ),
-        ctx,
+    counts = ("tickets", "ratings", "satisfied", *distribution)
+    spec = _Spec(
+        "csat",
+        (*counts, "mean_stars", "rate"),
+        measure,
+        finish,
+        lambda: dict.fromkeys((*counts, "stars_sum"), 0),
     )
+    return _Grouped(spec, ctx)
 
 
 def _need_sla(sla: SlaConfig | None) -> SlaConfig:
@@ -762,7 +843,7 @@ class _AgentPerformance:
         key = (agent, *self.ctx.key(facts))
         acc = self.groups.get(key)
         if acc is None:
-            acc = self.groups[key] = {"handled": 0, "frt": [], "met": 0, "breached": 0}
+            acc = self.groups[key] = {"handled": 0, "frt": array("d"), "met": 0, "breached": 0}
         return acc
 
     def add(self, facts: TicketFacts) -> None:
@@ -855,6 +936,10 @@ _CONSUMERS: Final[Mapping[str, Callable[[_Context], _Consumer]]] = MappingProxyT
 )
 
 
+_CLOCK_READERS: Final = frozenset({"sla_compliance", "on_time", "agent_performance"})
+"""The reports that read the tickets' SLA clocks."""
+
+
 def many(
     names: Iterable[str],
     events: Iterable[Event],
@@ -864,12 +949,16 @@ def many(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> dict[str, Report]:
     """Several reports from ONE pass over the event stream (the events are read and folded
     once, each ticket's facts fed to every report): the way to a full report at scale."""
     zone = _zone(tz)
     lo, hi = period_bounds(start, end, zone)
-    ctx = _Context(lo, hi, zone, _dimensions(group_by), sla)
+    dims = _dimensions(group_by)
+    if "tier" in dims and tiers is None:
+        raise ValidationError("tiers", "grouping by tier needs the requesters' tiers (tiers=...)")
+    ctx = _Context(lo, hi, zone, dims, sla, tiers)
     wanted = [names] if isinstance(names, str) else list(names)
     consumers: dict[str, _Consumer] = {}
     for name in wanted:
@@ -878,7 +967,10 @@ def many(
             raise ValidationError("name", f"unknown report {name!r}; known: {sorted(_CONSUMERS)}")
         consumers[name] = make(ctx)
     adds = [c.add for c in consumers.values()]
-    for facts in ticket_facts(events, end=hi, sla=sla, clocks_from=lo):
+    # SLA clocks are the dearest part of a ticket's facts: evaluated once per ticket, for
+    # every report that reads them, and not at all when none does
+    clocks = sla if any(name in _CLOCK_READERS for name in consumers) else None
+    for facts in ticket_facts(events, end=hi, sla=clocks, clocks_from=lo):
         for add in adds:
             add(facts)
     return {name: consumer.report() for name, consumer in consumers.items()}
@@ -892,8 +984,11 @@ def _one(
     tz: str | tzinfo,
     group_by: Sequence[str] | str,
     sla: SlaConfig | None,
+    tiers: TierLookup | None,
 ) -> Report:
-    return many([name], events, start=start, end=end, tz=tz, group_by=group_by, sla=sla)[name]
+    return many(
+        [name], events, start=start, end=end, tz=tz, group_by=group_by, sla=sla, tiers=tiers
+    )[name]
 
 
 # ---------------------------------------------------------------------- the KPIs
@@ -905,11 +1000,12 @@ def volumes(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """Tickets created in the period (``tickets``), with how many of them are resolved at
     ``end`` (``resolved``). Group by type, channel, priority, team, department, agent and the
     local hour/day/week/month of creation: each ticket counts once, in its creation bucket."""
-    return _one("volumes", events, start, end, tz, group_by, sla)
+    return _one("volumes", events, start, end, tz, group_by, sla, tiers)
 
 
 def first_response_time(
@@ -920,12 +1016,13 @@ def first_response_time(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """First response time: from creation to the first agent PUBLIC reply (an internal note is
     never a response), calendar time; pauses do not stop it and a reopen does not restart it.
     ``tickets`` counts the cohort, ``responded_count`` those answered before ``end``; mean,
     median and p90 are over the answered ones."""
-    return _one("first_response_time", events, start, end, tz, group_by, sla)
+    return _one("first_response_time", events, start, end, tz, group_by, sla, tiers)
 
 
 def resolution_time(
@@ -936,11 +1033,12 @@ def resolution_time(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """Resolution time: from creation to the final resolution (rule 6), calendar time, pauses
     included (the SLA resolution clock, which stops in pause statuses, is
     :func:`sla_compliance`'s business). Over tickets resolved at ``end``."""
-    return _one("resolution_time", events, start, end, tz, group_by, sla)
+    return _one("resolution_time", events, start, end, tz, group_by, sla, tiers)
 
 
 def handling_time(
@@ -951,12 +1049,13 @@ def handling_time(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """Handling time: the time a resolved ticket spent in ``open``-category statuses (assigned,
     in progress: in the desk's hands), summed over every stretch including those after a
     reopen. Time waiting in ``new``, in pause (``pending``) statuses and after resolution is not
     handling. Over tickets resolved at ``end``."""
-    return _one("handling_time", events, start, end, tz, group_by, sla)
+    return _one("handling_time", events, start, end, tz, group_by, sla, tiers)
 
 
 def average_wait(
@@ -967,11 +1066,12 @@ def average_wait(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """Average wait: from creation until an agent picked the ticket up (the first assignment to
     an agent or the first agent public reply, whichever came first). ``picked_up_*`` figures are
     over tickets picked up before ``end``; ``waiting`` counts those still waiting at ``end``."""
-    return _one("average_wait", events, start, end, tz, group_by, sla)
+    return _one("average_wait", events, start, end, tz, group_by, sla, tiers)
 
 
 def first_contact_resolution(
@@ -982,10 +1082,11 @@ def first_contact_resolution(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """First-contact resolution rate: of the tickets resolved at ``end``, the share resolved
     with at most one agent public reply and never reopened."""
-    return _one("first_contact_resolution", events, start, end, tz, group_by, sla)
+    return _one("first_contact_resolution", events, start, end, tz, group_by, sla, tiers)
 
 
 def reopen_rate(
@@ -996,11 +1097,12 @@ def reopen_rate(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """Reopen rate: of the tickets resolved at least once before ``end``, the share reopened at
     least once (left a solved/closed status for a working one, or took a ``reopen``
     transition), whether or not resolved again since."""
-    return _one("reopen_rate", events, start, end, tz, group_by, sla)
+    return _one("reopen_rate", events, start, end, tz, group_by, sla, tiers)
 
 
 def csat(
@@ -1011,12 +1113,16 @@ def csat(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
-    """Customer satisfaction (R-CSAT-1, R-RPT-1): of the cohort's tickets, every survey answer
-    (``survey_answered``) given before ``end``, one per rated resolution: ``ratings``, the
-    distribution ``stars_1`` .. ``stars_5``, ``mean_stars``, and ``rate`` = the share of
-    ratings with 4 or 5 stars (``satisfied``)."""
-    return _one("csat", events, start, end, tz, group_by, sla)
+    """Customer satisfaction (R-CSAT-1, R-RPT-1): over the cohort's tickets (``tickets``),
+    every survey answer given before ``end`` (an event of kind ``survey_answered`` with
+    ``stars`` 1..5; a ticket rated after each of two resolutions counts twice; other star
+    values are ignored).
+    ``ratings`` answers, their distribution ``stars_1`` .. ``stars_5``, ``mean_stars`` (the
+    arithmetic mean) and ``rate`` = ``satisfied`` / ``ratings``, where satisfied means 4 or 5
+    stars. Grouped by ticket dimensions as of ``end`` (an agent's CSAT: ``group_by="agent"``)."""
+    return _one("csat", events, start, end, tz, group_by, sla, tiers)
 
 
 def sla_compliance(
@@ -1027,13 +1133,14 @@ def sla_compliance(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """SLA compliance per policy and metric: every clock cycle of the cohort's tickets, as
     :func:`helpdesk_core.sla.evaluate` gives it at ``end`` under ``sla`` (business time,
     pauses and reopens by the SLA rules: a reopen is a new resolution cycle). ``met`` cycles
     were met by their due instant, ``breached`` ones were not (also still running past due);
     ``open`` ones are undecided and left out of ``compliance = met / (met + breached)``."""
-    return _one("sla_compliance", events, start, end, tz, group_by, sla)
+    return _one("sla_compliance", events, start, end, tz, group_by, sla, tiers)
 
 
 def on_time(
@@ -1044,12 +1151,13 @@ def on_time(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """On-time rate: of the tickets resolved at ``end`` that had a promised instant, the share
     resolved at or before it. The promise is the ticket's ``expected_resolution_at`` when set,
     else (with ``sla``) the due instant of its last resolution clock cycle; tickets with
     neither are counted in ``resolved`` only."""
-    return _one("on_time", events, start, end, tz, group_by, sla)
+    return _one("on_time", events, start, end, tz, group_by, sla, tiers)
 
 
 def agent_performance(
@@ -1060,13 +1168,14 @@ def agent_performance(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """Per agent: ``handled`` tickets (resolved at ``end`` while assigned to them, or by them
     when unassigned), ``first_responses`` (tickets whose first agent public reply was theirs)
     with the median and p90 of those first response times, and (with ``sla``) the SLA clock
     cycles of their handled tickets that were ``sla_met`` / ``sla_breached``. Other
     ``group_by`` dimensions split each agent's row further."""
-    return _one("agent_performance", events, start, end, tz, group_by, sla)
+    return _one("agent_performance", events, start, end, tz, group_by, sla, tiers)
 
 
 def backlog_by_age(
@@ -1077,11 +1186,12 @@ def backlog_by_age(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """The backlog at ``end``: every ticket created before ``end`` (whenever: ``start`` does
     not limit it) and not resolved at ``end``, by age at ``end`` in :data:`BACKLOG_BUCKETS`
     (``[lower, upper)``). Period dimensions group by the local creation period."""
-    return _one("backlog_by_age", events, start, end, tz, group_by, sla)
+    return _one("backlog_by_age", events, start, end, tz, group_by, sla, tiers)
 
 
 class ReportFunction(Protocol):
@@ -1094,6 +1204,7 @@ class ReportFunction(Protocol):
         tz: str | tzinfo,
         group_by: Sequence[str] | str = (),
         sla: SlaConfig | None = None,
+        tiers: TierLookup | None = None,
     ) -> Report: ...
 
 
@@ -1113,7 +1224,8 @@ REPORTS: Final[Mapping[str, ReportFunction]] = MappingProxyType(
         "backlog_by_age": backlog_by_age,
     }
 )
-"""Every report by name (read-only; KB usage joins here when its events exist)."""
+"""Every report over the ticket event stream by name (read-only). :func:`kb_usage` reads the
+knowledge base's article uses instead of ticket events (name :data:`KB_USAGE`)."""
 
 
 def report(
@@ -1125,9 +1237,65 @@ def report(
     tz: str | tzinfo,
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
 ) -> Report:
     """The report ``name`` of :data:`REPORTS` (what ``desk.report`` calls)."""
     function = REPORTS.get(name) if isinstance(name, str) else None
     if function is None:
         raise ValidationError("name", f"unknown report {name!r}; known: {sorted(REPORTS)}")
-    return function(events, start=start, end=end, tz=tz, group_by=group_by, sla=sla)
+    return function(events, start=start, end=end, tz=tz, group_by=group_by, sla=sla, tiers=tiers)
+
+
+KB_USAGE: Final = "kb_usage"
+"""The name of :func:`kb_usage` for ``desk.report``."""
+
+KB_DIMENSIONS: Final = ("article", *PERIOD_DIMENSIONS)
+"""What :func:`kb_usage` may be grouped by."""
+
+
+def kb_usage(
+    uses: Iterable[ArticleUse],
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = ("article",),
+) -> Report:
+    """Knowledge-base usage from the article uses (``uow.article_uses()``: views and links
+    from tickets) recorded in the period ``[start, end)``, by ``article`` and/or the local
+    ``hour``/``day``/``week``/``month`` of the use. ``views`` counts every view; ``linked``
+    the distinct tickets linked to the article; ``solved`` those of them whose link said "this
+    solved it" (a ticket linked twice counts once, solved if any of its links says so, as
+    :func:`helpdesk_core.model.knowledge.usage_of` counts); ``solve_rate`` = solved / linked."""
+    zone = _zone(tz)
+    lo, hi = period_bounds(start, end, zone)
+    dims = (group_by,) if isinstance(group_by, str) else tuple(group_by)
+    for dim in dims:
+        if dim not in KB_DIMENSIONS:
+            raise ValidationError("group_by", f"unknown dimension {dim!r}; known: {KB_DIMENSIONS}")
+    if len(set(dims)) != len(dims):
+        raise ValidationError("group_by", f"names a dimension twice: {list(dims)}")
+    groups: dict[tuple[str | None, ...], list[Any]] = {}
+    for use in uses:
+        if not lo <= use.at < hi:
+            continue
+        key: tuple[str | None, ...] = tuple(
+            use.article_id if dim == "article" else period_key(use.at, dim, zone) for dim in dims
+        )
+        acc = groups.setdefault(key, [0, {}])
+        if use.kind == "view":
+            acc[0] += 1
+        elif use.ticket_id is not None:
+            acc[1][use.ticket_id] = acc[1].get(use.ticket_id, False) or use.solved
+    if not groups and not dims:
+        groups[()] = [0, {}]
+    rows: list[Mapping[str, Any]] = []
+    for group in sorted(groups, key=_sort_key):
+        views, linked = groups[group]
+        solved = sum(linked.values())
+        row: dict[str, Any] = dict(zip(dims, group, strict=True))
+        row.update(
+            views=views, linked=len(linked), solved=solved, solve_rate=_rate(solved, len(linked))
+        )
+        rows.append(row)
+    return Report(KB_USAGE, (*dims, "views", "linked", "solved", "solve_rate"), rows, lo, hi)

@@ -36,10 +36,11 @@ SERIES: Final[Mapping[str, tuple[str, ...]]] = {
     "on_time": ("rate",),
     "agent_performance": ("handled", "first_responses"),
     "backlog_by_age": ("tickets",),
+    "kb_usage": ("views", "linked", "solved"),
 }
 """The figures each report charts."""
 
-GROUP_COLUMNS: Final = frozenset({*DIMENSIONS, "policy", "metric", "age"})
+GROUP_COLUMNS: Final = frozenset({*DIMENSIONS, "policy", "metric", "age", "article"})
 """Columns that name a row's group (the x-axis labels)."""
 
 

@@ -247,10 +247,11 @@ def _progress(label: str) -> Callable[[int], None]:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from helpdesk_core.reports import REPORTS
+    from helpdesk_core.reports import KB_USAGE, REPORTS
 
-    if args.name not in REPORTS:
-        raise UsageError(f"report: unknown report {args.name!r}; known: {sorted(REPORTS)}")
+    known = sorted([*REPORTS, KB_USAGE])
+    if args.name not in known:
+        raise UsageError(f"report: unknown report {args.name!r}; known: {known}")
     start, end = _period(args.period)
     groups = [g.strip() for g in args.group_by.split(",") if g.strip()] if args.group_by else []
     with _desk(args) as desk:

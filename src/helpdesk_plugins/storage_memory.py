@@ -235,6 +235,27 @@ class MemoryUnitOfWork:
             1 for t in self._all_tickets() if where.matches(subject_with_customer(t, customers))
         )
 
+    def events_by_creation(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[Event]:
+        customers = self._all_customers()
+        chosen = sorted(
+            (
+                t
+                for t in self._all_tickets()
+                if t.created_at < created_before
+                and (created_from is None or t.created_at >= created_from)
+                and where.matches(subject_with_customer(t, customers))
+            ),
+            key=lambda t: (t.created_at, t.id),
+        )
+        for ticket in chosen:
+            yield from self.ticket_events(ticket.id)
+
     # -- customers ------------------------------------------------------------------------
     def _all_customers(self) -> dict[str, Customer]:
         with self._store._lock:

@@ -36,6 +36,27 @@ def test_every_report_renders_as_valid_svg(name: str) -> None:
     assert not [e for e in root.iter(f"{SVG}script") if e.get("{http://www.w3.org/1999/xlink}href")]
 
 
+def test_kb_usage_renders_with_its_articles_on_the_x_axis() -> None:
+    """R-RPT-1: KB usage (article uses, not ticket events) charts like every other report."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from helpdesk_core.model.knowledge import ArticleUse
+
+    noon = datetime(2026, 11, 2, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
+    uses = [
+        ArticleUse(article_id="kb-refunds", kind="view", actor="a1", at=noon),
+        ArticleUse(
+            article_id="kb-refunds", kind="link", actor="a1", at=noon, ticket_id="t1", solved=True
+        ),
+        ArticleUse(article_id="kb-login", kind="view", actor="a2", at=noon + timedelta(hours=1)),
+    ]
+    result = reports.kb_usage(uses, start=DAY, end=DAY, tz="Asia/Shanghai")
+    root = ET.fromstring(render_svg(result))
+    text = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    assert "kb-refunds" in text and "kb-login" in text and "kb usage" in text
+
+
 def test_chart_labels_join_groups_and_scale_durations() -> None:
     result = reports.first_response_time(
         fixture_events(), start=DAY, end=DAY, tz="Asia/Shanghai", group_by=["type", "channel"]

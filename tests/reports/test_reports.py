@@ -267,6 +267,7 @@ def histories(draw: st.DrawFn, around: datetime) -> list[Event]:
             type=draw(st.sampled_from(TYPES)),
             channel=draw(st.sampled_from(CHANNELS)),
             priority=draw(st.sampled_from(PRIORITIES)),
+            requester=draw(st.sampled_from(("c1", "c2", "c3"))),
         )
         step = draw(st.integers(0, 4))
         gap = timedelta(minutes=draw(st.integers(1, 300)))
@@ -277,6 +278,8 @@ def histories(draw: st.DrawFn, around: datetime) -> list[Event]:
             h.reply(at + 2 * gap, agent)
         if step >= 3:
             h.status_to(at + 3 * gap, "resolved", agent)
+            if draw(st.booleans()):
+                h.rate(at + 3 * gap + timedelta(minutes=5), draw(st.integers(1, 5)))
         if step >= 4:
             h.status_to(at + 4 * gap, "in_progress", "c1", reopen=True)
         events += h.events
@@ -322,6 +325,11 @@ ADDITIVE: dict[str, tuple[str, ...]] = {
 }
 
 
+def fixture_tiers(customer_id: str) -> str | None:
+    """A requester tier lookup for the ``tier`` dimension (None: a requester without one)."""
+    return (None, "normal", "vip")[sum(map(ord, customer_id)) % 3]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     data=st.data(),
@@ -335,6 +343,7 @@ def test_totals_are_consistent_across_groupings(
     events = data.draw(histories(around))
     kwargs: dict[str, Any] = {"start": date(2026, 11, 3), "end": date(2026, 11, 5), "tz": SH}
     kwargs["sla"] = sla_config()
+    kwargs["tiers"] = fixture_tiers
     total = reports.REPORTS[name](events, **kwargs).rows
     grouped = reports.REPORTS[name](events, group_by=dims, **kwargs).rows
     for column in ADDITIVE[name]:
@@ -349,6 +358,7 @@ def test_totals_are_consistent_across_groupings(
 def test_sla_compliance_is_a_share_and_adds_up(data: st.DataObject, dims: list[str]) -> None:
     events = data.draw(histories(datetime(2026, 11, 4, 12, tzinfo=UTC)))
     kwargs: dict[str, Any] = {"start": date(2026, 11, 3), "end": date(2026, 11, 5), "tz": SH}
+    kwargs["tiers"] = fixture_tiers
     whole = reports.sla_compliance(events, sla=sla_config(), **kwargs).rows
     parts = reports.sla_compliance(events, sla=sla_config(), group_by=dims, **kwargs).rows
     for row in parts:
@@ -383,6 +393,7 @@ def test_many_reports_in_one_pass_equal_each_report_alone(
         "tz": SH,
         "group_by": dims,
         "sla": sla_config(),
+        "tiers": fixture_tiers,
     }
     together = reports.many(reports.REPORTS, iter(events), **kwargs)
     assert list(together) == list(reports.REPORTS)

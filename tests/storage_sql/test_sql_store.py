@@ -222,6 +222,37 @@ def test_keys_rotate_and_a_wrong_key_is_a_clear_error(
         open_storage(url, config)
 
 
+def test_sealed_rows_read_without_a_key_are_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R-SEC (issue 24's fast decoding keeps it): rows written with a field key, read with
+    encryption off and no key, are refused with the way out, by every reader, the reports'
+    event stream included; rows with nothing sealed read as before."""
+    from datetime import UTC, datetime
+
+    from helpdesk_core.conditions import TRUE
+
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    monkeypatch.setenv("HELPDESK_FIELD_KEY", generate_key())
+    sealed, sealed_events = new_ticket("t1", 1, custom={"mobile": "13800000000"})
+    clear, clear_events = new_ticket("t2", 2, custom={"order": "A1"})
+    with open_storage(url, load_config(PII_CONFIG)) as store, store.transaction() as uow:
+        uow.save_ticket(sealed, sealed_events)
+        uow.save_ticket(clear, clear_events)
+    monkeypatch.delenv("HELPDESK_FIELD_KEY")
+    plain = load_config({**PII_CONFIG, "storage": {"encryption": "off"}})
+    later = datetime(2100, 1, 1, tzinfo=UTC)
+    with open_storage(url, plain) as store, store.transaction() as uow:
+        assert uow.get_ticket("t2") == clear
+        for read in (
+            lambda: uow.get_ticket("t1"),
+            lambda: uow.ticket_events("t1"),
+            lambda: list(uow.events_by_creation(TRUE, created_before=later)),
+        ):
+            with pytest.raises(StorageError, match="holds encrypted fields"):
+                read()
+
+
 def test_sensitive_fields_without_a_key_refuse_to_open(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

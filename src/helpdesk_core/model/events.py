@@ -10,6 +10,7 @@ storages persist; the round trip is exact.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -29,6 +30,8 @@ def to_utc(value: datetime | str) -> datetime:
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
         raise ValidationError("at", f"expected a datetime, got {value!r}")
+    if value.tzinfo is UTC and type(value) is datetime and not value.fold:
+        return value  # already a UTC instant (what stored documents decode to): nothing to do
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError("at", f"naive datetime {value.isoformat()}: give a time zone")
     return datetime.fromtimestamp(value.timestamp(), UTC).replace(microsecond=value.microsecond)
@@ -103,7 +106,41 @@ class Event:
 
 
 def _bump(ticket: Ticket, event: Event, **changes: Any) -> Ticket:
-    return attrs.evolve(ticket, version=event.seq, updated_at=event.at, **changes)
+    changes["version"], changes["updated_at"] = event.seq, event.at
+    bumped: Ticket = _evolve(ticket, changes)
+    return bumped
+
+
+_PLAIN_INIT: dict[type[Any], tuple[Any, dict[str, int]] | None] = {}
+"""Per attrs class: (getter of every field, field -> position) when its ``__init__`` merely
+stores each argument (no converter, validator, alias or ``init=False`` field), else None."""
+
+
+def _evolve(instance: Any, changes: dict[str, Any]) -> Any:
+    """``attrs.evolve(instance, **changes)``, faster for classes whose ``__init__`` only stores
+    its arguments (the ticket: every event folds one): the fields are read in one C call and
+    passed positionally. Other classes, and unknown names, go through ``attrs.evolve``."""
+    cls = type(instance)
+    if cls not in _PLAIN_INIT:
+        fields = attrs.fields(cls)
+        plain = all(
+            f.init and f.converter is None and f.validator is None and f.alias == f.name
+            for f in fields
+        )
+        names = tuple(f.name for f in fields)
+        _PLAIN_INIT[cls] = (
+            (operator.attrgetter(*names), {n: i for i, n in enumerate(names)})
+            if plain and len(names) > 1 and not hasattr(cls, "__attrs_post_init__")
+            else None
+        )
+    shape = _PLAIN_INIT[cls]
+    if shape is None or not changes.keys() <= shape[1].keys():
+        return attrs.evolve(instance, **changes)
+    get, position = shape
+    values = list(get(instance))
+    for name, value in changes.items():
+        values[position[name]] = value
+    return cls(*values)
 
 
 @attrs.frozen(kw_only=True)
@@ -505,8 +542,22 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
     cls = EVENT_TYPES.get(str(kind))
     if cls is None:
         raise ValidationError("kind", f"unknown event kind {kind!r}")
-    names = {f.name for f in attrs.fields(cls)}
-    unknown = set(data) - names - {"kind"}
-    if unknown:
+    names = _field_names(cls)
+    if not names.issuperset(data):
+        unknown = set(data) - names
         raise ValidationError("event", f"unknown fields for {kind}: {sorted(unknown)}")
-    return cls(**{k: v for k, v in data.items() if k != "kind"})
+    values = dict(data)
+    del values["kind"]
+    return cls(**values)
+
+
+_FIELD_NAMES: dict[type[Event], frozenset[str]] = {}
+"""A memo of each event class's document keys (class metadata, the same for every desk)."""
+
+
+def _field_names(cls: type[Event]) -> frozenset[str]:
+    """The keys an event document of ``cls`` may hold (its attrs fields and ``kind``)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset({"kind", *(f.name for f in attrs.fields(cls))})
+    return names

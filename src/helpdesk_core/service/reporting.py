@@ -9,10 +9,12 @@ from datetime import date, datetime
 from typing import Any
 
 from helpdesk_core import reports
-from helpdesk_core.conditions import FALSE
+from helpdesk_core.conditions import FALSE, TRUE, Condition, all_of, field_is
 from helpdesk_core.config import ConfigRegistry, HelpdeskConfig, load_config
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.knowledge import ArticleUse
 from helpdesk_core.model.people import Actor
+from helpdesk_core.ports import TicketQuery
 from helpdesk_core.service.runner import Call, Runner
 from helpdesk_core.sla import SlaConfig
 from helpdesk_core.whatif import WhatIfReport
@@ -30,8 +32,9 @@ def report(
     group_by: Sequence[str] | str,
     now: datetime | None,
 ) -> reports.Report:
-    if not isinstance(name, str) or name not in reports.REPORTS:
-        raise ValidationError("name", f"must be one of {sorted(reports.REPORTS)}, got {name!r}")
+    known = [*reports.REPORTS, reports.KB_USAGE]
+    if not isinstance(name, str) or name not in known:
+        raise ValidationError("name", f"must be one of {sorted(known)}, got {name!r}")
     groups = [group_by] if isinstance(group_by, str) else group_by
     if not isinstance(groups, list | tuple) or not all(isinstance(g, str) for g in groups):
         raise ValidationError("group_by", f"must be a name or a list of names, got {group_by!r}")
@@ -45,15 +48,36 @@ def report(
         scope = call.view.scope("report.view")
         if scope == FALSE:  # no rule gives this actor any report: refused and audited
             call.authorise("report.view", target=name)
+        if name == reports.KB_USAGE:
+            uses = _scoped_uses(call, scope, low, high)
+            return reports.kb_usage(uses, start=start, end=end, tz=tz, group_by=group_by or ())
         events = reports.stored_events(
             call.uow,
             scope,
             created_before=high,
             created_from=None if name == "backlog_by_age" else low,
         )
-        return reports.report(name, events, start=start, end=end, tz=tz, group_by=group_by, sla=sla)
+        tiers = reports.requester_tiers(call.uow, end=high) if "tier" in groups else None
+        return reports.report(
+            name, events, start=start, end=end, tz=tz, group_by=group_by, sla=sla, tiers=tiers
+        )
 
     return runner.run(actor, "report.view", name, now, body)
+
+
+def _scoped_uses(call: Call, scope: Condition, low: datetime, high: datetime) -> list[ArticleUse]:
+    """The article uses of the period the reader may count: all of them for a reader whose
+    scope is the whole desk; otherwise only links from tickets inside their scope (a view
+    belongs to no ticket, so a scoped reader's ``views`` are 0)."""
+    uses = [u for u in call.uow.article_uses() if low <= u.at < high]
+    if scope == TRUE:
+        return uses
+    linked = sorted({u.ticket_id for u in uses if u.ticket_id is not None})
+    if not linked:
+        return []
+    where = all_of([scope, field_is("id", "in", linked)])
+    visible = {t.id for t in call.uow.query_tickets(TicketQuery(where=where, limit=None))}
+    return [u for u in uses if u.ticket_id in visible]
 
 
 def whatif(

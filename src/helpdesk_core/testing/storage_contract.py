@@ -322,6 +322,80 @@ class StorageContract(CustomerContract, SurveyContract, IntakeContract):
         expected = sorted(tickets, key=lambda t: (getattr(t, order_by), t.id), reverse=descending)
         assert seen == [t.id for t in expected]
 
+    def _histories(self, storage: Storage, n: int = 24) -> dict[str, list[Event]]:
+        """``n`` tickets created over 7 minutes (several per instant: ties broken by id), most
+        with a few later events, saved in an order unlike the creation order."""
+        histories: dict[str, list[Event]] = {}
+        with storage.transaction() as uow:
+            for i in reversed(range(n)):
+                ticket_id = f"t{(i * 7) % n:03d}"
+                ticket, events = new_ticket(
+                    ticket_id,
+                    i,
+                    at=T0 + timedelta(minutes=i % 7),
+                    priority=("urgent", "high", "normal", "low")[i % 4],
+                    team=("after-sales", "tech", None)[i % 3],
+                    custom={"complexity": i % 10, "vip": i % 2 == 0},
+                )
+                for k in range(i % 3):
+                    event = assign_event(ticket, f"agent-{k}")
+                    ticket = ticket.apply(event)
+                    events.append(event)
+                uow.save_ticket(ticket, events)
+                histories[ticket_id] = events
+        return histories
+
+    @pytest.mark.parametrize(
+        "condition",
+        [
+            {},
+            {"priority": {"in": ["urgent", "high"]}},
+            {"any": [{"team": "tech"}, {"custom.complexity": {"gte": 8}}]},
+            {"custom.vip": True},
+        ],
+    )
+    @pytest.mark.parametrize("bounded", [False, True])
+    def test_events_by_creation_stream_whole_histories_in_creation_order(
+        self, storage: Storage, condition: dict[str, Any], bounded: bool
+    ) -> None:
+        """R-RPT-1 (issue 24): the reports' event stream is the same events in the same order
+        on every store: tickets by ``(created_at, id)`` inside ``[created_from,
+        created_before)``, each history whole and in seq order."""
+        histories = self._histories(storage)
+        where = compile_condition(condition)
+        low = T0 + timedelta(minutes=1) if bounded else None
+        high = T0 + timedelta(minutes=5)
+        with storage.transaction() as uow:
+            tickets = [uow.get_ticket(ticket_id) for ticket_id in histories]
+            chosen = sorted(
+                (t.created_at, t.id)
+                for t in tickets
+                if t is not None
+                and t.created_at < high
+                and (low is None or t.created_at >= low)
+                and where.matches(ticket_subject(t))
+            )
+            got = list(uow.events_by_creation(where, created_before=high, created_from=low))
+        expected = [event_to_dict(e) for _, ticket_id in chosen for e in histories[ticket_id]]
+        assert chosen and len(chosen) < len(histories)
+        assert [event_to_dict(e) for e in got] == expected
+
+    def test_events_by_creation_see_own_writes_and_stop_early(self, storage: Storage) -> None:
+        """The stream reads inside the unit of work (its own writes included) and may be left
+        unfinished without harm (issue 24)."""
+        histories = self._histories(storage, n=6)
+        with storage.transaction() as uow:
+            ticket, events = new_ticket("t900", 900, at=T0 - timedelta(minutes=1))
+            uow.save_ticket(ticket, events)
+            stream = uow.events_by_creation(TRUE, created_before=T0 + timedelta(hours=1))
+            first = next(stream)
+            assert (first.ticket_id, first.seq) == ("t900", 1)
+            del stream
+            assert len(list(uow.events_by_creation(TRUE, created_before=T0))) == 1
+        with storage.transaction() as uow:
+            everything = list(uow.events_by_creation(TRUE, created_before=T0 + timedelta(1)))
+        assert len(everything) == 1 + sum(len(h) for h in histories.values())
+
     @pytest.mark.parametrize(
         "scope",
         [

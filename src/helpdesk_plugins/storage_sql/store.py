@@ -39,7 +39,14 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
-from helpdesk_core.conditions import PYTHON_RE, CompiledPattern, Condition, RegexEngine, field_is
+from helpdesk_core.conditions import (
+    PYTHON_RE,
+    CompiledPattern,
+    Condition,
+    RegexEngine,
+    all_of,
+    field_is,
+)
 from helpdesk_core.config import HelpdeskConfig, load_config
 from helpdesk_core.errors import ConcurrencyConflict, StorageError, ValidationError
 from helpdesk_core.model.customers import (
@@ -72,7 +79,7 @@ from helpdesk_core.search.index import Match
 from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
 from helpdesk_plugins.storage_sql import search as text_search
-from helpdesk_plugins.storage_sql.cipher import FieldCipher, PlainCodec, cipher_for
+from helpdesk_plugins.storage_sql.cipher import SEALED, FieldCipher, PlainCodec, cipher_for
 from helpdesk_plugins.storage_sql.hosted import (
     HostCommit,
     HostConnections,
@@ -85,6 +92,10 @@ from helpdesk_plugins.storage_sql.settings import StorageSettings, storage_setti
 from helpdesk_plugins.storage_sql.translate import Dialect, translate
 
 _SCAN_BATCH = 500
+_SEALED_KEY = f'"{SEALED}"'
+"""How a sealed value's key appears in a stored document's JSON text."""
+_STREAM_BATCH = 2000
+"""Event rows fetched at a time by :meth:`SqlUnitOfWork.events_by_creation`."""
 
 
 def _dumps(value: Any) -> str:
@@ -452,6 +463,7 @@ class SqlStorage:
         self.config = config if config is not None else load_config(None)
         self.settings: StorageSettings = storage_settings(self.config)
         self.codec: FieldCipher | PlainCodec = cipher_for(self.config)
+        self._plain = isinstance(self.codec, PlainCodec)
         self._closed = False
         self.regex: RegexEngine = re2_engine() or PYTHON_RE
         """The engine of SQLite's ``hd_regexp``: RE2 when installed."""
@@ -607,6 +619,8 @@ class SqlStorage:
 
     def open_doc(self, text: str) -> dict[str, Any]:
         doc: dict[str, Any] = json.loads(text)
+        if self._plain and _SEALED_KEY not in text:
+            return doc  # nothing sealed in it: the plain codec's check cannot fail
         return self.codec.open(doc)
 
 
@@ -888,6 +902,61 @@ class SqlUnitOfWork:
                 statement = statement.where(clause)
             return int(self._x(statement).scalar_one())
         return len(self.query_tickets(TicketQuery(where=where, limit=None)))
+
+    def events_by_creation(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[Event]:
+        clause, exact = translate(where, self._store.translation)
+        if not exact:  # a condition SQL cannot decide alone: page the tickets, then each history
+            yield from self._events_by_creation_scan(where, created_before, created_from)
+            return
+        t, e = s.tickets, s.events
+        statement = (
+            sa.select(e.c.data)
+            .select_from(t.join(e, e.c.ticket_id == t.c.id))
+            .where(t.c.created_at < to_micros(created_before))
+            .order_by(t.c.created_at, t.c.id, e.c.seq)
+        )
+        if created_from is not None:
+            statement = statement.where(t.c.created_at >= to_micros(created_from))
+        if clause is not None:
+            statement = statement.where(clause)
+        open_doc = self._store.open_doc
+        streaming = self._conn.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
+        try:
+            result = streaming.execute(statement)
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
+        try:
+            for batch in result.partitions():
+                for (data,) in batch:
+                    yield event_from_dict(open_doc(data))
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
+        finally:  # also when the reader stops early: the server-side cursor is closed
+            result.close()
+
+    def _events_by_creation_scan(
+        self, where: Condition, created_before: datetime, created_from: datetime | None
+    ) -> Iterator[Event]:
+        bounds = [where, field_is("created_at", "lt", created_before)]
+        if created_from is not None:
+            bounds.append(field_is("created_at", "gte", created_from))
+        condition = all_of(bounds)
+        after: tuple[Any, str] | None = None
+        while True:
+            page = self.query_tickets(
+                TicketQuery(where=condition, order_by="created_at", after=after, limit=_SCAN_BATCH)
+            )
+            for ticket in page:
+                yield from self.ticket_events(ticket.id)
+            if len(page) < _SCAN_BATCH:
+                return
+            after = (page[-1].created_at, page[-1].id)
 
     def next_number(self, sequence: str) -> int:
         prepared = self._store.sql.next_number
