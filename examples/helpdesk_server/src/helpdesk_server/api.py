@@ -24,6 +24,7 @@ from helpdesk_server.schemas import (
     ArticleHitOut,
     ArticleOut,
     AssignIn,
+    ClassifyIn,
     CustomerCreate,
     CustomerEventOut,
     CustomerHistoryOut,
@@ -32,6 +33,7 @@ from helpdesk_server.schemas import (
     NoteIn,
     PriorityIn,
     QueueStatusOut,
+    RatingIn,
     ReplyIn,
     ReportOut,
     ReviewIn,
@@ -39,6 +41,8 @@ from helpdesk_server.schemas import (
     SlaClockOut,
     SlaExplainOut,
     StatusIn,
+    SurveyAnswerIn,
+    SurveyOut,
     TicketCreate,
     TicketOut,
     TicketPage,
@@ -315,6 +319,35 @@ def publish_article(desk: Desk, actor: CurrentActor, article_id: str, body: Revi
     """Review: publish, or send back to draft with a comment (``kb.review``)."""
     article = desk.publish_article(actor, article_id, approve=body.approve, comment=body.comment)
     return ArticleOut.of(article)
+
+
+# ---------------------------------------------------------------------- surveys (R-CSAT-1)
+@router.get("/surveys", response_model=list[SurveyOut], tags=["surveys"])
+def surveys(desk: Desk, actor: CurrentActor, ticket_id: str | None = None) -> list[SurveyOut]:
+    """Surveys of the tickets the caller may view (``survey.view``), oldest first."""
+    return [SurveyOut.of(s) for s in desk.surveys(actor, ticket_id=ticket_id)]
+
+
+@router.post("/surveys/answer", response_model=SurveyOut, tags=["surveys"])
+def answer_survey(desk: Desk, body: SurveyAnswerIn) -> SurveyOut:
+    """Answer an invitation with its token, no sign-in (``desk.answer_survey``); an unknown,
+    expired or used token is one 422 naming ``token``."""
+    return SurveyOut.of(desk.answer_survey(body.token, stars=body.stars, comment=body.comment))
+
+
+@router.post("/tickets/{ticket_id}/rating", response_model=SurveyOut, tags=["surveys"])
+def rate_ticket(desk: Desk, actor: CurrentActor, ticket_id: str, body: RatingIn) -> SurveyOut:
+    """The signed-in requester rates their resolved ticket (``desk.rate_ticket``)."""
+    survey = desk.rate_ticket(actor, ticket_id, stars=body.stars, comment=body.comment)
+    return SurveyOut.of(survey)
+
+
+@router.post("/surveys/{survey_id}/classify", response_model=SurveyOut, tags=["surveys"])
+def classify_feedback(
+    desk: Desk, actor: CurrentActor, survey_id: str, body: ClassifyIn
+) -> SurveyOut:
+    """File an answered survey's feedback as process, people or tool (R-REV-4)."""
+    return SurveyOut.of(desk.classify_feedback(actor, survey_id, body.category))
 
 
 # ---------------------------------------------------------------------- live queue

@@ -12,6 +12,7 @@ from helpdesk_core.model.customers import Customer
 from helpdesk_core.model.events import Event, Message, event_to_dict
 from helpdesk_core.model.hits import ArticleHit, SearchHit
 from helpdesk_core.model.knowledge import Article
+from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.monitoring import QueueStatus
 from helpdesk_core.sla import SlaClock
@@ -401,3 +402,49 @@ class QueueStatusOut(BaseModel):
                 for a in status.alarms
             ],
         )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- surveys
+class SurveyOut(BaseModel):
+    """A survey as the caller may see it (never its token or the token's hash)."""
+
+    id: str
+    ticket_id: str
+    customer: str
+    cycle: int
+    channel: str | None
+    created_at: datetime
+    expires_at: datetime
+    stars: int | None
+    comment: str | None
+    answered_at: datetime | None
+    category: str | None
+    classified_by: str | None
+
+    @classmethod
+    def of(cls, s: Survey) -> SurveyOut:
+        return cls(
+            id=s.id, ticket_id=s.ticket_id, customer=s.customer, cycle=s.cycle,
+            channel=s.channel, created_at=s.created_at, expires_at=s.expires_at, stars=s.stars,
+            comment=s.comment, answered_at=s.answered_at, category=s.category,
+            classified_by=s.classified_by,
+        )  # fmt: skip
+
+
+class RatingIn(BaseModel):
+    """1..5 stars and an optional comment (the library checks both)."""
+
+    model_config = ConfigDict(extra="forbid")
+    stars: int
+    comment: str | None = None
+
+
+class SurveyAnswerIn(RatingIn):
+    """An answer to an invitation: its token is the customer's proof (no sign-in)."""
+
+    token: str
+
+
+class ClassifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(description="process, people or tool (R-REV-4)")
