@@ -1,8 +1,9 @@
 """The web UI in a real browser (issue 25): Playwright drives Debian's chromium against a real
 uvicorn server on a free loopback port over a freshly seeded SQLite desk. A customer submits a
 ticket, an agent answers it and watches its first-response clock go from running to met, then
-resolves it; the customer rates it 2 stars and sees it reopen; the KB is searched. Screenshots of every step are kept as test artifacts; with
-HELPDESK_UPDATE_SCREENSHOTS=1 the main pages' screenshots are copied to docs/screenshots/.
+resolves it; the customer rates it 2 stars and sees it reopen; the KB is searched. Screenshots
+of every step are kept as test artifacts; with HELPDESK_UPDATE_SCREENSHOTS=1 the main pages'
+screenshots are copied to docs/screenshots/.
 
 Skipped without playwright or /usr/bin/chromium; HELPDESK_REQUIRE_BROWSER=1 (CI) turns that
 skip into a failure. Never `playwright install`: the browser is the system's chromium."""
