@@ -492,6 +492,23 @@ class Helpdesk:
             self._runner, token, stars=stars, comment=comment, now=now
         )
 
+    def rate_ticket(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        *,
+        stars: int,
+        comment: str | None = None,
+        now: datetime | None = None,
+    ) -> Survey:
+        """The requester, signed in, answers their open survey of the ticket (rule 8): the same
+        one answer the invitation's token would give, without the token. ``survey.answer`` on
+        the ticket (customers on their own); no open survey of theirs is
+        ``ValidationError('ticket_id')``, whether none was owed, it expired or was answered."""
+        return survey_service.rate_ticket(
+            self._runner, actor, ticket_id, stars=stars, comment=comment, now=now
+        )
+
     def classify_feedback(
         self, actor: Actor, survey_id: str, category: str, *, now: datetime | None = None
     ) -> Survey:

@@ -89,6 +89,7 @@ ACTIONS: Final = (
     "outbox.manage",
     "survey.view",
     "survey.classify",
+    "survey.answer",
     "intake.view",
 )
 """The built-in actions; plugins add more through ``helpdesk_register_permissions``."""
@@ -905,6 +906,13 @@ DEFAULT_RULES: Final = (
         "requester",
         where={"status": {"not_in": ["archived", "merged"]}},
         description="customers reply to, close or reopen their own open tickets",
+    ),
+    _r(
+        "customer-rate-own",
+        ["customer"],
+        ["survey.answer"],
+        "requester",
+        description="customers rate their own resolved tickets while signed in (R-CSAT-1)",
     ),
 )
 

@@ -31,6 +31,9 @@ Semantics, numbered as in docs/surveys.md ("The rules"):
    (:func:`helpdesk_core.escalation.resolve_recipients` with ``supervisor``).
 7. **Classification** (R-REV-4): an agent or supervisor who may view the ticket files an
    answered survey's feedback as ``process``, ``people`` or ``tool`` (and may change it).
+8. **Rating while signed in.** The requester may answer their own open survey of a ticket
+   through ``rate_ticket`` (``survey.answer`` on the ticket) instead of the token; rules 4 to 6
+   apply unchanged.
 """
 
 from __future__ import annotations

@@ -120,6 +120,14 @@ def _survey_token(desk: Helpdesk) -> str:
     return str(next(m for m in rows if m.payload["ticket_id"] == ticket_id).payload["token"])
 
 
+def _resolved_ticket(desk: Helpdesk) -> str:
+    """A ticket of CUSTOMER's, resolved: it owes CUSTOMER an open survey."""
+    ticket_id = _ticket(desk)
+    desk.assign(ADMIN, ticket_id, "a-1")
+    desk.set_status(ADMIN, ticket_id, "resolved")
+    return ticket_id
+
+
 def _answered_survey(desk: Helpdesk) -> str:
     return desk.answer_survey(_survey_token(desk), stars=4).id
 
@@ -228,6 +236,7 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
         {"expected_resolution": LATER},
     ),
     "answer_survey": lambda d: ((_survey_token(d),), {"stars": 2, "comment": "slow"}),
+    "rate_ticket": lambda d: ((CUSTOMER, _resolved_ticket(d)), {"stars": 4, "comment": "ok"}),
     "classify_feedback": lambda d: ((AGENT, _answered_survey(d), "process"), {}),
     "surveys": lambda d: ((AGENT,), {"ticket_id": _ticket(d)}),
     "ingest_email": lambda d: ((b"From: a@customer.cn\nSubject: hi\n\nbody\n",), {}),

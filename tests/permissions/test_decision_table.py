@@ -47,6 +47,7 @@ grant.approve             -    -    -      -       -     -        -         Y   
 outbox.manage             -    -    -      -       -     -        -         -       -         -  -     -           Y
 survey.view               -    -    -      -       -     Y        -         Y       -         Y  -     -           Y
 survey.classify           -    -    -      -       -     Y        -         Y       -         -  -     -           Y
+survey.answer             -    Y    -      -       -     -        -         -       -         -  -     -           Y
 intake.view               -    -    -      -       -     Y        Y         Y       Y         -  -     -           Y
 """
 

@@ -1,8 +1,9 @@
 """The web UI in a real browser (issue 25): Playwright drives Debian's chromium against a real
 uvicorn server on a free loopback port over a freshly seeded SQLite desk. A customer submits a
-ticket, an agent answers it and watches its first-response clock go from running to met, the
-KB is searched. Screenshots of every step are kept as test artifacts; with
-HELPDESK_UPDATE_SCREENSHOTS=1 the main pages' screenshots are copied to docs/screenshots/.
+ticket, an agent answers it and watches its first-response clock go from running to met, then
+resolves it; the customer rates it 2 stars and sees it reopen; the KB is searched. Screenshots
+of every step are kept as test artifacts; with HELPDESK_UPDATE_SCREENSHOTS=1 the main pages'
+screenshots are copied to docs/screenshots/.
 
 Skipped without playwright or /usr/bin/chromium; HELPDESK_REQUIRE_BROWSER=1 (CI) turns that
 skip into a failure. Never `playwright install`: the browser is the system's chromium."""
@@ -22,7 +23,7 @@ from browser_env import BROWSER_SKIP_REASON, CHROMIUM  # type: ignore[import-not
 pytest.importorskip("helpdesk_server", reason="pip install -e examples/helpdesk_server")
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-MAIN_PAGES = ("login", "inbox", "ticket", "customer-ticket", "kb", "dashboard")
+MAIN_PAGES = ("login", "inbox", "ticket", "customer-ticket", "customer-rate", "kb", "dashboard")
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +63,10 @@ def sign_in(browser: Any, base: str, user_id: str) -> Any:
     return page
 
 
-def test_customer_submits_agent_answers_sla_changes_kb_found(
+def test_customer_submits_agent_answers_sla_changes_customer_rates_kb_found(
     browser: Any, live_server: str, shots: Path
 ) -> None:
-    """R-TKT-1, R-SLA-1, R-KB-1 end to end, as people use the desk."""
+    """R-TKT-1, R-SLA-1, R-CSAT-1, R-KB-1 end to end, as people use the desk."""
     login = browser.new_page(viewport={"width": 1280, "height": 860})
     login.goto(f"{live_server}/login")
     login.screenshot(path=shots / "login.png")
@@ -116,6 +117,25 @@ def test_customer_submits_agent_answers_sla_changes_kb_found(
     assert "A new seal is on its way." in customer.inner_text(".messages")
     assert customer.inner_text("#ticket-status") == "in_progress"
     customer.screenshot(path=shots / "customer-ticket.png", full_page=True)
+
+    agent.fill("#reply-body", "The seal is in the post; tell us if it leaks again.")
+    agent.select_option("select[name=status]", "resolved")
+    agent.click("button:has-text('Send')")
+    agent.wait_for_selector(".flash.notice")
+    assert agent.inner_text("#ticket-status") == "resolved"
+
+    customer.goto(ticket_url)
+    assert customer.inner_text("#ticket-status") == "resolved"
+    customer.check("#rate input[name=stars][value='2']")
+    customer.fill("#rate textarea[name=comment]", "It still leaks.")
+    customer.screenshot(path=shots / "customer-rate.png", full_page=True)
+    customer.click("#rate button:has-text('Rate')")
+    customer.wait_for_selector(".flash.notice")
+    assert "2 of 5 stars" in customer.inner_text(".flash.notice")
+    assert customer.inner_text("#ticket-status") == "in_progress"  # unsatisfied: reopened
+    assert customer.locator("#rate").count() == 0  # one answer per resolution
+    assert "survey_answered" in customer.inner_text(".history")
+    customer.screenshot(path=shots / "customer-rated.png", full_page=True)
 
     customer.goto(f"{live_server}/kb")
     customer.fill("input[name=q]", "password")

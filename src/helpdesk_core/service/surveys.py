@@ -5,6 +5,7 @@ scoped list. The rules are :mod:`helpdesk_core.surveys`."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
 import attrs
 
@@ -98,26 +99,80 @@ def answer_survey(
         if survey is None or not survey.open_at(call.at):
             raise ValidationError("token", TOKEN_ERROR)
         ticket = uow.get_ticket(survey.ticket_id)
-        answered = uow.answer_survey(survey.id, stars=stars, comment=comment, answered_at=call.at)
-        if answered is None or ticket is None:  # a concurrent answer won (rule 4)
+        if ticket is None:
             raise ValidationError("token", TOKEN_ERROR)
-        change = call.track(ticket)
-        change.add(
-            lambda seq: SurveyAnswered(
-                ticket_id=ticket.id,
-                seq=seq,
-                at=call.at,
-                actor=answered.customer,
-                survey_id=answered.id,
-                stars=stars,
-                cycle=answered.cycle,
-            )
-        )
-        if unsatisfied(surveys_config(runner.config), stars):
-            _unsatisfied(call, change, answered)
+        answered = _record_answer(call, survey, ticket, stars=stars, comment=comment)
+        if answered is None:  # a concurrent answer won (rule 4)
+            raise ValidationError("token", TOKEN_ERROR)
         return answered
 
     return runner.run(SYSTEM, "survey.answer", None, now, body)
+
+
+RATE_ERROR: Final = (
+    "no open survey of yours on this ticket (none owed, expired or already answered)"
+)
+"""The one message of :func:`rate_ticket` for every survey it cannot answer (as rule 3)."""
+
+
+def rate_ticket(
+    runner: Runner,
+    actor: Actor,
+    ticket_id: str,
+    *,
+    stars: int,
+    comment: str | None,
+    now: datetime | None,
+) -> Survey:
+    """Rule 8: the requester, signed in, answers their open survey of the ticket without the
+    token (``survey.answer`` on the ticket; the answer is the one the invitation would give)."""
+    Runner.check_actor(actor)
+    check.ident(ticket_id, "ticket_id")
+    check_stars(stars)
+    check.optional_text(comment, "comment", limit=MAX_COMMENT)
+
+    def body(call: Call) -> Survey:
+        ticket = call.load_visible(ticket_id, "survey.answer")
+        owed = [
+            s
+            for s in call.uow.surveys(ticket_id=ticket_id)
+            if s.customer == actor.id and s.open_at(call.at)
+        ]
+        if not owed:
+            raise ValidationError("ticket_id", RATE_ERROR)
+        survey = max(owed, key=lambda s: s.cycle)  # the latest resolution's invitation
+        answered = _record_answer(call, survey, ticket, stars=stars, comment=comment)
+        if answered is None:  # a concurrent answer (by token or here) won (rule 4)
+            raise ValidationError("ticket_id", RATE_ERROR)
+        return _present(call, answered, ticket)
+
+    return runner.run(actor, "survey.answer", ticket_id, now, body)
+
+
+def _record_answer(
+    call: Call, survey: Survey, ticket: Ticket, *, stars: int, comment: str | None
+) -> Survey | None:
+    """Rules 4 to 6: record the one answer (None when another answer won), its event on the
+    ticket, and the reaction to an unsatisfied rating."""
+    runner = call.runner
+    answered = call.uow.answer_survey(survey.id, stars=stars, comment=comment, answered_at=call.at)
+    if answered is None:
+        return None
+    change = call.track(ticket)
+    change.add(
+        lambda seq: SurveyAnswered(
+            ticket_id=ticket.id,
+            seq=seq,
+            at=call.at,
+            actor=answered.customer,
+            survey_id=answered.id,
+            stars=stars,
+            cycle=answered.cycle,
+        )
+    )
+    if unsatisfied(surveys_config(runner.config), stars):
+        _unsatisfied(call, change, answered)
+    return answered
 
 
 def _unsatisfied(call: Call, change: Change, survey: Survey) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import tomllib
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -24,14 +25,18 @@ from helpdesk_server.schemas import (
     ArticleHitOut,
     ArticleOut,
     AssignIn,
+    ClassifyIn,
     CustomerCreate,
     CustomerEventOut,
     CustomerHistoryOut,
     CustomerOut,
     EventOut,
+    IntakeRecordOut,
     NoteIn,
+    OutboxMessageOut,
     PriorityIn,
     QueueStatusOut,
+    RatingIn,
     ReplyIn,
     ReportOut,
     ReviewIn,
@@ -39,12 +44,17 @@ from helpdesk_server.schemas import (
     SlaClockOut,
     SlaExplainOut,
     StatusIn,
+    SurveyAnswerIn,
+    SurveyOut,
     TicketCreate,
     TicketOut,
     TicketPage,
     TransferDecisionIn,
     TransferIn,
     UserOut,
+    WhatIfIn,
+    WhatIfOut,
+    WorkaroundIn,
 )
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -208,6 +218,17 @@ def decide_transfer(
     )
 
 
+@router.post("/tickets/{ticket_id}/workaround", response_model=TicketOut, tags=["tickets"])
+def record_workaround(
+    desk: Desk, actor: CurrentActor, ticket_id: str, body: WorkaroundIn
+) -> TicketOut:
+    """The problem record of an urgent ticket (``desk.record_workaround``, R-TKT-6)."""
+    ticket = desk.record_workaround(
+        actor, ticket_id, body.text, expected_resolution=body.expected_resolution
+    )
+    return TicketOut.of(ticket)
+
+
 # ---------------------------------------------------------------------- SLA
 @router.get("/tickets/{ticket_id}/sla", response_model=list[SlaClockOut], tags=["sla"])
 def sla_status(desk: Desk, actor: CurrentActor, ticket_id: str) -> list[SlaClockOut]:
@@ -317,6 +338,35 @@ def publish_article(desk: Desk, actor: CurrentActor, article_id: str, body: Revi
     return ArticleOut.of(article)
 
 
+# ---------------------------------------------------------------------- surveys (R-CSAT-1)
+@router.get("/surveys", response_model=list[SurveyOut], tags=["surveys"])
+def surveys(desk: Desk, actor: CurrentActor, ticket_id: str | None = None) -> list[SurveyOut]:
+    """Surveys of the tickets the caller may view (``survey.view``), oldest first."""
+    return [SurveyOut.of(s) for s in desk.surveys(actor, ticket_id=ticket_id)]
+
+
+@router.post("/surveys/answer", response_model=SurveyOut, tags=["surveys"])
+def answer_survey(desk: Desk, body: SurveyAnswerIn) -> SurveyOut:
+    """Answer an invitation with its token, no sign-in (``desk.answer_survey``); an unknown,
+    expired or used token is one 422 naming ``token``."""
+    return SurveyOut.of(desk.answer_survey(body.token, stars=body.stars, comment=body.comment))
+
+
+@router.post("/tickets/{ticket_id}/rating", response_model=SurveyOut, tags=["surveys"])
+def rate_ticket(desk: Desk, actor: CurrentActor, ticket_id: str, body: RatingIn) -> SurveyOut:
+    """The signed-in requester rates their resolved ticket (``desk.rate_ticket``)."""
+    survey = desk.rate_ticket(actor, ticket_id, stars=body.stars, comment=body.comment)
+    return SurveyOut.of(survey)
+
+
+@router.post("/surveys/{survey_id}/classify", response_model=SurveyOut, tags=["surveys"])
+def classify_feedback(
+    desk: Desk, actor: CurrentActor, survey_id: str, body: ClassifyIn
+) -> SurveyOut:
+    """File an answered survey's feedback as process, people or tool (R-REV-4)."""
+    return SurveyOut.of(desk.classify_feedback(actor, survey_id, body.category))
+
+
 # ---------------------------------------------------------------------- live queue
 @router.get("/queue", response_model=QueueStatusOut, tags=["reports"])
 def queue_status(desk: Desk, actor: CurrentActor) -> QueueStatusOut:
@@ -351,3 +401,59 @@ def report(
     if format == "csv":
         return PlainTextResponse(result.to_csv(), media_type="text/csv")
     return Response(result.to_json(), media_type="application/json")
+
+
+@router.post("/whatif", response_model=WhatIfOut, tags=["reports"])
+def whatif(desk: Desk, actor: CurrentActor, body: WhatIfIn) -> WhatIfOut:
+    """Replay the period's tickets under a candidate configuration (``desk.whatif``)."""
+    if (body.config is None) == (body.config_toml is None):
+        raise ValidationError("config", "give exactly one of config (JSON) or config_toml")
+    for field, day in (("start", body.start), ("end", body.end)):
+        if day.year not in REPORT_YEARS:
+            raise ValidationError(field, f"must be a day in the years 2000..2100, got {day}")
+    if body.config_toml is not None:
+        try:
+            candidate: dict[str, Any] = tomllib.loads(body.config_toml)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValidationError("config_toml", f"not TOML: {exc}") from None
+    else:
+        candidate = body.config or {}
+    result = desk.whatif(actor, candidate, start=body.start, end=body.end)
+    before, after = result.breached()
+    return WhatIfOut(
+        tickets=result.tickets, changed=result.changed, breached_before=before,
+        breached_after=after, text=result.text(),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- intake and outbox
+@router.get("/intake", response_model=list[IntakeRecordOut], tags=["intake"])
+def intake_records(
+    desk: Desk,
+    actor: CurrentActor,
+    outcome: Literal["ignored", "quarantined", "created", "appended"] | None = None,
+    limit: Limit = 100,
+) -> list[IntakeRecordOut]:
+    """Ignored and quarantined inbound messages (or those of ``outcome``), newest first."""
+    found = desk.intake_records(actor, outcome=outcome, limit=limit)
+    return [IntakeRecordOut.of(r) for r in found]
+
+
+@router.post(
+    "/intake/{record_id}/promote", response_model=TicketOut, status_code=201, tags=["intake"]
+)
+def promote_intake(desk: Desk, actor: CurrentActor, record_id: str) -> TicketOut:
+    """Make a ticket from an ignored or quarantined message (once per record)."""
+    return TicketOut.of(desk.promote_intake(actor, record_id))
+
+
+@router.get("/dead-letters", response_model=list[OutboxMessageOut], tags=["outbox"])
+def dead_letters(desk: Desk, actor: CurrentActor, limit: Limit = 100) -> list[OutboxMessageOut]:
+    """Outbox messages that failed every delivery attempt (``outbox.manage``)."""
+    return [OutboxMessageOut.of(m) for m in desk.dead_letters(actor, limit=limit)]
+
+
+@router.post("/dead-letters/{message_id}/retry", response_model=OutboxMessageOut, tags=["outbox"])
+def retry_dead_letter(desk: Desk, actor: CurrentActor, message_id: str) -> OutboxMessageOut:
+    """Put a dead letter back to pending, deliverable at once."""
+    return OutboxMessageOut.of(desk.retry_dead_letter(actor, message_id))

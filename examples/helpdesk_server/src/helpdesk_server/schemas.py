@@ -3,7 +3,7 @@ response exactly; converters from the library's attrs objects live beside each m
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,7 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from helpdesk_core.model.customers import Customer
 from helpdesk_core.model.events import Event, Message, event_to_dict
 from helpdesk_core.model.hits import ArticleHit, SearchHit
+from helpdesk_core.model.intake import IntakeRecord
 from helpdesk_core.model.knowledge import Article
+from helpdesk_core.model.records import OutboxMessage
+from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.monitoring import QueueStatus
 from helpdesk_core.sla import SlaClock
@@ -401,3 +404,118 @@ class QueueStatusOut(BaseModel):
                 for a in status.alarms
             ],
         )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- surveys
+class SurveyOut(BaseModel):
+    """A survey as the caller may see it (never its token or the token's hash)."""
+
+    id: str
+    ticket_id: str
+    customer: str
+    cycle: int
+    channel: str | None
+    created_at: datetime
+    expires_at: datetime
+    stars: int | None
+    comment: str | None
+    answered_at: datetime | None
+    category: str | None
+    classified_by: str | None
+
+    @classmethod
+    def of(cls, s: Survey) -> SurveyOut:
+        return cls(
+            id=s.id, ticket_id=s.ticket_id, customer=s.customer, cycle=s.cycle,
+            channel=s.channel, created_at=s.created_at, expires_at=s.expires_at, stars=s.stars,
+            comment=s.comment, answered_at=s.answered_at, category=s.category,
+            classified_by=s.classified_by,
+        )  # fmt: skip
+
+
+class RatingIn(BaseModel):
+    """1..5 stars and an optional comment (the library checks both)."""
+
+    model_config = ConfigDict(extra="forbid")
+    stars: int
+    comment: str | None = None
+
+
+class SurveyAnswerIn(RatingIn):
+    """An answer to an invitation: its token is the customer's proof (no sign-in)."""
+
+    token: str
+
+
+class ClassifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(description="process, people or tool (R-REV-4)")
+
+
+# ---------------------------------------------------------------------- operations
+class WhatIfIn(BaseModel):
+    """A candidate configuration, as JSON (``config``) or TOML text (``config_toml``), and the
+    local days whose tickets to replay. The server never reads a file named here."""
+
+    model_config = ConfigDict(extra="forbid")
+    config: dict[str, Any] | None = None
+    config_toml: str | None = None
+    start: date
+    end: date
+
+
+class WhatIfOut(BaseModel):
+    tickets: int
+    changed: bool
+    breached_before: int
+    breached_after: int
+    text: str
+
+
+class IntakeRecordOut(BaseModel):
+    """An ignored or quarantined inbound message (its raw bytes are not sent)."""
+
+    id: str
+    at: datetime
+    channel: str
+    outcome: str
+    message_id: str | None
+    sender: str | None
+    subject: str
+    reason: str | None
+    detail: str | None
+    promoted_to: str | None
+
+    @classmethod
+    def of(cls, r: IntakeRecord) -> IntakeRecordOut:
+        return cls(
+            id=r.id, at=r.at, channel=r.channel, outcome=r.outcome, message_id=r.message_id,
+            sender=r.sender, subject=r.subject, reason=r.reason, detail=r.detail,
+            promoted_to=r.promoted_to,
+        )  # fmt: skip
+
+
+class OutboxMessageOut(BaseModel):
+    """An outbox row (a dead letter): its idempotency key, state and last error."""
+
+    id: str
+    topic: str
+    key: str
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    available_at: datetime
+
+    @classmethod
+    def of(cls, m: OutboxMessage) -> OutboxMessageOut:
+        return cls(
+            id=m.id, topic=m.topic, key=m.key, state=m.state, attempts=m.attempts,
+            last_error=m.last_error, created_at=m.created_at, available_at=m.available_at,
+        )  # fmt: skip
+
+
+class WorkaroundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    expected_resolution: datetime | None = None

@@ -8,7 +8,7 @@ refused command comes back as a message on the page, in the library's words.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from helpdesk_core import Actor, Helpdesk
 from helpdesk_core.errors import HelpdeskError, NotFound, ValidationError
+from helpdesk_core.model.events import Event
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.reports import Report
 from helpdesk_core.sla import SlaClock
@@ -240,10 +241,37 @@ def ticket_page(request: Request, ticket_id: str) -> Response:
         clocks = _clocks(desk, actor, ticket, now)
         return _page(
             request, "ticket.html", user, ticket=ticket, history=history, clocks=clocks,
-            statuses=STAFF_STATUSES,
+            statuses=STAFF_STATUSES, may_rate=_may_rate(ticket, [e for e, _ in history]),
         )  # fmt: skip
 
     return _guard(request, render)
+
+
+def _may_rate(ticket: Ticket, events: Sequence[Event]) -> bool:
+    """Whether to offer the Rate form: the ticket is resolved and not rated since. Only a hint
+    for the page; ``desk.rate_ticket`` decides (requester only, one answer per survey)."""
+    if ticket.status_category not in ("solved", "closed"):
+        return False
+    for event in reversed(events):
+        if event.kind == "survey_answered":
+            return False
+        if event.kind == "status_changed":
+            return True
+    return True
+
+
+@router.post("/tickets/{ticket_id}/rate")
+def rate(
+    request: Request,
+    ticket_id: str,
+    stars: Annotated[int, Form(ge=1, le=5)],
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    def run(desk: Helpdesk, actor: Actor) -> str:
+        survey = desk.rate_ticket(actor, ticket_id, stars=stars, comment=comment.strip() or None)
+        return f"thank you: you rated this ticket {survey.stars} of 5 stars"
+
+    return _command(request, f"/tickets/{ticket_id}", run)
 
 
 @router.post("/tickets/{ticket_id}/reply")
@@ -346,6 +374,7 @@ def dashboard(request: Request, days: int = 7) -> Response:
             ("backlog_by_age", (), "Queue: open tickets by age"),
             ("sla_compliance", (), "SLA compliance (%)"),
             ("volumes", ("day",), "Tickets per day"),
+            ("csat", ("day",), "CSAT: satisfied ratings (%)"),
         ):
             report = desk.report(actor, name, start=start, end=today, group_by=group_by)
             charts.append({"title": title, "svg": _chart(report, title), "report": report})
@@ -386,3 +415,27 @@ def submit_ticket(
     except HelpdeskError as error:
         return _back("/my", error=str(error))
     return _back(f"/tickets/{ticket.id}", notice=f"ticket {ticket.number} submitted")
+
+
+# ---------------------------------------------------------------------- survey invitations
+@router.get("/survey/{token}")
+def survey_page(request: Request, token: str) -> HTMLResponse:
+    """The invitation's link: a rating form, no sign-in (the token is the customer's proof;
+    the page reveals nothing about the survey until an answer is accepted)."""
+    return _page(request, "survey.html", _user(request), token=token, answered=None)
+
+
+@router.post("/survey/{token}")
+def answer_survey(
+    request: Request,
+    token: str,
+    stars: Annotated[int, Form(ge=1, le=5)],
+    comment: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    try:
+        answered = desk_of(request).answer_survey(
+            token, stars=stars, comment=comment.strip() or None
+        )
+    except HelpdeskError as error:
+        return _failed(request, _user(request), error)
+    return _page(request, "survey.html", _user(request), token=token, answered=answered)
