@@ -29,6 +29,7 @@ from helpdesk_core.model.hits import ArticleHit, SearchHit
 from helpdesk_core.model.intake import IngestResult
 from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
+from helpdesk_core.model.reviews import ImprovementAction, Review, RootCause
 from helpdesk_core.model.tickets import Ticket
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "Helpdesk",
     "HelpdeskConfig",
     "HelpdeskError",
+    "ImprovementAction",
     "IngestResult",
     "InvalidTransition",
     "KbGap",
@@ -60,6 +62,8 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PluginError",
+    "Review",
+    "RootCause",
     "SearchHit",
     "StorageError",
     "SystemClock",

@@ -1,6 +1,6 @@
 """The built-in plugin of the core: registers the policy sections of the configuration
 (``calendars``, ``sla``, ``routing``, ``escalation``, ``permissions``, ``customers``,
-``duplicates``) through
+``duplicates``, ``reviews``) through
 ``helpdesk_register_config_sections``, the same hook a third-party plugin uses."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from helpdesk_core.duplicates import parse_duplicates
 from helpdesk_core.escalation import parse_escalation
 from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.permissions import parse_permissions
+from helpdesk_core.reviews import parse_reviews
 from helpdesk_core.routing import parse_routing
 from helpdesk_core.sla import parse_sla
 
@@ -25,3 +26,4 @@ def helpdesk_register_config_sections(register: SectionRegistrar) -> None:
     register("permissions", parse_permissions)
     register("customers", parse_customers)
     register("duplicates", parse_duplicates)
+    register("reviews", parse_reviews)

@@ -6,7 +6,9 @@ The rules, in one place:
 * a ``customer_messaged`` or ``assigned`` event tells the assignee;
 * nobody is told of their own action;
 * an escalation notice goes to each recipient its level resolved when it fired
-  (:func:`helpdesk_core.escalation.resolve_recipients`).
+  (:func:`helpdesk_core.escalation.resolve_recipients`);
+* a review notice (approval warning or breach, an overdue improvement action) goes to the
+  recipients resolved when it fired (:mod:`helpdesk_core.reviews`, rule 6).
 
 Each notification carries an idempotency key ``<outbox key>:<recipient>`` so a notifier can drop
 a redelivery (delivery is at least once).
@@ -37,6 +39,8 @@ def notifications(message: OutboxMessage, ticket: Ticket | None) -> list[Notific
     rule covers, or for an event whose ticket no longer exists)."""
     if message.topic == "escalation":
         return _escalation(message.key, message.payload)
+    if message.topic == "review":
+        return _review(message.key, message.payload)
     if message.topic != "event" or ticket is None:
         return []
     return _event(message.key, message.payload, ticket)
@@ -52,6 +56,21 @@ def _escalation(key: str, data: Mapping[str, Any]) -> list[Notification]:
             event_kind="escalation",
             ticket_id=str(data["ticket_id"]),
             data={k: data[k] for k in ("policy", "level", "metric", "cycle", "on_call")},
+        )
+        for recipient in data["recipients"]
+    ]
+
+
+def _review(key: str, data: Mapping[str, Any]) -> list[Notification]:
+    return [
+        Notification(
+            key=f"{key}:{recipient}",
+            recipient=recipient,
+            subject=f"[{data['number']}] Review: {data['subject']}",
+            body=str(data["text"]),
+            event_kind=str(data["kind"]),
+            ticket_id=str(data["ticket_id"]),
+            data={k: data[k] for k in ("review_id", "due_at", "action_id")},
         )
         for recipient in data["recipients"]
     ]

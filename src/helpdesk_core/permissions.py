@@ -86,6 +86,9 @@ ACTIONS: Final = (
     "audit.view",
     "grant.request",
     "grant.approve",
+    "review.view",
+    "review.edit",
+    "review.approve",
 )
 """The built-in actions; plugins add more through ``helpdesk_register_permissions``."""
 
@@ -781,6 +784,8 @@ DEFAULT_RULES: Final = (
             "ticket.flag_quality",
             "ticket.export",
             "report.view",
+            "review.view",
+            "review.edit",
         ],
         "department+team+own",
         description="supervisors manage their department's tickets and read its figures (R-PRM-2)",
@@ -823,6 +828,20 @@ DEFAULT_RULES: Final = (
         description="agents open tickets, read and write the KB, see masked customer data",
     ),
     _r(
+        "agent-reviews",
+        ["agent"],
+        ["review.view"],
+        "team+own",
+        description="agents read the post-incident reviews of their team's tickets (R-REV-1)",
+    ),
+    _r(
+        "agent-reviews-own",
+        ["agent"],
+        ["review.edit"],
+        "own",
+        description="the agents who handled a ticket work on its review (root causes, actions)",
+    ),
+    _r(
         "agent-reports-own",
         ["agent"],
         ["report.view"],
@@ -839,8 +858,12 @@ DEFAULT_RULES: Final = (
             "kb.read",
             "customer.view",
             "audit.view",
+            "review.view",
+            "review.edit",
+            "review.approve",
         ],
-        description="the service director reads the whole desk's tickets and figures (R-RPT-3)",
+        description="the service director reads the whole desk's tickets and figures (R-RPT-3) "
+        "and approves post-incident reviews (R-REV-2)",
     ),
     _r(
         "agent-contact-own",

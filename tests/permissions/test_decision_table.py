@@ -44,6 +44,9 @@ config.edit               -    -    -      -       -     -        -         -   
 audit.view                -    -    -      -       -     -        -         Y       Y         -  -     -           Y
 grant.request             -    -    -      -       -     Y        Y         Y       Y         -  Y     Y           Y
 grant.approve             -    -    -      -       -     -        -         Y       Y         -  -     -           Y
+review.view               -    -    -      -       -     Y        -         Y       -         -  -     -           Y
+review.edit               -    -    -      -       -     Y        -         Y       -         -  -     -           Y
+review.approve            -    -    -      -       -     -        -         -       -         -  -     -           Y
 """
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -293,6 +293,24 @@ article_uses = sa.Table(
     sa.Index("ix_hd_article_uses_article", "article_id", "pos"),
 )
 
+# -- post-incident reviews (R-REV-1..3) --------------------------------------------------------
+reviews = sa.Table(
+    "hd_reviews",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("ticket_id", Key(), nullable=False),
+    sa.Column("state", Key(), nullable=False),
+    sa.Column("live_ticket", Key(), unique=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("opened_at", Instant(), nullable=False),
+    sa.Column("doc", Doc(), nullable=False),
+    sa.Index("ix_hd_reviews_opened", "opened_at", "id"),
+    sa.Index("ix_hd_reviews_ticket", "ticket_id", "opened_at"),
+)
+"""One row per review: ``doc`` is the whole review as JSON; ``live_ticket`` is the ticket id
+while the review is live (NULL once closed), unique, so a ticket has at most one live review
+even when two transactions open one at once."""
+
 # -- ticket full-text search (issue 21) ---------------------------------------------------------
 search_postings = sa.Table(
     "hd_search_postings",
