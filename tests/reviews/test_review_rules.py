@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpdesk_core import ConfigError, InvalidTransition, load_config
+from helpdesk_core import ConfigError, InvalidTransition, ValidationError, load_config
 from helpdesk_core import reviews as rules
 from helpdesk_core.calendars import BusinessCalendar
 from helpdesk_core.model import reviews as model
@@ -179,6 +179,20 @@ def test_r_rev_3_actions_go_open_done_verified() -> None:
         model.complete_action(done, done.actions[0], "a-1", None, NOW)
     verified = model.verify_action(done, done.actions[0], "m-1", "no outage", NOW)
     assert verified.actions[0].state == "verified" and verified.version == 4
+
+
+def test_r_rev_1_a_survey_answer_is_appended_to_feedback() -> None:
+    """Rule 4: another feature appends its items (a survey answer with rating and category);
+    a refresh of the derived message items keeps them."""
+    review = model.refreshed(sample_review("r1", "t1"), (), model.ReviewStatistics(), ())
+    answer = model.FeedbackItem("survey", NOW, "C1", "too slow", 2, "process", "survey-9")
+    added = model.add_feedback(review, answer, NOW)
+    assert added.feedback[0] == answer and added.version == review.version + 1  # time order
+    assert [f.at for f in added.feedback] == sorted(f.at for f in added.feedback)
+    again = model.refreshed(added, (), model.ReviewStatistics(), ())
+    assert answer in again.feedback
+    with pytest.raises(ValidationError):
+        model.add_feedback(review, attrs.evolve(answer, source="message"), NOW)
 
 
 def test_refresh_keeps_other_feedback_and_skips_frozen_records() -> None:

@@ -351,6 +351,17 @@ def verify_action(
     return _replace_action(review, verified, now)
 
 
+def add_feedback(review: Review, item: FeedbackItem, now: datetime) -> Review:
+    """Append a feedback item of another source (a survey answer, rule 4); kept in time order
+    and across refreshes. ``message`` items are the review's own (derived) and refused here."""
+    if item.source == "message":
+        raise ValidationError("source", "message feedback is derived from the ticket")
+    if review.state == "closed":
+        raise InvalidTransition(review.state, "feedback", (), f"review {review.id} is closed")
+    feedback = tuple(sorted((*review.feedback, item), key=lambda f: f.at))
+    return _changed(review, now, feedback=feedback)
+
+
 def refreshed(
     review: Review,
     timeline: tuple[TimelineEntry, ...],
