@@ -30,6 +30,7 @@ from helpdesk_core.model.intake import Attachment, IngestResult, IntakeRecord
 from helpdesk_core.model.knowledge import Article, KbGap
 from helpdesk_core.model.people import SYSTEM, Actor, Agent, Department, Team
 from helpdesk_core.model.records import OutboxMessage
+from helpdesk_core.model.reviews import ImprovementAction, Review, RootCause
 from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.monitoring import Alarm, QueueStatus, TeamQueue
@@ -58,6 +59,7 @@ __all__ = [
     "Helpdesk",
     "HelpdeskConfig",
     "HelpdeskError",
+    "ImprovementAction",
     "IngestResult",
     "IntakeRecord",
     "InvalidTransition",
@@ -68,6 +70,8 @@ __all__ = [
     "PermissionDenied",
     "PluginError",
     "QueueStatus",
+    "Review",
+    "RootCause",
     "SearchHit",
     "StorageError",
     "Survey",

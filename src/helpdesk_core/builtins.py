@@ -1,7 +1,6 @@
 """The built-in plugin of the core: registers the policy sections of the configuration
 (``calendars``, ``sla``, ``routing``, ``escalation``, ``permissions``, ``customers``,
-``duplicates``, ``alarms``) through
-``duplicates``, ``surveys``, ``problem_records``) through
+``duplicates``, ``alarms``, ``surveys``, ``problem_records``, ``reviews``) through
 ``helpdesk_register_config_sections``, the same hook a third-party plugin uses."""
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from helpdesk_core.hookspecs import hookimpl
 from helpdesk_core.monitoring import parse_alarms
 from helpdesk_core.permissions import parse_permissions
 from helpdesk_core.problems import parse_problem_records
+from helpdesk_core.reviews import parse_reviews
 from helpdesk_core.routing import parse_routing
 from helpdesk_core.sla import parse_sla
 from helpdesk_core.surveys import parse_surveys
@@ -32,3 +32,4 @@ def helpdesk_register_config_sections(register: SectionRegistrar) -> None:
     register("alarms", parse_alarms)
     register("surveys", parse_surveys)
     register("problem_records", parse_problem_records)
+    register("reviews", parse_reviews)

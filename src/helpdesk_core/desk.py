@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from helpdesk_core import monitoring, reports, sla
+from helpdesk_core import monitoring, reports, reviews, sla
 from helpdesk_core.access import AccessPolicy
 from helpdesk_core.clock import Clock, SystemClock
 from helpdesk_core.conditions import Condition
@@ -36,6 +36,7 @@ from helpdesk_core.model.intake import Attachment, IngestResult, IntakeRecord
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Actor, Agent
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
+from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.permissions import PermissionMatrix, PermissionsConfig
@@ -47,7 +48,9 @@ from helpdesk_core.service import dead_letters as dead_letter_service
 from helpdesk_core.service import directory, grants, intake, queries, reporting, tickets, workers
 from helpdesk_core.service import knowledge as kb_service
 from helpdesk_core.service import monitoring as monitoring_service
+from helpdesk_core.service import reviews as review_service
 from helpdesk_core.service import surveys as survey_service
+from helpdesk_core.service.reviews import ReviewRules
 from helpdesk_core.service.runner import Runner
 from helpdesk_core.service.tickets import UNSET, TicketRules
 from helpdesk_core.service.workers import EscalationRun, Escalations
@@ -130,7 +133,10 @@ class Helpdesk:
         ]
         self.channels: dict[str, Channel] = self._channels()
         """Intake channels from plugins (``helpdesk_register_channels``), by name."""
-        self._escalations = Escalations(self.escalation, self.sla, self.config.priorities)
+        self._reviews = ReviewRules(reviews.settings_for(self.config), self.sla)
+        self._escalations = Escalations(
+            self.escalation, self.sla, self.config.priorities, self._reviews
+        )
         self._rules = TicketRules(
             self.routing,
             calendars,
@@ -176,8 +182,10 @@ class Helpdesk:
                 found[channel.name] = channel
         return found
 
-    def _review(self, ticket: Ticket, firing: DueFiring) -> None:
-        self.plugins.hook.helpdesk_open_review(ticket=ticket, reason=firing.reason, key=firing.key)
+    def _review(self, ticket: Ticket, firing: DueFiring, review: Review | None) -> None:
+        self.plugins.hook.helpdesk_open_review(
+            ticket=ticket, reason=firing.reason, key=firing.key, review=review
+        )
 
     @property
     def storage(self) -> Storage:
@@ -930,6 +938,109 @@ class Helpdesk:
     ) -> Article:
         """Archive a solved incident's whole record into a KB draft (R-KB-4)."""
         return kb_service.archive_to_kb(self._runner, actor, ticket_id, now=now)
+
+    # ------------------------------------------------------------------ reviews (R-REV-1..3)
+    def open_review(self, actor: Actor, ticket_id: str, *, now: datetime | None = None) -> Review:
+        """Open a post-incident review of a P1/P2 ticket (``review.edit``; ``[reviews]
+        priorities``); one live review per ticket. Its approval clock starts now."""
+        return review_service.open_review(self._runner, self._reviews, actor, ticket_id, now=now)
+
+    def get_review(self, actor: Actor, review_id: str, *, now: datetime | None = None) -> Review:
+        """The review (``review.view`` on its ticket; hidden reads as missing), its timeline,
+        statistics and feedback current unless it is approved or closed."""
+        return review_service.get_review(self._runner, self._reviews, actor, review_id, now=now)
+
+    def reviews(
+        self, actor: Actor, *, state: str | None = None, now: datetime | None = None
+    ) -> list[Review]:
+        """The reviews of tickets the actor may ``review.view``, oldest first."""
+        return review_service.reviews(self._runner, self._reviews, actor, state=state, now=now)
+
+    def add_root_cause(
+        self,
+        actor: Actor,
+        review_id: str,
+        *,
+        category: str,
+        description: str,
+        whys: Sequence[str] = (),
+        now: datetime | None = None,
+    ) -> Review:
+        """A root cause: ``human_error``, ``process_gap``, ``system_defect`` or ``external``,
+        with up to five Whys (R-REV-1)."""
+        return review_service.add_root_cause(
+            self._runner, self._reviews, actor, review_id, category=category,
+            description=description, whys=whys, now=now,
+        )  # fmt: skip
+
+    def submit_minutes(
+        self, actor: Actor, review_id: str, text: str, *, now: datetime | None = None
+    ) -> Review:
+        """Submit (or revise) the review meeting's minutes for approval (R-REV-2)."""
+        return review_service.submit_minutes(
+            self._runner, self._reviews, actor, review_id, text, now=now
+        )
+
+    def approve_review(
+        self, actor: Actor, review_id: str, *, now: datetime | None = None
+    ) -> Review:
+        """Approve the minutes (``review.approve``: the service director); freezes the record."""
+        return review_service.approve_review(self._runner, self._reviews, actor, review_id, now=now)
+
+    def close_review(
+        self, actor: Actor, review_id: str, *, reason: str, now: datetime | None = None
+    ) -> Review:
+        """Close a review (``review.approve``): not needed, or its work is done."""
+        return review_service.close_review(
+            self._runner, self._reviews, actor, review_id, reason=reason, now=now
+        )
+
+    def add_action(
+        self,
+        actor: Actor,
+        review_id: str,
+        *,
+        owner: str,
+        description: str,
+        target: str,
+        deadline: datetime,
+        verification: str,
+        now: datetime | None = None,
+    ) -> Review:
+        """An improvement action with an owner, a quantified target, a deadline and how it is
+        verified (R-REV-3); the owner and the managers hear of it when it is overdue."""
+        return review_service.add_action(
+            self._runner, self._reviews, actor, review_id, owner=owner, description=description,
+            target=target, deadline=deadline, verification=verification, now=now,
+        )  # fmt: skip
+
+    def complete_action(
+        self,
+        actor: Actor,
+        review_id: str,
+        action_id: str,
+        *,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> Review:
+        """Mark an improvement action done (``review.edit``)."""
+        return review_service.complete_action(
+            self._runner, self._reviews, actor, review_id, action_id, note=note, now=now
+        )
+
+    def verify_action(
+        self,
+        actor: Actor,
+        review_id: str,
+        action_id: str,
+        *,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> Review:
+        """Record that a done action met its target (``review.edit``)."""
+        return review_service.verify_action(
+            self._runner, self._reviews, actor, review_id, action_id, note=note, now=now
+        )
 
     # ------------------------------------------------------------------ reports (R-RPT-1..3)
     def report(

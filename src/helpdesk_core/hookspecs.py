@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from helpdesk_core.config import HelpdeskConfig, SectionRegistrar
     from helpdesk_core.model.events import Event
     from helpdesk_core.model.people import Agent
+    from helpdesk_core.model.reviews import Review
     from helpdesk_core.model.tickets import Ticket
     from helpdesk_core.ports import Channel, Notifier, Storage
 
@@ -157,16 +158,21 @@ def helpdesk_register_config_sections(register: SectionRegistrar) -> None:
 
 
 @hookspec
-def helpdesk_open_review(ticket: Ticket, reason: str, key: str) -> None:
-    """Open a post-incident review for a ticket an escalation level asked to review.
+def helpdesk_open_review(ticket: Ticket, reason: str, key: str, review: Review | None) -> None:
+    """Observe the post-incident review an escalation level opened.
 
-    Called by the escalation worker after the firing's transaction committed, once per firing
-    (``key`` is the firing's unique key, so an implementation can drop a repeat after a crash
-    between commit and call). Until the library has reviews of its own, a host records them.
+    A level with ``review = true`` opens the library's own review (``desk.open_review``'s
+    record) in the firing's transaction. Called by the escalation worker after that transaction
+    committed, once per firing (``key`` is the firing's unique key, so an implementation can
+    drop a repeat after a crash between commit and call).
 
     :param ticket: the ticket as it is after the escalation's actions.
     :param reason: why the level fired ("tier-chain level 3: resolution breached").
     :param key: the firing key ``ticket|policy|level|metric|cycle``.
+    :param review: the ticket's live review (opened by this firing, or already open); ``None``
+        when the ticket's priority is not one ``[reviews] priorities`` reviews.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        ``review``: the library opens the review itself; the hook only observes it.
     """

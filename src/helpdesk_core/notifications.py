@@ -14,6 +14,8 @@ The rules, in one place:
   resolved when it was given (:mod:`helpdesk_core.surveys`, rules 2 and 6).
 * an ``acknowledgement`` (a ticket made from a customer's mail or web form, issue 23) tells that
   customer the ticket's number, as a ``ticket_created`` notification to their address.
+* a review notice (approval warning or breach, an overdue improvement action) goes to the
+  recipients resolved when it fired (:mod:`helpdesk_core.reviews`, rule 6).
 
 Each notification carries an idempotency key ``<outbox key>:<recipient>`` so a notifier can drop
 a redelivery (delivery is at least once).
@@ -54,6 +56,8 @@ def notifications(message: OutboxMessage, ticket: Ticket | None) -> list[Notific
         return _survey_unsatisfied(message.key, message.payload)
     if message.topic == "acknowledgement":
         return _acknowledgement(message.key, message.payload)
+    if message.topic == "review":
+        return _review(message.key, message.payload)
     if message.topic != "event" or ticket is None:
         return []
     return _event(message.key, message.payload, ticket)
@@ -85,6 +89,21 @@ def _alarm(key: str, data: Mapping[str, Any]) -> list[Notification]:
             body=str(data["detail"]),
             event_kind=f"alarm_{data['state']}",
             data={k: data[k] for k in ("rule", "team", "state", "episode", "value", "threshold")},
+        )
+        for recipient in data["recipients"]
+    ]
+
+
+def _review(key: str, data: Mapping[str, Any]) -> list[Notification]:
+    return [
+        Notification(
+            key=f"{key}:{recipient}",
+            recipient=recipient,
+            subject=f"[{data['number']}] Review: {data['subject']}",
+            body=str(data["text"]),
+            event_kind=str(data["kind"]),
+            ticket_id=str(data["ticket_id"]),
+            data={k: data[k] for k in ("review_id", "due_at", "action_id")},
         )
         for recipient in data["recipients"]
     ]

@@ -91,6 +91,9 @@ ACTIONS: Final = (
     "survey.classify",
     "survey.answer",
     "intake.view",
+    "review.view",
+    "review.edit",
+    "review.approve",
 )
 """The built-in actions; plugins add more through ``helpdesk_register_permissions``."""
 
@@ -807,6 +810,8 @@ DEFAULT_RULES: Final = (
             "ticket.flag_quality",
             "ticket.export",
             "report.view",
+            "review.view",
+            "review.edit",
         ],
         "department+team+own",
         description="supervisors manage their department's tickets and read its figures (R-PRM-2)",
@@ -851,6 +856,20 @@ DEFAULT_RULES: Final = (
         "triage ignored and quarantined intake",
     ),
     _r(
+        "agent-reviews",
+        ["agent"],
+        ["review.view"],
+        "team+own",
+        description="agents read the post-incident reviews of their team's tickets (R-REV-1)",
+    ),
+    _r(
+        "agent-reviews-own",
+        ["agent"],
+        ["review.edit"],
+        "own",
+        description="the agents who handled a ticket work on its review (root causes, actions)",
+    ),
+    _r(
         "agent-reports-own",
         ["agent"],
         ["report.view"],
@@ -868,8 +887,12 @@ DEFAULT_RULES: Final = (
             "customer.view",
             "audit.view",
             "survey.view",
+            "review.view",
+            "review.edit",
+            "review.approve",
         ],
-        description="the service director reads the whole desk's tickets and figures (R-RPT-3)",
+        description="the service director reads the whole desk's tickets and figures (R-RPT-3) "
+        "and approves post-incident reviews (R-REV-2)",
     ),
     _r(
         "agent-contact-own",

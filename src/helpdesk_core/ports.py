@@ -21,6 +21,7 @@ from helpdesk_core.model.intake import Attachment, InboundMail, IntakeRecord
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
+from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.search.index import Match
@@ -365,6 +366,20 @@ class UnitOfWork(Protocol):
         after-commit work (observers) to :meth:`HostTransaction.after_commit`. Stores that
         cannot join a host's transaction return None.
         """
+
+    # -- post-incident reviews (R-REV-1..3) -------------------------------------------------
+    def save_review(self, review: Review) -> None:
+        """Insert (``version`` 1) or replace a review. ``review.version`` must be the stored
+        version + 1 (1 for a new review), checked at write time and at commit; a ticket has at
+        most one live review (``review.live``): a second live one for the same ticket, or a
+        stale version, raises :class:`~helpdesk_core.errors.ConcurrencyConflict`."""
+
+    def get_review(self, review_id: str) -> Review | None:
+        """The review, or None."""
+
+    def reviews(self, *, state: str | None = None, ticket_id: str | None = None) -> list[Review]:
+        """Reviews, optionally in one state and/or of one ticket, ordered by
+        ``(opened_at, id)``."""
 
 
 class Storage(Protocol):

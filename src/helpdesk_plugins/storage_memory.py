@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -35,6 +35,7 @@ from helpdesk_core.model.intake import Attachment, IntakeRecord
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
+from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
 from helpdesk_core.ports import CustomerQuery, TextQuery, TicketQuery
@@ -101,6 +102,7 @@ class MemoryStorage:
         self.gap_rows: dict[str, KbGap] = {}
         self.use_rows: list[ArticleUse] = []
         self.survey_rows: dict[str, Survey] = {}
+        self.review_rows: dict[str, Review] = {}
         self.ticket_search: SearchIndex = ticket_index()
         self.intake_rows: dict[str, IntakeRecord] = {}
         """Intake records by id, in the order they were recorded."""
@@ -159,6 +161,8 @@ class MemoryUnitOfWork:
         self._message_index: dict[str, str] = {}
         self._attachments: dict[str, Attachment] = {}
         self._acks: list[tuple[str, datetime]] = []
+        self._reviews: dict[str, Review] = {}
+        self._review_bases: dict[str, int] = {}
         self._done = False
 
     # -- tickets --------------------------------------------------------------------------
@@ -653,6 +657,38 @@ class MemoryUnitOfWork:
             rows = [*self._store.ack_rows, *self._acks]
         return sum(1 for who, at in rows if who == address and at > since)
 
+    # -- post-incident reviews --------------------------------------------------------------
+    def _all_reviews(self) -> dict[str, Review]:
+        with self._store._lock:
+            rows = dict(self._store.review_rows)
+        rows.update(self._reviews)
+        return rows
+
+    def save_review(self, review: Review) -> None:
+        stored = self.get_review(review.id)
+        current = 0 if stored is None else stored.version
+        if review.version != current + 1:
+            raise ConcurrencyConflict(f"review {review.id}", review.version - 1, current)
+        if review.live and _live_clash(self._all_reviews().values(), review):
+            raise ConcurrencyConflict(f"live review of {review.ticket_id}", 0, 1)
+        self._review_bases.setdefault(review.id, current)
+        self._reviews[review.id] = review
+
+    def get_review(self, review_id: str) -> Review | None:
+        if review_id in self._reviews:
+            return self._reviews[review_id]
+        with self._store._lock:
+            return self._store.review_rows.get(review_id)
+
+    def reviews(self, *, state: str | None = None, ticket_id: str | None = None) -> list[Review]:
+        rows = [
+            r
+            for r in self._all_reviews().values()
+            if (state is None or r.state == state)
+            and (ticket_id is None or r.ticket_id == ticket_id)
+        ]
+        return sorted(rows, key=lambda r: (r.opened_at, r.id))
+
     # -- commit ---------------------------------------------------------------------------
     def host_transaction(self) -> None:
         """Never: a memory unit always commits itself."""
@@ -694,6 +730,14 @@ class MemoryUnitOfWork:
                 stored_survey = store.survey_rows.get(survey_id)
                 if stored_survey is not None and stored_survey.answered_at is not None:
                     raise ConcurrencyConflict(f"survey {survey_id}", 0, 1)
+            for review_id, base in self._review_bases.items():
+                stored_review = store.review_rows.get(review_id)
+                current = 0 if stored_review is None else stored_review.version
+                if current != base:
+                    raise ConcurrencyConflict(f"review {review_id}", base, current)
+                staged_review = self._reviews[review_id]
+                if staged_review.live and _live_clash(store.review_rows.values(), staged_review):
+                    raise ConcurrencyConflict(f"live review of {staged_review.ticket_id}", 0, 1)
             for ticket_id, (worker, _) in self._releases.items():
                 row = store.schedule_rows.get(ticket_id)
                 if row is None or row[1] != worker:
@@ -711,6 +755,7 @@ class MemoryUnitOfWork:
             for article_id, staged in self._articles.items():
                 store.article_rows.setdefault(article_id, []).extend(staged)
             store.gap_rows.update(self._gaps)
+            store.review_rows.update(self._reviews)
             store.use_rows.extend(self._uses)
             store.survey_rows.update(self._surveys)
             for message in self._outbox.values():
@@ -738,6 +783,11 @@ class MemoryUnitOfWork:
                 row[0] = at
             for ticket_id, (_, at) in self._releases.items():
                 store.schedule_rows[ticket_id] = [at, None, None]
+
+
+def _live_clash(reviews: Iterable[Review], review: Review) -> bool:
+    """Another live review of the same ticket (a ticket has at most one)."""
+    return any(r.live and r.ticket_id == review.ticket_id and r.id != review.id for r in reviews)
 
 
 @hookimpl(trylast=True)

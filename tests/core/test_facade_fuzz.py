@@ -99,6 +99,28 @@ def _intake(desk: Helpdesk) -> str:
     return desk.intake_records(ADMIN, limit=1)[0].id
 
 
+def _review(desk: Helpdesk, *, submitted: bool = False) -> str:
+    ticket = desk.open_ticket(
+        ADMIN, customer_id="C1", subject="Down", channel="phone", priority="urgent"
+    )
+    review = desk.open_review(ADMIN, ticket.id).id
+    if submitted:
+        desk.add_root_cause(ADMIN, review, category="external", description="power cut")
+        desk.submit_minutes(ADMIN, review, "minutes")
+    return review
+
+
+def _action(desk: Helpdesk, *, done: bool = False) -> tuple[str, str]:
+    review = desk.add_action(
+        ADMIN, _review(desk), owner="a-1", description="alerts", target="< 2 a month",
+        deadline=LATER, verification="monthly report",
+    )  # fmt: skip
+    action = review.actions[0].id
+    if done:
+        desk.complete_action(ADMIN, review.id, action)
+    return review.id, action
+
+
 def _grant(desk: Helpdesk) -> str:
     return desk.request_grant(
         AGENT,
@@ -247,6 +269,36 @@ CALLS: dict[str, Callable[[Helpdesk], Args]] = {
     "intake_records": lambda d: ((AGENT,), {"outcome": "ignored", "limit": 10}),
     "promote_intake": lambda d: ((AGENT, _intake(d)), {}),
     "attachment": lambda d: ((AGENT, _ticket(d), "att-1"), {}),
+    "open_review": lambda d: (
+        (
+            ADMIN,
+            d.open_ticket(
+                ADMIN, customer_id="C1", subject="s", channel="phone", priority="high"
+            ).id,
+        ),
+        {},
+    ),
+    "get_review": lambda d: ((ADMIN, _review(d)), {}),
+    "reviews": lambda d: ((ADMIN,), {"state": "open"}),
+    "add_root_cause": lambda d: (
+        (ADMIN, _review(d)),
+        {"category": "process_gap", "description": "no runbook", "whys": ["why?"]},
+    ),
+    "submit_minutes": lambda d: ((ADMIN, _review(d), "We met."), {}),
+    "approve_review": lambda d: ((ADMIN, _review(d, submitted=True)), {}),
+    "close_review": lambda d: ((ADMIN, _review(d)), {"reason": "not needed"}),
+    "add_action": lambda d: (
+        (ADMIN, _review(d)),
+        {
+            "owner": "a-1",
+            "description": "alerts",
+            "target": "< 2 a month",
+            "deadline": LATER,
+            "verification": "report",
+        },
+    ),
+    "complete_action": lambda d: ((ADMIN, *_action(d)), {"note": "done"}),
+    "verify_action": lambda d: ((ADMIN, *_action(d, done=True)), {"note": "checked"}),
     "run_escalations": lambda d: ((), {"worker": "w", "limit": 10}),
     "dispatch_outbox": lambda d: ((), {"worker": "w", "limit": 10}),
     "queue_status": lambda d: ((ADMIN,), {}),
@@ -318,7 +370,8 @@ def _snapshot(desk: Helpdesk) -> tuple[Any, ...]:
         agents = sorted((a.id, a.online) for a in uow.agents())
         outbox = len(uow.outbox())
         allowed = len([r for r in uow.audit_log(limit=100_000) if r.allowed])
-    return tickets, grants, agents, outbox, allowed
+        reviews = sorted((r.id, r.version) for r in uow.reviews())
+    return tickets, grants, agents, outbox, allowed, reviews
 
 
 def _call(desk: Helpdesk, method: str, position: int | str, value: Any) -> None:

@@ -43,6 +43,7 @@ PROBES: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("storage", {"storage": {UNKNOWN: 1}}),
+    ("reviews", {"reviews": {UNKNOWN: 1}}),
     ("email", {"email": {UNKNOWN: 1}}),
     ("email.smtp", {"email": {"smtp": {UNKNOWN: 1}}}),
     ("webhook", {"webhook": {UNKNOWN: 1}}),

@@ -49,6 +49,9 @@ survey.view               -    -    -      -       -     Y        -         Y   
 survey.classify           -    -    -      -       -     Y        -         Y       -         -  -     -           Y
 survey.answer             -    Y    -      -       -     -        -         -       -         -  -     -           Y
 intake.view               -    -    -      -       -     Y        Y         Y       Y         -  -     -           Y
+review.view               -    -    -      -       -     Y        -         Y       -         -  -     -           Y
+review.edit               -    -    -      -       -     Y        -         Y       -         -  -     -           Y
+review.approve            -    -    -      -       -     -        -         -       -         -  -     -           Y
 """
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

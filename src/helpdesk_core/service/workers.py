@@ -1,6 +1,11 @@
 """What worker processes run: escalation ticks and outbox delivery, plus the escalation
 bookkeeping every command does (the next check instant of a changed ticket).
 
+A tick also checks post-incident reviews: a review's approval clock and its improvement actions'
+deadlines are scheduled beside the tickets, under the key ``review:<id>``, and their notices
+fire exactly once the same way (a firing keyed ``review:<id>|...``, :mod:`helpdesk_core.reviews`).
+An escalation level with ``review = true`` opens the ticket's review in the firing's transaction.
+
 Escalation firings are exactly once per (ticket, policy, level, metric, cycle): the firing record
 is written in the same transaction as its actions and notices, and a ticket is held under a lease
 while a worker works on it. Outbox delivery is at least once, with an idempotency key per
@@ -17,6 +22,7 @@ from typing import Any
 import attrs
 
 from helpdesk_core import notifications
+from helpdesk_core import reviews as review_rules
 from helpdesk_core.errors import ConcurrencyConflict, HelpdeskError, ValidationError
 from helpdesk_core.escalation import (
     DueFiring,
@@ -28,8 +34,11 @@ from helpdesk_core.model.customers import ProfileTimeline
 from helpdesk_core.model.events import Event, FieldsChanged, PriorityChanged
 from helpdesk_core.model.people import SYSTEM
 from helpdesk_core.model.records import Firing, OutboxMessage, retry_at
+from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import Notifier, UnitOfWork
+from helpdesk_core.service import reviews as review_service
+from helpdesk_core.service.reviews import ReviewRules
 from helpdesk_core.service.runner import MAX_RETRIES, Change, Runner
 from helpdesk_core.service.tickets import add_transfer
 from helpdesk_core.sla import SlaClock, SlaConfig, evaluate
@@ -51,8 +60,11 @@ class LeaseLost(HelpdeskError):
     """Another worker took the ticket over while this one worked on it; roll back."""
 
 
-ReviewHook = Callable[[Ticket, DueFiring], None]
-"""Told after commit of a firing whose level asks for a post-incident review."""
+ReviewHook = Callable[[Ticket, DueFiring, Review | None], None]
+"""Told after commit of a firing whose level asks for a post-incident review, with the review
+it opened (or the ticket's live one; None when the ticket's priority is not reviewed)."""
+
+Opened = list[tuple[Ticket, DueFiring, Review | None]]
 
 
 @attrs.frozen
@@ -62,6 +74,7 @@ class Escalations:
     escalation: EscalationConfig | None
     sla: SlaConfig | None
     priorities: tuple[str, ...]
+    reviews: ReviewRules | None = None
 
     def profile(self, uow: UnitOfWork, ticket: Ticket) -> ProfileTimeline | None:
         """The requester's profile through time, read only when an SLA or escalation condition
@@ -121,28 +134,33 @@ def run_escalations(
 ) -> EscalationRun:
     _check_tick(worker, limit, lease)
     at = runner.now(now)
-    if rules.escalation is None:
-        return EscalationRun(0, 0, ())
     with runner.storage.transaction() as uow:
         claimed = uow.claim_due(at, limit, worker, lease)
     fired: list[str] = []
     lost = 0
-    for ticket_id, _ in claimed:
+    for key, _ in claimed:
+        review_id = review_rules.review_of_key(key)
+        opened: Opened
+        keys: list[str]
         for attempt in range(MAX_RETRIES + 1):
             try:
-                done, reviews = _escalate(runner, rules, ticket_id, at, worker)
+                if review_id is not None:
+                    keys, opened = _check_review(runner, rules, review_id, at, worker), []
+                else:
+                    done, opened = _escalate(runner, rules, key, at, worker)
+                    keys = [d.key for d in done]
             except ConcurrencyConflict:
                 if attempt == MAX_RETRIES:
                     raise
                 continue
             except LeaseLost:
                 lost += 1
-                done, reviews = [], []
+                keys, opened = [], []
             break
-        fired += [d.key for d in done]
-        for ticket, firing in reviews:
+        fired += keys
+        for ticket, firing, opened_review in opened:
             try:
-                review(ticket, firing)
+                review(ticket, firing, opened_review)
             except Exception:
                 log.exception("helpdesk_open_review failed for %s", firing.key)
     return EscalationRun(len(claimed), len(fired), tuple(fired), lost)
@@ -159,12 +177,11 @@ def _check_tick(worker: object, limit: object, lease: object) -> None:
 
 def _escalate(
     runner: Runner, rules: Escalations, ticket_id: str, at: datetime, worker: str
-) -> tuple[list[DueFiring], list[tuple[Ticket, DueFiring]]]:
+) -> tuple[list[DueFiring], Opened]:
     escalation = rules.escalation
-    assert escalation is not None
     with runner.storage.transaction() as uow:
         ticket = uow.get_ticket(ticket_id)
-        if ticket is None:
+        if ticket is None or escalation is None:
             uow.release_check(ticket_id, worker, None)
             return [], []
         profile = rules.profile(uow, ticket)
@@ -190,13 +207,101 @@ def _escalate(
         latest = uow.get_ticket(ticket_id) or change.ticket
         if latest.version != change.ticket.version:
             raise ConcurrencyConflict(ticket_id, change.ticket.version, latest.version)
+        # a level asking for a review opens it here, in the firing's transaction, once the
+        # level's own events are recorded (the review's timeline includes them)
+        opened: Opened = [
+            (change.ticket, d, _open_review(runner, rules, uow, change.ticket, d, at))
+            for d in done
+            if d.level.review
+        ]
         following = escalation.next_check_at(
             change.ticket, clocks, at, fired, _as_of(profile, change.ticket)
         )
         if not uow.release_check(ticket_id, worker, following):
             raise LeaseLost(ticket_id)
     runner.committed([change])
-    return done, [(change.ticket, d) for d in done if d.level.review]
+    return done, opened
+
+
+def _open_review(
+    runner: Runner, rules: Escalations, uow: UnitOfWork, ticket: Ticket, due: DueFiring,
+    at: datetime,
+) -> Review | None:  # fmt: skip
+    if rules.reviews is None:
+        return None
+    return review_service.open_for_escalation(
+        uow, rules.reviews, ticket, runner.new_id(), due.reason, at
+    )
+
+
+def _check_review(
+    runner: Runner, rules: Escalations, review_id: str, at: datetime, worker: str
+) -> list[str]:
+    """Fire the review's due notices (approval warning and breach, overdue actions) once each,
+    and schedule its next check; the fired keys."""
+    key = review_rules.schedule_key(review_id)
+    with runner.storage.transaction() as uow:
+        review = uow.get_review(review_id)
+        if review is None:
+            uow.release_check(key, worker, None)
+            return []
+        fired = {f.key for f in uow.firings(key)}
+        done: list[str] = []
+        due = review_rules.due_notices(review, at, fired)
+        ticket = uow.get_ticket(review.ticket_id) if due else None
+        directory = uow.agents() if due else []
+        managers = [a.id for a in directory if "manager" in a.roles]
+        for notice in due:
+            firing = Firing(notice.key, key, "review", notice.level, notice.metric, 1, at, worker)
+            if not uow.add_firing(firing):
+                continue
+            fired.add(notice.key)
+            done.append(notice.key)
+            uow.add_outbox(_review_notice(runner, review, ticket, notice, managers, at))
+        following = review_rules.next_check_at(review, fired)
+        if not uow.release_check(key, worker, following):
+            raise LeaseLost(key)
+    return done
+
+
+def _review_notice(
+    runner: Runner,
+    review: Review,
+    ticket: Ticket | None,
+    notice: review_rules.ReviewNotice,
+    managers: list[str],
+    at: datetime,
+) -> OutboxMessage:
+    recipients = list(managers)
+    action = review.action(notice.action_id) if notice.action_id is not None else None
+    if action is not None:
+        recipients = [action.owner, *(m for m in managers if m != action.owner)]
+        text = (
+            f"Improvement action overdue since {action.deadline.isoformat()}: "
+            f"{action.description} (target: {action.target}; owner {action.owner})"
+        )
+    elif notice.kind == "approval_warning":
+        text = f"Review minutes are due approved by {review.approval_due_at.isoformat()}"
+    else:
+        text = f"Review minutes were due approved by {review.approval_due_at.isoformat()}"
+    return OutboxMessage(
+        id=runner.new_id(),
+        topic="review",
+        key=f"review-notice:{notice.key}",
+        payload={
+            "kind": notice.kind,
+            "review_id": review.id,
+            "ticket_id": review.ticket_id,
+            "number": ticket.number if ticket is not None else review.ticket_id,
+            "subject": ticket.subject if ticket is not None else "",
+            "due_at": notice.due_at.isoformat(),
+            "action_id": notice.action_id,
+            "recipients": recipients,
+            "text": text,
+        },
+        created_at=at,
+        available_at=at,
+    )
 
 
 def _actions(

@@ -59,6 +59,7 @@ from helpdesk_core.search.text import query_terms
 from helpdesk_core.search.tickets import PUBLIC_FIELDS, TICKET_FIELDS, ticket_index
 from helpdesk_core.testing.customer_contract import CustomerContract
 from helpdesk_core.testing.intake_contract import IntakeContract
+from helpdesk_core.testing.review_contract import ReviewContract
 from helpdesk_core.testing.survey_contract import SurveyContract
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -101,7 +102,7 @@ def assign_event(ticket: Ticket, assignee: str, at: datetime | None = None) -> A
     )
 
 
-class StorageContract(CustomerContract, SurveyContract, IntakeContract):
+class StorageContract(CustomerContract, SurveyContract, IntakeContract, ReviewContract):
     """The behaviour the desk relies on. Subclasses provide the ``storage`` fixture."""
 
     @pytest.fixture

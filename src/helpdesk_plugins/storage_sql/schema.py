@@ -309,6 +309,24 @@ surveys = sa.Table(
 """One row per survey: ``doc`` is the whole survey as JSON; ``answered_at`` is the column the
 one-answer conditional update tests (``WHERE answered_at IS NULL``)."""
 
+# -- post-incident reviews (R-REV-1..3) --------------------------------------------------------
+reviews = sa.Table(
+    "hd_reviews",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("ticket_id", Key(), nullable=False),
+    sa.Column("state", Key(), nullable=False),
+    sa.Column("live_ticket", Key(), unique=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("opened_at", Instant(), nullable=False),
+    sa.Column("doc", Doc(), nullable=False),
+    sa.Index("ix_hd_reviews_opened", "opened_at", "id"),
+    sa.Index("ix_hd_reviews_ticket", "ticket_id", "opened_at"),
+)
+"""One row per review: ``doc`` is the whole review as JSON; ``live_ticket`` is the ticket id
+while the review is live (NULL once closed), unique, so a ticket has at most one live review
+even when two transactions open one at once."""
+
 # -- ticket full-text search (issue 21) ---------------------------------------------------------
 SEARCH_FIELDS: Final = ("number", "subject", "description", "messages", "notes")
 """The ticket search fields (frozen copy of helpdesk_core.search.tickets.TICKET_FIELDS, which a

@@ -66,6 +66,7 @@ from helpdesk_core.model.intake import Attachment, IntakeRecord
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap
 from helpdesk_core.model.people import Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, delivery_state
+from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import (
     Ticket,
@@ -1598,6 +1599,51 @@ class SqlUnitOfWork:
         k = s.acknowledgements.c
         statement = sa.select(sa.func.count()).where(k.address == address, k.at > to_micros(since))
         return int(self._x(statement).scalar() or 0)
+
+    # -- post-incident reviews ------------------------------------------------------------------
+    def save_review(self, review: Review) -> None:
+        r = s.reviews.c
+        values = {
+            "ticket_id": review.ticket_id,
+            "state": review.state,
+            "live_ticket": review.ticket_id if review.live else None,
+            "version": review.version,
+            "opened_at": to_micros(review.opened_at),
+            "doc": self._store.seal(review.to_dict()),
+        }
+        self._begin_write()
+        if review.version == 1:
+            # any unique clash (the id, or a live review of the same ticket) inserts nothing
+            statement = self._store.sql.insert(s.reviews).values(id=review.id, **values)
+            inserted = self._x(statement.on_conflict_do_nothing().returning(r.id)).first()
+            if inserted is None:
+                raise ConcurrencyConflict(f"review {review.id}", 0, 1)
+            return
+        try:
+            done = self._x(
+                sa.update(s.reviews)
+                .where(r.id == review.id, r.version == review.version - 1)
+                .values(**values)
+            )
+        except sa.exc.IntegrityError as exc:  # a closed review revived beside a live one
+            raise ConcurrencyConflict(f"live review of {review.ticket_id}", 0, 1) from exc
+        if done.rowcount != 1:
+            current = self._x(sa.select(r.version).where(r.id == review.id)).scalar()
+            raise ConcurrencyConflict(f"review {review.id}", review.version - 1, int(current or 0))
+
+    def get_review(self, review_id: str) -> Review | None:
+        r = s.reviews.c
+        doc = self._x(sa.select(r.doc).where(r.id == review_id)).scalar_one_or_none()
+        return None if doc is None else Review.from_dict(self._store.open_doc(doc))
+
+    def reviews(self, *, state: str | None = None, ticket_id: str | None = None) -> list[Review]:
+        r = s.reviews.c
+        statement = sa.select(r.doc).order_by(r.opened_at, r.id)
+        if state is not None:
+            statement = statement.where(r.state == state)
+        if ticket_id is not None:
+            statement = statement.where(r.ticket_id == ticket_id)
+        return [Review.from_dict(self._store.open_doc(doc)) for doc in self._x(statement).scalars()]
 
     # -- audit ----------------------------------------------------------------------------------
     def add_audit(self, record: AuditRecord) -> None:

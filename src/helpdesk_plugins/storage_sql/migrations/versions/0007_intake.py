@@ -2,7 +2,7 @@
 attachments and the acknowledgement log.
 
 Revision ID: 0007_intake
-Revises: 0005_surveys
+Revises: 0006_reviews
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_intake"
-down_revision = "0005_surveys"
+down_revision = "0006_reviews"
 branch_labels = None
 depends_on = None
 
