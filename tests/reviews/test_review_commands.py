@@ -216,3 +216,22 @@ def test_reviews_filter_by_state_and_refuse_unknown_states(review_desk: Helpdesk
     with pytest.raises(ValidationError) as caught:
         review_desk.reviews(DIRECTOR, state="pending")
     assert caught.value.field == "state"
+
+
+def test_r_rev_1_r_rev_4_survey_answers_become_review_feedback(review_desk: Helpdesk) -> None:
+    """R-REV-1, R-REV-4: the customer's rating of the resolved incident joins the live review's
+    feedback, and its later classification (process / people / tool) follows it there."""
+    ticket = p1_ticket(review_desk)
+    review = review_desk.open_review(AGENT, ticket.id, now=LATER)
+    review_desk.set_status(AGENT, ticket.id, "resolved", now=LATER)
+    rated = review_desk.rate_ticket(
+        CUSTOMER, ticket.id, stars=2, comment="Took all morning", now=LATER + LATER_BY
+    )
+    seen = review_desk.get_review(AGENT, review.id, now=LATER + 2 * LATER_BY)
+    survey_items = [f for f in seen.feedback if f.source == "survey"]
+    assert [(f.rating, f.text, f.ref, f.category) for f in survey_items] == [
+        (2, "Took all morning", rated.id, None)
+    ]
+    review_desk.classify_feedback(AGENT, rated.id, "process", now=LATER + 3 * LATER_BY)
+    seen = review_desk.get_review(AGENT, review.id, now=LATER + 4 * LATER_BY)
+    assert [f.category for f in seen.feedback if f.source == "survey"] == ["process"]

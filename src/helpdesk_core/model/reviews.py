@@ -362,6 +362,17 @@ def add_feedback(review: Review, item: FeedbackItem, now: datetime) -> Review:
     return _changed(review, now, feedback=feedback)
 
 
+def feedback_from(review: Review, item: FeedbackItem, now: datetime) -> Review:
+    """The review with ``item`` in its feedback: added, or replacing the item of the same source
+    and ``ref`` (a survey answer later classified). A closed review or an approved one (its
+    record frozen) is returned unchanged: feedback after approval belongs to the next review."""
+    if review.state == "closed" or review.frozen_record:
+        return review
+    kept = tuple(f for f in review.feedback if not (f.source == item.source and f.ref == item.ref))
+    feedback = tuple(sorted((*kept, item), key=lambda f: f.at))
+    return _changed(review, now, feedback=feedback)
+
+
 def refreshed(
     review: Review,
     timeline: tuple[TimelineEntry, ...],

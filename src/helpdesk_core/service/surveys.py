@@ -17,6 +17,7 @@ from helpdesk_core.escalation import resolve_recipients
 from helpdesk_core.model.customers import preferred_channel
 from helpdesk_core.model.events import StatusChanged, SurveyAnswered
 from helpdesk_core.model.people import SYSTEM, Actor
+from helpdesk_core.model.reviews import FeedbackItem, feedback_from
 from helpdesk_core.model.surveys import Survey, token_hash
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import TicketQuery
@@ -172,7 +173,28 @@ def _record_answer(
     )
     if unsatisfied(surveys_config(runner.config), stars):
         _unsatisfied(call, change, answered)
+    _into_reviews(call, answered)
     return answered
+
+
+def _into_reviews(call: Call, survey: Survey) -> None:
+    """R-REV-1, R-REV-4: a live post-incident review of the ticket takes the answer (and later
+    its classification) as customer feedback, in the same transaction."""
+    if survey.stars is None or survey.answered_at is None:
+        return
+    item = FeedbackItem(
+        source="survey",
+        at=survey.answered_at,
+        author=survey.customer,
+        text=survey.comment or "",
+        rating=survey.stars,
+        category=survey.category,
+        ref=survey.id,
+    )
+    for review in call.uow.reviews(ticket_id=survey.ticket_id):
+        updated = feedback_from(review, item, call.at)
+        if updated is not review:
+            call.uow.save_review(updated)
 
 
 def _unsatisfied(call: Call, change: Change, survey: Survey) -> None:
@@ -272,6 +294,7 @@ def classify_feedback(
             survey, category=category, classified_by=actor.id, classified_at=call.at
         )
         call.uow.save_survey(classified)
+        _into_reviews(call, classified)
         call.audit("survey.classify", survey_id, decision, f"feedback filed as {category}")
         return _present(call, classified, ticket)
 
