@@ -46,7 +46,7 @@ from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import DuplicateSuspected
 from helpdesk_core.model.tickets import Ticket
-from helpdesk_core.text import fold, is_cjk
+from helpdesk_core.text import fold
 
 DEFAULT_WINDOW: Final = timedelta(days=7)
 DEFAULT_THRESHOLD: Final = 0.80
@@ -111,33 +111,31 @@ def order_numbers(text: str) -> frozenset[str]:
     """Identifiers with at least 5 digits (order, invoice, tracking numbers), normalised."""
     plain = unicodedata.normalize("NFKC", text).casefold()
     found = set()
-    for match in _IDENTIFIER.findall(plain):
-        if sum(ch.isdigit() for ch in match) >= _ORDER_DIGITS:
+    for match in set(_IDENTIFIER.findall(plain)):
+        if len(match) >= _ORDER_DIGITS and sum(map(str.isdigit, match)) >= _ORDER_DIGITS:
             found.add(match.replace("-", "").replace("_", ""))
     return frozenset(found)
 
 
-def _runs(token: str) -> Iterable[str]:
-    """Split a folded token into runs of CJK and of other characters."""
-    start = 0
-    for i in range(1, len(token) + 1):
-        if i == len(token) or is_cjk(token[i]) != is_cjk(token[start]):
-            yield token[start:i]
-            start = i
+_CJK: Final = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN: Final = re.compile(f"([{_CJK}]+)|([^\\s{_CJK}]+)")
+"""A run of CJK characters (the ranges of :func:`helpdesk_core.text.is_cjk`) or of other
+characters but white space: a folded text's words cut where they go from CJK to other
+characters and back."""
 
 
 def features(text: str) -> frozenset[str]:
     """The feature set of rule 3: latin trigrams and CJK bigrams of the folded text."""
     found: set[str] = set()
-    for token in fold(text).split():
-        for run in _runs(token):
-            if is_cjk(run[0]):
-                if len(run) == 1:
-                    found.add(run)
-                found.update(run[i : i + 2] for i in range(len(run) - 1))
-            else:
-                padded = f"#{run}#"
-                found.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    # each distinct run once: a set does not count repeats (quoted replies repeat a lot)
+    for cjk, other in set(_RUN.findall(fold(text))):
+        if cjk:
+            if len(cjk) == 1:
+                found.add(cjk)
+            found.update([cjk[i : i + 2] for i in range(len(cjk) - 1)])
+        else:
+            padded = f"#{other}#"
+            found.update([padded[i : i + 3] for i in range(len(padded) - 2)])
     return frozenset(found)
 
 
