@@ -34,8 +34,10 @@ recall both 1.0 on that set (docs/customers.md has the table).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
@@ -151,6 +153,48 @@ class TextFeatures:
         return cls(order_numbers(text), features(text))
 
 
+FEATURE_MEMO_GRAMS: Final = 200_000
+"""How many features (over all texts) a :class:`FeatureMemo` keeps at most."""
+FEATURE_MEMO_TEXTS: Final = 512
+"""How many texts a :class:`FeatureMemo` keeps at most."""
+
+
+class FeatureMemo:
+    """:meth:`TextFeatures.of` remembered for the texts seen last: one per desk (the runner
+    holds it), so the requester's open tickets a new ticket is compared with are not folded
+    again on every ticket they open. A memo of a pure function of the text: a hit returns
+    exactly what computing again would; bounded by :data:`FEATURE_MEMO_TEXTS` texts and
+    :data:`FEATURE_MEMO_GRAMS` features, the oldest forgotten first. Safe across threads."""
+
+    def __init__(self, texts: int = FEATURE_MEMO_TEXTS, grams: int = FEATURE_MEMO_GRAMS) -> None:
+        self.texts, self.grams = texts, grams
+        self._memo: OrderedDict[str, TextFeatures] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> TextFeatures:
+        with self._lock:
+            found = self._memo.get(text)
+            if found is not None:
+                self._memo.move_to_end(text)
+                return found
+        found = TextFeatures.of(text)
+        size = len(found.grams) + 1
+        if size > self.grams:
+            return found
+        with self._lock:
+            if text not in self._memo:
+                self._memo[text] = found
+                self._held += size
+                while len(self._memo) > self.texts or self._held > self.grams:
+                    _, dropped = self._memo.popitem(last=False)
+                    self._held -= len(dropped.grams) + 1
+        return found
+
+    def __len__(self) -> int:
+        return len(self._memo)
+
+
 def similarity(a: str, b: str) -> float:
     """How alike two ticket texts are, 0..1 (rules 1-4 of the module doc)."""
     return feature_similarity(TextFeatures.of(a), TextFeatures.of(b))
@@ -213,12 +257,14 @@ def suspected_duplicates(
     description: str,
     candidates: Iterable[Ticket],
     threshold: float = DEFAULT_THRESHOLD,
+    features_of: Callable[[str], TextFeatures] = TextFeatures.of,
 ) -> list[Suspect]:
-    """The candidates whose text scores ``>= threshold``, best first (ties by id)."""
-    mine = TextFeatures.of(ticket_text(subject, description))
+    """The candidates whose text scores ``>= threshold``, best first (ties by id);
+    ``features_of`` reads a text's features (a desk passes its :class:`FeatureMemo`)."""
+    mine = features_of(ticket_text(subject, description))
     found = []
     for ticket in candidates:
-        theirs = TextFeatures.of(ticket_text(ticket.subject, ticket.description))
+        theirs = features_of(ticket_text(ticket.subject, ticket.description))
         score = feature_similarity(mine, theirs)
         if score >= threshold:
             found.append(Suspect(ticket.id, round(score, 4)))
@@ -226,7 +272,11 @@ def suspected_duplicates(
 
 
 def duplicate_events(
-    ticket: Ticket, candidates: Iterable[Ticket], settings: DuplicatesConfig, actor: str
+    ticket: Ticket,
+    candidates: Iterable[Ticket],
+    settings: DuplicatesConfig,
+    actor: str,
+    features_of: Callable[[str], TextFeatures] = TextFeatures.of,
 ) -> list[DuplicateSuspected]:
     """The ``DuplicateSuspected`` events to append to a just-opened ``ticket`` (seq after its
     version), one per suspected open ticket, best score first. ``candidates`` may hold more
@@ -234,7 +284,9 @@ def duplicate_events(
     chosen = duplicate_candidates(
         ticket.requester, ticket.created_at, candidates, settings.window, exclude=ticket.id
     )
-    suspects = suspected_duplicates(ticket.subject, ticket.description, chosen, settings.threshold)
+    suspects = suspected_duplicates(
+        ticket.subject, ticket.description, chosen, settings.threshold, features_of
+    )
     return [
         DuplicateSuspected(
             ticket_id=ticket.id,
@@ -253,7 +305,11 @@ class TicketReader(Protocol):
 
 
 def find_duplicates_in(
-    uow: TicketReader, ticket: Ticket, settings: DuplicatesConfig, actor: str = "system"
+    uow: TicketReader,
+    ticket: Ticket,
+    settings: DuplicatesConfig,
+    actor: str = "system",
+    features_of: Callable[[str], TextFeatures] = TextFeatures.of,
 ) -> list[DuplicateSuspected]:
     """:func:`duplicate_events` for ``ticket`` with the candidates loaded from storage (only
     the requester's open tickets in the window are read)."""
@@ -263,4 +319,4 @@ def find_duplicates_in(
     # open tickets must not make every new ticket compare against all of them
     since = ticket.created_at - settings.window
     candidates = uow.requester_tickets(ticket.requester, since, MAX_CANDIDATES)
-    return duplicate_events(ticket, candidates, settings, actor)[:MAX_SUSPECTS]
+    return duplicate_events(ticket, candidates, settings, actor, features_of)[:MAX_SUSPECTS]

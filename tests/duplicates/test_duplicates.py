@@ -19,6 +19,8 @@ from helpdesk_core import load_config
 from helpdesk_core.duplicates import (
     DEFAULT_THRESHOLD,
     DuplicatesConfig,
+    FeatureMemo,
+    TextFeatures,
     duplicate_candidates,
     duplicates_config,
     features,
@@ -283,6 +285,36 @@ def test_features_of_a_long_mixed_text_are_the_rules_character_by_character() ->
     text = (ORIGINAL[0] + "\n" + ORIGINAL[1] + "\n> 訂單 SO-2026-00421 破损!\n" + edges) * 3
     assert features(text) == features_by_characters(text)
     assert order_numbers(text) == order_numbers_by_characters(text) == {"so202600421"}
+
+
+@given(st.lists(MIXED_TEXT, max_size=30))
+def test_the_feature_memo_answers_what_computing_again_would(texts: list[str]) -> None:
+    """R-TKT-5: a desk's memo of text features changes no score (issue 23: speed only)."""
+    memo = FeatureMemo(texts=4, grams=400)
+    for text in texts + texts[::-1]:
+        assert memo(text) == TextFeatures.of(text)
+        assert len(memo) <= 4
+
+
+def test_the_feature_memo_keeps_the_newest_texts_within_its_bounds() -> None:
+    """R-TKT-5: bounded by texts and by features; the least recently used goes first."""
+    memo = FeatureMemo(texts=3, grams=10_000)
+    first = memo("parcel arrived broken")
+    refund = memo("refund please")
+    memo("wrong colour")
+    assert memo("parcel arrived broken") is first  # a hit: the same object
+    memo("late delivery")  # evicts "refund please", the least recently used
+    assert memo("parcel arrived broken") is first
+    assert memo("wrong colour") is memo("wrong colour")
+    assert memo("refund please") is not refund  # forgotten, computed again
+    assert memo("refund please") == refund and len(memo) == 3
+    small = FeatureMemo(texts=100, grams=30)
+    long_text = " ".join(f"word{i}" for i in range(40))
+    assert small(long_text) is not small(long_text)  # over the feature budget: never kept
+    assert len(small) == 0
+    small("ab cd")
+    small("ef gh")
+    assert len(small) == 2
 
 
 @given(st.text(min_size=1, max_size=80))
