@@ -311,7 +311,10 @@ class Statements:
                 "FROM unnest(CAST(:queries AS text[])) WITH ORDINALITY AS u(q, i)"
             )
         )
-        self.search_word = p(sa.select(sw.c.term).where(sw.c.term == sa.bindparam("term")))
+        known: list[Any] = [sa.bindparam(f"t{i}") for i in range(text_search.WORDS_AT_ONCE)]
+        self.search_words_in = p(sa.select(sw.c.term).where(sw.c.term.in_(known)))
+        """Which of up to ``WORDS_AT_ONCE`` words are known: one round trip for a ticket's
+        words, not one per word."""
         stat = module.insert(ss).values(
             shard=sa.bindparam("shard"), field=sa.bindparam("field"), total=sa.bindparam("total")
         )
