@@ -34,8 +34,10 @@ recall both 1.0 on that set (docs/customers.md has the table).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
@@ -46,7 +48,7 @@ from helpdesk_core.durations import parse_duration
 from helpdesk_core.errors import ConfigError, ValidationError
 from helpdesk_core.model.events import DuplicateSuspected
 from helpdesk_core.model.tickets import Ticket
-from helpdesk_core.text import fold, is_cjk
+from helpdesk_core.text import fold
 
 DEFAULT_WINDOW: Final = timedelta(days=7)
 DEFAULT_THRESHOLD: Final = 0.80
@@ -111,33 +113,31 @@ def order_numbers(text: str) -> frozenset[str]:
     """Identifiers with at least 5 digits (order, invoice, tracking numbers), normalised."""
     plain = unicodedata.normalize("NFKC", text).casefold()
     found = set()
-    for match in _IDENTIFIER.findall(plain):
-        if sum(ch.isdigit() for ch in match) >= _ORDER_DIGITS:
+    for match in set(_IDENTIFIER.findall(plain)):
+        if len(match) >= _ORDER_DIGITS and sum(map(str.isdigit, match)) >= _ORDER_DIGITS:
             found.add(match.replace("-", "").replace("_", ""))
     return frozenset(found)
 
 
-def _runs(token: str) -> Iterable[str]:
-    """Split a folded token into runs of CJK and of other characters."""
-    start = 0
-    for i in range(1, len(token) + 1):
-        if i == len(token) or is_cjk(token[i]) != is_cjk(token[start]):
-            yield token[start:i]
-            start = i
+_CJK: Final = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN: Final = re.compile(f"([{_CJK}]+)|([^\\s{_CJK}]+)")
+"""A run of CJK characters (the ranges of :func:`helpdesk_core.text.is_cjk`) or of other
+characters but white space: a folded text's words cut where they go from CJK to other
+characters and back."""
 
 
 def features(text: str) -> frozenset[str]:
     """The feature set of rule 3: latin trigrams and CJK bigrams of the folded text."""
     found: set[str] = set()
-    for token in fold(text).split():
-        for run in _runs(token):
-            if is_cjk(run[0]):
-                if len(run) == 1:
-                    found.add(run)
-                found.update(run[i : i + 2] for i in range(len(run) - 1))
-            else:
-                padded = f"#{run}#"
-                found.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    # each distinct run once: a set does not count repeats (quoted replies repeat a lot)
+    for cjk, other in set(_RUN.findall(fold(text))):
+        if cjk:
+            if len(cjk) == 1:
+                found.add(cjk)
+            found.update([cjk[i : i + 2] for i in range(len(cjk) - 1)])
+        else:
+            padded = f"#{other}#"
+            found.update([padded[i : i + 3] for i in range(len(padded) - 2)])
     return frozenset(found)
 
 
@@ -151,6 +151,48 @@ class TextFeatures:
     @classmethod
     def of(cls, text: str) -> TextFeatures:
         return cls(order_numbers(text), features(text))
+
+
+FEATURE_MEMO_GRAMS: Final = 200_000
+"""How many features (over all texts) a :class:`FeatureMemo` keeps at most."""
+FEATURE_MEMO_TEXTS: Final = 512
+"""How many texts a :class:`FeatureMemo` keeps at most."""
+
+
+class FeatureMemo:
+    """:meth:`TextFeatures.of` remembered for the texts seen last: one per desk (the runner
+    holds it), so the requester's open tickets a new ticket is compared with are not folded
+    again on every ticket they open. A memo of a pure function of the text: a hit returns
+    exactly what computing again would; bounded by :data:`FEATURE_MEMO_TEXTS` texts and
+    :data:`FEATURE_MEMO_GRAMS` features, the oldest forgotten first. Safe across threads."""
+
+    def __init__(self, texts: int = FEATURE_MEMO_TEXTS, grams: int = FEATURE_MEMO_GRAMS) -> None:
+        self.texts, self.grams = texts, grams
+        self._memo: OrderedDict[str, TextFeatures] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> TextFeatures:
+        with self._lock:
+            found = self._memo.get(text)
+            if found is not None:
+                self._memo.move_to_end(text)
+                return found
+        found = TextFeatures.of(text)
+        size = len(found.grams) + 1
+        if size > self.grams:
+            return found
+        with self._lock:
+            if text not in self._memo:
+                self._memo[text] = found
+                self._held += size
+                while len(self._memo) > self.texts or self._held > self.grams:
+                    _, dropped = self._memo.popitem(last=False)
+                    self._held -= len(dropped.grams) + 1
+        return found
+
+    def __len__(self) -> int:
+        return len(self._memo)
 
 
 def similarity(a: str, b: str) -> float:
@@ -215,12 +257,14 @@ def suspected_duplicates(
     description: str,
     candidates: Iterable[Ticket],
     threshold: float = DEFAULT_THRESHOLD,
+    features_of: Callable[[str], TextFeatures] = TextFeatures.of,
 ) -> list[Suspect]:
-    """The candidates whose text scores ``>= threshold``, best first (ties by id)."""
-    mine = TextFeatures.of(ticket_text(subject, description))
+    """The candidates whose text scores ``>= threshold``, best first (ties by id);
+    ``features_of`` reads a text's features (a desk passes its :class:`FeatureMemo`)."""
+    mine = features_of(ticket_text(subject, description))
     found = []
     for ticket in candidates:
-        theirs = TextFeatures.of(ticket_text(ticket.subject, ticket.description))
+        theirs = features_of(ticket_text(ticket.subject, ticket.description))
         score = feature_similarity(mine, theirs)
         if score >= threshold:
             found.append(Suspect(ticket.id, round(score, 4)))
@@ -228,7 +272,11 @@ def suspected_duplicates(
 
 
 def duplicate_events(
-    ticket: Ticket, candidates: Iterable[Ticket], settings: DuplicatesConfig, actor: str
+    ticket: Ticket,
+    candidates: Iterable[Ticket],
+    settings: DuplicatesConfig,
+    actor: str,
+    features_of: Callable[[str], TextFeatures] = TextFeatures.of,
 ) -> list[DuplicateSuspected]:
     """The ``DuplicateSuspected`` events to append to a just-opened ``ticket`` (seq after its
     version), one per suspected open ticket, best score first. ``candidates`` may hold more
@@ -236,7 +284,9 @@ def duplicate_events(
     chosen = duplicate_candidates(
         ticket.requester, ticket.created_at, candidates, settings.window, exclude=ticket.id
     )
-    suspects = suspected_duplicates(ticket.subject, ticket.description, chosen, settings.threshold)
+    suspects = suspected_duplicates(
+        ticket.subject, ticket.description, chosen, settings.threshold, features_of
+    )
     return [
         DuplicateSuspected(
             ticket_id=ticket.id,
@@ -255,7 +305,11 @@ class TicketReader(Protocol):
 
 
 def find_duplicates_in(
-    uow: TicketReader, ticket: Ticket, settings: DuplicatesConfig, actor: str = "system"
+    uow: TicketReader,
+    ticket: Ticket,
+    settings: DuplicatesConfig,
+    actor: str = "system",
+    features_of: Callable[[str], TextFeatures] = TextFeatures.of,
 ) -> list[DuplicateSuspected]:
     """:func:`duplicate_events` for ``ticket`` with the candidates loaded from storage (only
     the requester's open tickets in the window are read)."""
@@ -265,4 +319,4 @@ def find_duplicates_in(
     # open tickets must not make every new ticket compare against all of them
     since = ticket.created_at - settings.window
     candidates = uow.requester_tickets(ticket.requester, since, MAX_CANDIDATES)
-    return duplicate_events(ticket, candidates, settings, actor)[:MAX_SUSPECTS]
+    return duplicate_events(ticket, candidates, settings, actor, features_of)[:MAX_SUSPECTS]

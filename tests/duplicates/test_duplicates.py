@@ -4,6 +4,8 @@ problems are not, and only the same requester's open, recent tickets are candida
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,11 @@ from helpdesk_core import load_config
 from helpdesk_core.duplicates import (
     DEFAULT_THRESHOLD,
     DuplicatesConfig,
+    FeatureMemo,
+    TextFeatures,
     duplicate_candidates,
     duplicates_config,
+    features,
     order_numbers,
     similarity,
     suspected_duplicates,
@@ -32,7 +37,7 @@ from helpdesk_core.model.events import (
     event_to_dict,
 )
 from helpdesk_core.model.tickets import Ticket, ticket_from_dict, ticket_to_dict
-from helpdesk_core.text import fold, to_simplified
+from helpdesk_core.text import fold, is_cjk, to_simplified
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 PAIRS = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "duplicate_pairs.json"
@@ -215,6 +220,101 @@ def test_traditional_to_simplified_table_is_real() -> None:
 @given(st.text(max_size=60))
 def test_fold_is_idempotent(text: str) -> None:
     assert fold(fold(text)) == fold(text)
+
+
+# The rules of the module doc spelled character by character (issue 23 made fold and features
+# table- and regex-driven for ingest speed; they must give exactly these results).
+def fold_by_characters(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = to_simplified(unicodedata.normalize("NFKC", to_simplified(folded)))
+    spaced = (" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in folded)
+    return " ".join("".join(spaced).split())
+
+
+def features_by_characters(text: str) -> frozenset[str]:
+    found: set[str] = set()
+    for token in fold_by_characters(text).split():
+        start = 0
+        for i in range(1, len(token) + 1):
+            if i < len(token) and is_cjk(token[i]) == is_cjk(token[start]):
+                continue
+            run, start = token[start:i], i
+            if is_cjk(run[0]):
+                found.update([run] if len(run) == 1 else [])
+                found.update(run[j : j + 2] for j in range(len(run) - 1))
+            else:
+                found.update(f"#{run}#"[j : j + 3] for j in range(len(run)))
+    return frozenset(found)
+
+
+def order_numbers_by_characters(text: str) -> frozenset[str]:
+    plain = unicodedata.normalize("NFKC", text).casefold()
+    found = re.findall(r"[a-z0-9][a-z0-9_-]*[a-z0-9]", plain)
+    return frozenset(
+        m.replace("-", "").replace("_", "") for m in found if sum(c.isdigit() for c in m) >= 5
+    )
+
+
+MIXED_TEXT = st.text(
+    st.one_of(
+        st.characters(),  # anything, surrogates and controls included
+        st.sampled_from("訂單号码包裹破损壞了ＳＯ－２０２６！!。，、 \t\n\u3000\u00a0-_#"),
+        st.characters(min_codepoint=0x3400, max_codepoint=0x4DBF),
+        st.characters(min_codepoint=0xF900, max_codepoint=0xFAFF),
+        st.sampled_from("\ufa0e\ufa0f\ufa11\ufa13"),
+        st.characters(min_codepoint=0x30, max_codepoint=0x7A),
+    ),
+    max_size=120,
+)
+
+
+@given(MIXED_TEXT)
+def test_fold_and_features_are_the_rules_character_by_character(text: str) -> None:
+    """R-TKT-5: the fast fold, features and order numbers equal the rules spelled out."""
+    assert fold(text) == fold_by_characters(text)
+    assert features(text) == features_by_characters(text)
+    assert order_numbers(text) == order_numbers_by_characters(text)
+
+
+def test_features_of_a_long_mixed_text_are_the_rules_character_by_character() -> None:
+    """R-TKT-5: a quoted reply in three scripts, every code point of the CJK blocks' edges."""
+    edges = "".join(chr(c) for c in (0x33FF, 0x3400, 0x4DBF, 0x4DC0, 0x4DFF, 0x4E00, 0x9FFF))
+    # U+FA0E, U+FA0F: compatibility-block ideographs that NFKC keeps (unified ones)
+    edges += "".join(chr(c) for c in (0xA000, 0xF8FF, 0xF900, 0xFA0E, 0xFA0F, 0xFAFF, 0xFB00))
+    edges += "x\ufa0ey\ufa0f" + chr(0x20000)
+    text = (ORIGINAL[0] + "\n" + ORIGINAL[1] + "\n> 訂單 SO-2026-00421 破损!\n" + edges) * 3
+    assert features(text) == features_by_characters(text)
+    assert order_numbers(text) == order_numbers_by_characters(text) == {"so202600421"}
+
+
+@given(st.lists(MIXED_TEXT, max_size=30))
+def test_the_feature_memo_answers_what_computing_again_would(texts: list[str]) -> None:
+    """R-TKT-5: a desk's memo of text features changes no score (issue 23: speed only)."""
+    memo = FeatureMemo(texts=4, grams=400)
+    for text in texts + texts[::-1]:
+        assert memo(text) == TextFeatures.of(text)
+        assert len(memo) <= 4
+
+
+def test_the_feature_memo_keeps_the_newest_texts_within_its_bounds() -> None:
+    """R-TKT-5: bounded by texts and by features; the least recently used goes first."""
+    memo = FeatureMemo(texts=3, grams=10_000)
+    first = memo("parcel arrived broken")
+    refund = memo("refund please")
+    memo("wrong colour")
+    assert memo("parcel arrived broken") is first  # a hit: the same object
+    memo("late delivery")  # evicts "refund please", the least recently used
+    assert memo("parcel arrived broken") is first
+    assert memo("wrong colour") is memo("wrong colour")
+    assert memo("refund please") is not refund  # forgotten, computed again
+    assert memo("refund please") == refund and len(memo) == 3
+    small = FeatureMemo(texts=100, grams=30)
+    long_text = " ".join(f"word{i}" for i in range(40))
+    assert small(long_text) is not small(long_text)  # over the feature budget: never kept
+    assert len(small) == 0
+    small("ab cd")
+    small("ef gh")
+    assert len(small) == 2
 
 
 @given(st.text(min_size=1, max_size=80))

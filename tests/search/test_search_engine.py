@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.search import SearchIndex, analyse, highlight, normalise, query_terms
 from helpdesk_core.search.index import FUZZY_FACTOR, PREFIX_FACTOR
+from helpdesk_core.search.text import _fold_once
 from helpdesk_core.search.tickets import check_query
 from helpdesk_core.text.trad_simp_table import SIMPLIFIED, TRADITIONAL
 
@@ -44,6 +45,26 @@ def test_trad_simp_table_is_complete_and_one_to_one() -> None:
 def test_normalise_is_idempotent(text: str) -> None:
     once = normalise(text)
     assert normalise(once) == once
+
+
+def _normalise_by_rounds(text: str) -> str:
+    """Semantics 1 without the ASCII short cut (issue 23): fold until nothing changes."""
+    folded = _fold_once(text)
+    for _ in range(3):
+        again = _fold_once(folded)
+        if again == folded:
+            break
+        folded = again
+    return folded
+
+
+@given(st.one_of(st.text(), st.text(st.characters(max_codepoint=0x7F))))
+def test_r_kb_3_normalise_of_ascii_is_the_full_fold(text: str) -> None:
+    """R-KB-3: the ASCII short cut gives what the full fold gives, and so does analysis."""
+    assert normalise(text) == _normalise_by_rounds(text)
+    for token in analyse(text):
+        if token.kind in ("word", "ident"):
+            assert token.term == _normalise_by_rounds(text[token.start : token.end])[:64]
 
 
 # -- tokens (semantics 2, 3) ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 import attrs
@@ -54,6 +54,8 @@ def _fold_once(text: str) -> str:
 
 def normalise(text: str) -> str:
     """``text`` folded for matching (width, case, accents, traditional -> simplified)."""
+    if text.isascii():  # NFKC, NFD and the Chinese table leave ASCII alone; casefold = lower
+        return text.lower()
     folded = _fold_once(text)
     # Casefolding or stripping can expose a new compatibility form; fold to the fixed point
     # (two rounds settle every string seen by the property test; four is a safe bound).
@@ -80,16 +82,29 @@ def is_cjk_term(term: str) -> bool:
     return bool(term) and re.fullmatch(f"[{_CJK}]+", term) is not None
 
 
-def _words(match: re.Match[str]) -> Iterator[Token]:
+def _memo(fold: Callable[[str], str]) -> Callable[[str], str]:
+    """``fold`` remembered for one text's analysis (its words repeat: quoted replies...)."""
+    seen: dict[str, str] = {}
+
+    def remembered(text: str) -> str:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = fold(text)
+        return found
+
+    return remembered
+
+
+def _words(match: re.Match[str], fold: Callable[[str], str] = normalise) -> Iterator[Token]:
     text, start = match.group(), match.start()
     if _DIGIT.search(text) or not _SPLIT.search(text):
-        term = normalise(text)[:MAX_TERM]
+        term = fold(text)[:MAX_TERM]
         if term:
             yield Token(term, start, match.end(), "ident" if _DIGIT.search(text) else "word")
         return
     pos = 0
     for part in _SPLIT.split(text):
-        term = normalise(part)[:MAX_TERM]
+        term = fold(part)[:MAX_TERM]
         if term:
             yield Token(term, start + pos, start + pos + len(part), "word")
         pos += len(part) + 1
@@ -110,9 +125,10 @@ def _cjk(match: re.Match[str], *, unigrams: bool) -> Iterator[Token]:
 def analyse(text: str) -> list[Token]:
     """Every indexable token of ``text`` in order (semantics 2)."""
     tokens: list[Token] = []
+    fold = _memo(normalise)
     for match in _TOKEN.finditer(text):
         if match.group("word") is not None:
-            tokens.extend(_words(match))
+            tokens.extend(_words(match, fold))
         else:
             tokens.extend(_cjk(match, unigrams=True))
     return tokens

@@ -305,7 +305,9 @@ def open_from(
             created = attrs.evolve(created, priority=guess, priority_auto=True)
     change = call.track(Ticket.created(created), [created])
     # R-TKT-5, as for open_ticket: the requester's open tickets that read the same
-    for suspected in find_duplicates_in(call.uow, change.ticket, duplicates_config(cfg), author):
+    duplicates = duplicates_config(cfg)
+    found = find_duplicates_in(call.uow, change.ticket, duplicates, author, runner.text_features)
+    for suspected in found:
         change.add(partial(renumbered, suspected))
     if rules.routing is not None and rules.routing.auto:
         route(runner, rules, call, change, customer_subject(customer))

@@ -38,6 +38,7 @@ from helpdesk_core.access import AccessPolicy, Decision
 from helpdesk_core.clock import Clock
 from helpdesk_core.conditions import Condition
 from helpdesk_core.config import HelpdeskConfig
+from helpdesk_core.duplicates import FeatureMemo
 from helpdesk_core.errors import (
     ConcurrencyConflict,
     HelpdeskError,
@@ -242,6 +243,8 @@ class Runner:
         self.new_token: Callable[[], str] = new_token or new_id
         self.react = react
         self.tz = ZoneInfo(config.desk.timezone)
+        self.text_features = FeatureMemo()
+        """Duplicate detection's features of the texts seen last (R-TKT-5; issue 23)."""
 
     # -- the door ---------------------------------------------------------------------------
     def now(self, now: datetime | None) -> datetime:

@@ -416,7 +416,9 @@ def open_ticket(
         call.authorise("ticket.create", ticket)
         change = call.track(ticket, [created])
         # R-TKT-5: the requester's open tickets that read the same (never merged by itself)
-        for suspected in find_duplicates_in(call.uow, ticket, duplicates_config(cfg), actor.id):
+        duplicates = duplicates_config(cfg)
+        found = find_duplicates_in(call.uow, ticket, duplicates, actor.id, runner.text_features)
+        for suspected in found:
             change.add(partial(_renumbered, suspected))
         if rules.routing is not None and rules.routing.auto and team is None:
             _route(runner, rules, call, change, customer_subject(profile))

@@ -37,10 +37,31 @@ def _spaced(ch: str) -> str:
     return ch
 
 
+SPACING_MEMO_LIMIT: Final = 1 << 16
+"""How many code points :class:`_Spacing` remembers (a text of rare characters beyond them
+is still folded right, one ``unicodedata.category`` call per character)."""
+
+
+class _Spacing(dict[int, str]):
+    """A ``str.translate`` table: code point -> itself, or a space for punctuation, symbols,
+    separators and controls (:func:`_spaced`), filled on first sight up to
+    :data:`SPACING_MEMO_LIMIT` entries. A memo of a pure function of the code point: what it
+    holds never depends on anything but the Unicode database."""
+
+    def __missing__(self, code: int) -> str:
+        value = _spaced(chr(code))
+        if len(self) < SPACING_MEMO_LIMIT:
+            self[code] = value
+        return value
+
+
+_SPACING: Final = _Spacing()
+
+
 def fold(text: str) -> str:
     """Width-, case-, script- and punctuation-insensitive form of ``text`` (see module doc)."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = to_simplified(folded)
     # NFKC can re-expose characters the table maps (compatibility ideographs), so once more
     folded = to_simplified(unicodedata.normalize("NFKC", folded))
-    return " ".join("".join(_spaced(ch) for ch in folded).split())
+    return " ".join(folded.translate(_SPACING).split())

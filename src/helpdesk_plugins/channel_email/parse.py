@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header
-from email.headerregistry import ContentDispositionHeader, ContentTypeHeader
+from email.headerregistry import ContentDispositionHeader, ContentTypeHeader, HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -338,6 +338,29 @@ def _safe_params(header: ContentTypeHeader | ContentDispositionHeader) -> dict[s
         return {}
 
 
+class _ParseHeaders(HeaderRegistry):
+    """``policy.default``'s header registry for one parse, remembering each (name, value) it
+    parsed: the stdlib's feed parser reads a part's Content-Type several times while it
+    splits the body, and :class:`_Part` reads it again; with ``policy.default`` every read
+    parses the field anew. Header objects are immutable, so a second read gets the first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, name: str, value: str) -> Any:
+        key = (name, value)
+        found = self._parsed.get(key)
+        if found is None:
+            found = self._parsed[key] = super().__call__(name, value)
+        return found
+
+
+def _parser() -> BytesParser:
+    """A parser with ``policy.default`` whose header objects live as long as the parse."""
+    return BytesParser(policy=policy.default.clone(header_factory=_ParseHeaders()))
+
+
 def _payload_bytes(part: Message) -> bytes:
     try:
         data = part.get_payload(decode=True)
@@ -587,7 +610,7 @@ def _parse(raw: bytes, digest: str, settings: EmailSettings) -> ParsedEmail:
             digest,
             f"{len(raw)} bytes exceed [email] message_max_bytes ({settings.message_max_bytes})",
         )
-    message = BytesParser(policy=policy.default).parsebytes(without_envelope(raw))
+    message = _parser().parsebytes(without_envelope(raw))
     headers = _Headers(message)
     if not headers.fields:
         return _unparseable(raw, digest, "no header fields: not an email message")

@@ -160,12 +160,14 @@ def _intake_doc(record: IntakeRecord) -> str:
 
 
 def _intake(row: Any) -> IntakeRecord:
-    data = json.loads(row.doc)
+    """A record from a row of (at, promoted_to, doc, raw): a Core row or a driver tuple."""
+    at, promoted_to, doc, raw = row
+    data = json.loads(doc)
     return IntakeRecord(
         **{name: data[name] for name in _INTAKE_DOC_FIELDS},
-        at=from_micros(row.at),
-        raw=None if row.raw is None else bytes(row.raw),
-        promoted_to=row.promoted_to,
+        at=from_micros(at),
+        raw=None if raw is None else bytes(raw),
+        promoted_to=promoted_to,
     )
 
 
@@ -321,7 +323,10 @@ class Statements:
                 "FROM unnest(CAST(:queries AS text[])) WITH ORDINALITY AS u(q, i)"
             )
         )
-        self.search_word = p(sa.select(sw.c.term).where(sw.c.term == sa.bindparam("term")))
+        known: list[Any] = [sa.bindparam(f"t{i}") for i in range(text_search.WORDS_AT_ONCE)]
+        self.search_words_in = p(sa.select(sw.c.term).where(sw.c.term.in_(known)))
+        """Which of up to ``WORDS_AT_ONCE`` words are known: one round trip for a ticket's
+        words, not one per word."""
         stat = module.insert(ss).values(
             shard=sa.bindparam("shard"), field=sa.bindparam("field"), total=sa.bindparam("total")
         )
@@ -375,6 +380,52 @@ class Statements:
             .values(lease_owner=None, lease_until=None, next_check_at=sa.bindparam("at"))
         )
         self.agents = p(sa.select(s.agents.c.doc).order_by(s.agents.c.id))
+        # ingest_email (issue 23): every delivery looks its key up, threads by Message-ID,
+        # finds its sender, counts acknowledgements and records itself
+        i, m, k = s.intake.c, s.message_index.c, s.acknowledgements.c
+        intake_columns = ["id", "dedupe_key", "at", "outcome", "promoted_to", "doc", "raw"]
+        self.insert_intake = p(
+            module.insert(s.intake)
+            .values({c: sa.bindparam(c) for c in intake_columns})
+            .on_conflict_do_nothing(index_elements=[i.dedupe_key])
+            .returning(i.pos)
+        )
+        intake_row = sa.select(i.at, i.promoted_to, i.doc, i.raw)
+        self.intake_by_key = p(intake_row.where(i.dedupe_key == sa.bindparam("key")))
+        self.intake_by_id = p(intake_row.where(i.id == sa.bindparam("id")))
+        self.index_message_id = p(
+            module.insert(s.message_index)
+            .values(message_id=sa.bindparam("message_id"), ticket_id=sa.bindparam("ticket_id"))
+            .on_conflict_do_nothing(index_elements=[m.message_id])
+        )
+        self.ticket_of_message_id = p(
+            sa.select(m.ticket_id).where(m.message_id == sa.bindparam("message_id"))
+        )
+        self.add_acknowledgement = p(
+            sa.insert(s.acknowledgements).values(
+                address=sa.bindparam("address"), at=sa.bindparam("at")
+            )
+        )
+        self.acknowledgements_since = p(
+            sa.select(sa.func.count())
+            .select_from(s.acknowledgements)
+            .where(k.address == sa.bindparam("address"), k.at > sa.bindparam("since"))
+        )
+        attachment_columns = [c.name for c in s.attachments.c if c.name != "pos"]
+        self.insert_attachment = p(
+            sa.insert(s.attachments).values({c: sa.bindparam(c) for c in attachment_columns})
+        )
+        contacts = s.customer_contacts.c
+        self.customers_by_contact = p(
+            sa.select(s.customers.c.doc)
+            .where(
+                s.customers.c.id.in_(
+                    sa.select(contacts.customer_id).where(contacts.key == sa.bindparam("key"))
+                )
+            )
+            .order_by(s.customers.c.id)
+        )
+        """The customers of one contact key (no field key configured: one lookup key)."""
         audit_columns = [c.name for c in s.audit.c if c.name != "pos"]
         self.insert_audit = p(
             sa.insert(s.audit).values({c: sa.bindparam(c) for c in audit_columns})
@@ -1052,16 +1103,14 @@ class SqlUnitOfWork:
             raise ConcurrencyConflict(customer.id, expected, expected + 1) from exc
 
     def find_customers(self, contact_key: str) -> list[Customer]:
+        keys = self._store.codec.lookup_keys(contact_key)
+        if len(keys) == 1:  # the clear key only (no field key): the prepared lookup
+            rows = self._q(self._store.sql.customers_by_contact, {"key": keys[0]}).fetchall()
+            return [self._customer(doc) for (doc,) in rows]
         k = s.customer_contacts.c
         statement = (
             sa.select(s.customers.c.doc)
-            .where(
-                s.customers.c.id.in_(
-                    sa.select(k.customer_id).where(
-                        k.key.in_(self._store.codec.lookup_keys(contact_key))
-                    )
-                )
-            )
+            .where(s.customers.c.id.in_(sa.select(k.customer_id).where(k.key.in_(keys))))
             .order_by(s.customers.c.id)
         )
         return [self._customer(doc) for doc in self._x(statement).scalars()]
@@ -1497,31 +1546,24 @@ class SqlUnitOfWork:
 
     # -- intake (issue 23) -------------------------------------------------------------------------
     def add_intake(self, record: IntakeRecord) -> bool:
-        i = s.intake.c
-        statement = self._store.sql.insert(s.intake).values(
-            id=record.id,
-            dedupe_key=record.dedupe_key,
-            at=to_micros(record.at),
-            outcome=record.outcome,
-            promoted_to=record.promoted_to,
-            doc=_intake_doc(record),
-            raw=record.raw,
-        )
-        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        return self._w(statement.returning(i.pos)).first() is not None
-
-    def _intake_rows(self, *where: Any) -> list[IntakeRecord]:
-        i = s.intake.c
-        statement = sa.select(i.at, i.promoted_to, i.doc, i.raw).where(*where)
-        return [_intake(row) for row in self._x(statement)]
+        row = {
+            "id": record.id,
+            "dedupe_key": record.dedupe_key,
+            "at": to_micros(record.at),
+            "outcome": record.outcome,
+            "promoted_to": record.promoted_to,
+            "doc": _intake_doc(record),
+            "raw": record.raw,
+        }
+        return self._qw(self._store.sql.insert_intake, row).fetchone() is not None
 
     def intake_by_key(self, dedupe_key: str) -> IntakeRecord | None:
-        found = self._intake_rows(s.intake.c.dedupe_key == dedupe_key)
-        return found[0] if found else None
+        row = self._q(self._store.sql.intake_by_key, {"key": dedupe_key}).fetchone()
+        return None if row is None else _intake(row)
 
     def get_intake(self, record_id: str) -> IntakeRecord | None:
-        found = self._intake_rows(s.intake.c.id == record_id)
-        return found[0] if found else None
+        row = self._q(self._store.sql.intake_by_id, {"id": record_id}).fetchone()
+        return None if row is None else _intake(row)
 
     def intake_records(
         self, outcomes: Sequence[str] | None = None, limit: int = 100
@@ -1543,28 +1585,24 @@ class SqlUnitOfWork:
         return bool(done.rowcount == 1)
 
     def index_message_id(self, message_id: str, ticket_id: str) -> None:
-        statement = self._store.sql.insert(s.message_index).values(
-            message_id=message_id, ticket_id=ticket_id
-        )
-        self._w(statement.on_conflict_do_nothing(index_elements=["message_id"]))
+        values = {"message_id": message_id, "ticket_id": ticket_id}
+        self._qw(self._store.sql.index_message_id, values)
 
     def ticket_of_message_id(self, message_id: str) -> str | None:
-        m = s.message_index.c
-        found = self._x(sa.select(m.ticket_id).where(m.message_id == message_id)).scalar()
+        found = self._value(self._store.sql.ticket_of_message_id, {"message_id": message_id})
         return None if found is None else str(found)
 
     def add_attachment(self, attachment: Attachment) -> None:
-        self._w(
-            sa.insert(s.attachments).values(
-                id=attachment.id,
-                ticket_id=attachment.ticket_id,
-                message_id=attachment.message_id,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                at=to_micros(attachment.at),
-                content=attachment.content,
-            )
-        )
+        row = {
+            "id": attachment.id,
+            "ticket_id": attachment.ticket_id,
+            "message_id": attachment.message_id,
+            "filename": attachment.filename,
+            "content_type": attachment.content_type,
+            "at": to_micros(attachment.at),
+            "content": attachment.content,
+        }
+        self._qw(self._store.sql.insert_attachment, row)
 
     def _attachments(self, *where: Any) -> list[Attachment]:
         a = s.attachments.c
@@ -1593,12 +1631,12 @@ class SqlUnitOfWork:
         return self._attachments(s.attachments.c.ticket_id == ticket_id)
 
     def add_acknowledgement(self, address: str, at: datetime) -> None:
-        self._w(sa.insert(s.acknowledgements).values(address=address, at=to_micros(at)))
+        values = {"address": address, "at": to_micros(at)}
+        self._qw(self._store.sql.add_acknowledgement, values)
 
     def acknowledgements_since(self, address: str, since: datetime) -> int:
-        k = s.acknowledgements.c
-        statement = sa.select(sa.func.count()).where(k.address == address, k.at > to_micros(since))
-        return int(self._x(statement).scalar() or 0)
+        values = {"address": address, "since": to_micros(since)}
+        return int(self._value(self._store.sql.acknowledgements_since, values) or 0)
 
     # -- post-incident reviews ------------------------------------------------------------------
     def save_review(self, review: Review) -> None:
