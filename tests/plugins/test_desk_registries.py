@@ -105,7 +105,7 @@ def test_the_built_in_sections_are_registered_by_the_built_in_plugin() -> None:
     registry = PluginManager(load_entrypoints=False).config_registry()
     assert set(registry.sections) == {
         "calendars", "sla", "routing", "escalation", "permissions", "customers", "duplicates",
-        "alarms", "surveys", "problem_records", "storage", "email", "webhook",
+        "alarms", "surveys", "problem_records", "reviews", "storage", "email", "webhook",
     }  # fmt: skip
     assert registry.sections["calendars"].__module__ == "helpdesk_core.calendars"
     assert registry.sections["storage"].__module__ == "helpdesk_plugins.storage_sql.settings"
