@@ -8,12 +8,12 @@ The rules, in one place:
 * an escalation notice goes to each recipient its level resolved when it fired
   (:func:`helpdesk_core.escalation.resolve_recipients`);
 * a queue alarm, raised or cleared, goes to the recipients resolved when it changed
-  (:mod:`helpdesk_core.monitoring`, ``[alarms] recipients``).
+  (:mod:`helpdesk_core.monitoring`, ``[alarms] recipients``);
 * a survey invitation goes to the requester it names, with the token in ``data`` (the host's
   notifier renders the link to its answer page); an unsatisfied rating goes to the supervisors
-  resolved when it was given (:mod:`helpdesk_core.surveys`, rules 2 and 6).
+  resolved when it was given (:mod:`helpdesk_core.surveys`, rules 2 and 6);
 * an ``acknowledgement`` (a ticket made from a customer's mail or web form, issue 23) tells that
-  customer the ticket's number, as a ``ticket_created`` notification to their address.
+  customer the ticket's number, as a ``ticket_created`` notification to their address;
 * a review notice (approval warning or breach, an overdue improvement action) goes to the
   recipients resolved when it fired (:mod:`helpdesk_core.reviews`, rule 6).
 
