@@ -241,9 +241,17 @@ class _Side:
         at = instants[0]
         upcoming = iter(instants[1:])
         next_event = next(upcoming, None)
+        # the ticket and its history so far, folded once as the checks move forward in time
+        prefix: list[Event] = []
+        pending = iter(history)
+        event = next(pending, None)
+        ticket: Ticket | None = None
         while True:
-            prefix = [e for e in history if e.at <= at]
-            ticket = Ticket.from_events(prefix)
+            while event is not None and event.at <= at:
+                prefix.append(event)
+                ticket = Ticket.created(event) if ticket is None else ticket.apply(event)  # type: ignore[arg-type]
+                event = next(pending, None)
+            assert ticket is not None
             clocks = self.clocks(prefix, at)
             for due in escalation.due_firings(ticket, clocks, at, keys):
                 keys.add(due.key)
