@@ -963,7 +963,7 @@ def explain(
             ticket = ticket.apply(event)
     customer = None
     if profile is not None and config.reads_customer and ticket is not None:
-        customer = profile.at(min(now, ticket.updated_at))
+        customer = profile.at(ticket.updated_at)  # the last event at or before now
     policy = config.match(ticket, customer) if ticket is not None else None
     segments: dict[tuple[str, int], tuple[SlaSegment, ...]] = {}
     for c in clocks:

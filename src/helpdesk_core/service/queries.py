@@ -28,6 +28,7 @@ from helpdesk_core.model.records import AuditRecord
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import SortKey, TicketQuery
 from helpdesk_core.service.runner import ActorView, Call, Runner
+from helpdesk_core.service.workers import requester_timeline
 
 FILTERS: Final = (
     "status",
@@ -311,6 +312,4 @@ def sla_explain(
 
 def _profile(call: Call, config: sla.SlaConfig, ticket: Ticket) -> ProfileTimeline | None:
     """The requester's profile through time when SLA conditions read ``customer.*`` fields."""
-    if not config.reads_customer or ticket.requester is None:
-        return None
-    return ProfileTimeline.of(call.uow.customer_events(ticket.requester))
+    return requester_timeline(call.uow, ticket) if config.reads_customer else None

@@ -82,9 +82,7 @@ class Escalations:
         reads = (self.sla is not None and self.sla.reads_customer) or (
             self.escalation is not None and self.escalation.reads_customer
         )
-        if not reads or ticket.requester is None:
-            return None
-        return ProfileTimeline.of(uow.customer_events(ticket.requester))
+        return requester_timeline(uow, ticket) if reads else None
 
     def clocks(
         self,
@@ -115,6 +113,14 @@ class Escalations:
         customer = _as_of(profile, ticket)
         following = self.escalation.next_check_at(ticket, clocks, now, fired, customer)
         uow.schedule_check(ticket.id, following)
+
+
+def requester_timeline(uow: UnitOfWork, ticket: Ticket) -> ProfileTimeline | None:
+    """The ticket's requester's ``customer.*`` fields through time (None: no requester or no
+    record), for decisions that read them as of the ticket's events."""
+    if ticket.requester is None:
+        return None
+    return ProfileTimeline.of(uow.customer_events(ticket.requester))
 
 
 def _as_of(profile: ProfileTimeline | None, ticket: Ticket) -> Mapping[str, Any] | None:
