@@ -141,6 +141,20 @@ class Rule:
         return not self.roles.isdisjoint(actor.roles)
 
 
+_Compiled = tuple[tuple[tuple[Rule, Condition], ...], tuple[tuple[Rule, Condition], ...]]
+
+COMPILED_MEMO_LIMIT: Final = 4096
+"""How many (actor, action) pairs a matrix keeps compiled rules for."""
+
+
+def _holds(rule: Rule, condition: Condition, subject: Mapping[str, Any] | None) -> bool:
+    """Whether a rule (its condition compiled for the actor) decides on ``subject``; with no
+    ticket only an unconditional rule over all tickets counts."""
+    if subject is None:
+        return rule.scope == "all" and rule.where == TRUE
+    return condition.matches(subject)
+
+
 @attrs.frozen
 class FieldRule:
     """For a role: ticket fields hidden from it, and fields shown masked."""
@@ -247,6 +261,14 @@ class PermissionMatrix:
     pii_fields: dict[str, str] = attrs.field(factory=dict)
     conditions: ConditionRegistry = attrs.field(factory=ConditionRegistry.builtin, repr=False)
     """The desk's condition registry: grants' conditions compile with it."""
+    _compiled: dict[tuple[Actor, str], _Compiled] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
+    """The rules that decide ``action`` for an actor, their scope conditions compiled for that
+    actor (:meth:`_rules_for`): checked on every command, built once per (actor, action)."""
+    _compiled_stamp: tuple[int, int, int, bool] = attrs.field(
+        default=(0, 0, 0, False), init=False, repr=False, eq=False
+    )
 
     # -- building ---------------------------------------------------------------------------
     def add_action(self, name: str) -> None:
@@ -262,6 +284,7 @@ class PermissionMatrix:
     def add_rule(self, rule: Rule, path: str = "permissions.rules") -> None:
         self.validate_rule(rule, path)
         self.rules.append(rule)
+        self.changed()
 
     def validate_rule(self, rule: Rule, path: str) -> None:
         for role in sorted(rule.roles):
@@ -329,14 +352,45 @@ class PermissionMatrix:
             and any(fnmatch.fnmatchcase(action, p) for p in g.actions)
         ]
 
+    def _rules_for(self, actor: Actor, action: str) -> _Compiled:
+        """The deny and allow rules covering ``action`` for ``actor``, each with its condition
+        (scope and ``where``) compiled for that actor, in rule order. Memoised per matrix: the
+        memo is dropped whenever the rules, teams, pii fields or organisation switch change
+        (the building methods, or a change of their sizes seen here), and kept to a bounded
+        number of (actor, action) pairs."""
+        stamp = (
+            len(self.rules),
+            len(self.teams),
+            len(self.actions),
+            self.share_organisation_tickets,
+        )
+        if stamp != self._compiled_stamp:
+            self._compiled.clear()
+            self._compiled_stamp = stamp
+        key = (actor, action)
+        found = self._compiled.get(key)
+        if found is None:
+            denies: list[tuple[Rule, Condition]] = []
+            allows: list[tuple[Rule, Condition]] = []
+            for rule in self.rules:
+                if rule.covers(action) and rule.applies_to(actor):
+                    target = allows if rule.effect == "allow" else denies
+                    target.append((rule, self._rule_condition(rule, actor)))
+            found = (tuple(denies), tuple(allows))
+            if len(self._compiled) >= COMPILED_MEMO_LIMIT:
+                self._compiled.clear()
+            self._compiled[key] = found
+        return found
+
+    def changed(self) -> None:
+        """Forget compiled rules: call after changing ``rules`` or ``teams`` in place."""
+        self._compiled.clear()
+
     def scope(self, actor: Actor, action: str, grants: Iterable[Grant] = ()) -> Condition:
         """The tickets ``actor`` may ``action``: (any allow rule or grant) and no deny rule."""
-        allows: list[Condition] = []
-        denies: list[Condition] = []
-        for rule in self.rules:
-            if rule.covers(action) and rule.applies_to(actor):
-                target = allows if rule.effect == "allow" else denies
-                target.append(self._rule_condition(rule, actor))
+        deny_rules, allow_rules = self._rules_for(actor, action)
+        allows = [condition for _, condition in allow_rules]
+        denies = [condition for _, condition in deny_rules]
         allows.extend(self._grant_condition(g) for g in self._grants_for(actor, action, grants))
         return all_of([any_of(allows), negate(any_of(denies))])
 
@@ -359,13 +413,12 @@ class PermissionMatrix:
         if action not in self.actions:
             return Decision(False, "unknown-action", f"{action!r} is not a known action")
         subject = ticket_subject(resource, customer) if resource is not None else None
-        grants = list(grants)
-        candidates = [r for r in self.rules if r.covers(action) and r.applies_to(actor)]
-        for rule in candidates:
-            if rule.effect == "deny" and self._rule_matches(rule, actor, subject):
+        denies, allows = self._rules_for(actor, action)
+        for rule, condition in denies:
+            if _holds(rule, condition, subject):
                 return Decision(False, rule.id, f"denied by rule {rule.id}: {rule.description}")
-        for rule in candidates:
-            if rule.effect == "allow" and self._rule_matches(rule, actor, subject):
+        for rule, condition in allows:
+            if _holds(rule, condition, subject):
                 where = "" if rule.scope == "all" else f" within scope {rule.scope}"
                 return Decision(True, rule.id, f"allowed by rule {rule.id}{where}")
         for grant in self._grants_for(actor, action, grants):
@@ -642,6 +695,7 @@ class PermissionMatrix:
                 raise ConfigError(f"permissions.fields.{role}", "unknown role", role)
             self.fields[role] = raw_rule
         self.declare_pii(custom_fields)
+        self.changed()
 
 
 def _brief(condition: Condition) -> str:
