@@ -141,18 +141,13 @@ class Rule:
         return not self.roles.isdisjoint(actor.roles)
 
 
-_Compiled = tuple[tuple[tuple[Rule, Condition], ...], tuple[tuple[Rule, Condition], ...]]
+_Candidates = tuple[tuple[Rule, ...], tuple[Rule, ...]]
+"""The deny rules and the allow rules that may decide an action, in rule order."""
 
 COMPILED_MEMO_LIMIT: Final = 4096
-"""How many (actor, action) pairs a matrix keeps compiled rules for."""
+"""How many (roles, action) pairs a matrix remembers its candidate rules for."""
 
-
-def _holds(rule: Rule, condition: Condition, subject: Mapping[str, Any] | None) -> bool:
-    """Whether a rule (its condition compiled for the actor) decides on ``subject``; with no
-    ticket only an unconditional rule over all tickets counts."""
-    if subject is None:
-        return rule.scope == "all" and rule.where == TRUE
-    return condition.matches(subject)
+_NO_DEPARTMENT: Final = object()
 
 
 @attrs.frozen
@@ -261,13 +256,14 @@ class PermissionMatrix:
     pii_fields: dict[str, str] = attrs.field(factory=dict)
     conditions: ConditionRegistry = attrs.field(factory=ConditionRegistry.builtin, repr=False)
     """The desk's condition registry: grants' conditions compile with it."""
-    _compiled: dict[tuple[Actor, str], _Compiled] = attrs.field(
+    _compiled: dict[tuple[frozenset[str], str], _Candidates] = attrs.field(
         factory=dict, init=False, repr=False, eq=False
     )
-    """The rules that decide ``action`` for an actor, their scope conditions compiled for that
-    actor (:meth:`_rules_for`): checked on every command, built once per (actor, action)."""
-    _compiled_stamp: tuple[int, int, int, bool] = attrs.field(
-        default=(0, 0, 0, False), init=False, repr=False, eq=False
+    """The rules that may decide an action for a set of roles (:meth:`_rules_for`): asked on
+    every command, found once per (roles, action)."""
+    _reads_customer: bool | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _compiled_stamp: tuple[int, int, bool] = attrs.field(
+        default=(0, 0, False), init=False, repr=False, eq=False
     )
 
     # -- building ---------------------------------------------------------------------------
@@ -352,45 +348,83 @@ class PermissionMatrix:
             and any(fnmatch.fnmatchcase(action, p) for p in g.actions)
         ]
 
-    def _rules_for(self, actor: Actor, action: str) -> _Compiled:
-        """The deny and allow rules covering ``action`` for ``actor``, each with its condition
-        (scope and ``where``) compiled for that actor, in rule order. Memoised per matrix: the
-        memo is dropped whenever the rules, teams, pii fields or organisation switch change
-        (the building methods, or a change of their sizes seen here), and kept to a bounded
-        number of (actor, action) pairs."""
-        stamp = (
-            len(self.rules),
-            len(self.teams),
-            len(self.actions),
-            self.share_organisation_tickets,
-        )
-        if stamp != self._compiled_stamp:
-            self._compiled.clear()
-            self._compiled_stamp = stamp
-        key = (actor, action)
+    def _rules_for(self, actor: Actor, action: str) -> _Candidates:
+        """The deny and allow rules covering ``action`` for the actor's roles, in rule order.
+        Memoised per matrix by (roles, action): dropped whenever the rules, teams or the
+        organisation switch change (the building methods, :meth:`changed`, or a change of their
+        sizes seen here), and kept to a bounded number of entries."""
+        self._fresh()
+        key = (actor.roles, action)
         found = self._compiled.get(key)
         if found is None:
-            denies: list[tuple[Rule, Condition]] = []
-            allows: list[tuple[Rule, Condition]] = []
+            denies: list[Rule] = []
+            allows: list[Rule] = []
             for rule in self.rules:
                 if rule.covers(action) and rule.applies_to(actor):
-                    target = allows if rule.effect == "allow" else denies
-                    target.append((rule, self._rule_condition(rule, actor)))
+                    (allows if rule.effect == "allow" else denies).append(rule)
             found = (tuple(denies), tuple(allows))
             if len(self._compiled) >= COMPILED_MEMO_LIMIT:
                 self._compiled.clear()
             self._compiled[key] = found
         return found
 
+    def _in_scope(self, scope: str, actor: Actor, subject: Mapping[str, Any]) -> bool:
+        """Whether ``subject`` lies in the actor's ``scope``: what
+        ``_scope_condition(scope, actor).matches(subject)`` answers, without building the
+        condition (checked on every command; a property test holds the two equal)."""
+        for name in scope.split("+"):
+            if name == "all":
+                return True
+            if name == "own":
+                if subject.get("assignee") == actor.id or subject.get("created_by") == actor.id:
+                    return True
+            elif name == "requester":
+                if subject.get("requester") == actor.id:
+                    return True
+            elif name == "organisation":
+                if (
+                    actor.organisation
+                    and self.share_organisation_tickets
+                    and subject.get("organisation") == actor.organisation
+                ):
+                    return True
+            elif name == "team":
+                if actor.team and subject.get("team") == actor.team:
+                    return True
+            elif name == "department" and actor.department:
+                if subject.get("department") == actor.department:
+                    return True
+                team = subject.get("team")
+                if team is not None and self.teams.get(team, _NO_DEPARTMENT) == actor.department:
+                    return True
+        return False
+
+    def _holds(self, rule: Rule, actor: Actor, subject: Mapping[str, Any] | None) -> bool:
+        """Whether ``rule`` decides for ``actor`` on ``subject``; with no ticket only an
+        unconditional rule over all tickets counts."""
+        if subject is None:
+            return rule.scope == "all" and rule.where == TRUE
+        return self._in_scope(rule.scope, actor, subject) and rule.where.matches(subject)
+
+    def _fresh(self) -> None:
+        """Drop the memos if the rules, teams or organisation switch changed size or value
+        behind the building methods' back."""
+        stamp = (len(self.rules), len(self.teams), self.share_organisation_tickets)
+        if stamp != self._compiled_stamp:
+            self.changed()
+            self._compiled_stamp = stamp
+
     def changed(self) -> None:
-        """Forget compiled rules: call after changing ``rules`` or ``teams`` in place."""
+        """Forget memoised decisions' inputs: call after changing ``rules`` or ``teams`` in
+        place (the building methods call it)."""
         self._compiled.clear()
+        self._reads_customer = None
 
     def scope(self, actor: Actor, action: str, grants: Iterable[Grant] = ()) -> Condition:
         """The tickets ``actor`` may ``action``: (any allow rule or grant) and no deny rule."""
         deny_rules, allow_rules = self._rules_for(actor, action)
-        allows = [condition for _, condition in allow_rules]
-        denies = [condition for _, condition in deny_rules]
+        allows = [self._rule_condition(rule, actor) for rule in allow_rules]
+        denies = [self._rule_condition(rule, actor) for rule in deny_rules]
         allows.extend(self._grant_condition(g) for g in self._grants_for(actor, action, grants))
         return all_of([any_of(allows), negate(any_of(denies))])
 
@@ -414,11 +448,11 @@ class PermissionMatrix:
             return Decision(False, "unknown-action", f"{action!r} is not a known action")
         subject = ticket_subject(resource, customer) if resource is not None else None
         denies, allows = self._rules_for(actor, action)
-        for rule, condition in denies:
-            if _holds(rule, condition, subject):
+        for rule in denies:
+            if self._holds(rule, actor, subject):
                 return Decision(False, rule.id, f"denied by rule {rule.id}: {rule.description}")
-        for rule, condition in allows:
-            if _holds(rule, condition, subject):
+        for rule in allows:
+            if self._holds(rule, actor, subject):
                 where = "" if rule.scope == "all" else f" within scope {rule.scope}"
                 return Decision(True, rule.id, f"allowed by rule {rule.id}{where}")
         for grant in self._grants_for(actor, action, grants):
@@ -521,8 +555,14 @@ class PermissionMatrix:
         return FieldRule(hidden, masked)
 
     def reads_customer(self) -> bool:
-        """Whether a rule's condition reads the requester's ``customer.*`` fields."""
-        return any(f.startswith("customer.") for rule in self.rules for f in rule.where.fields())
+        """Whether a rule's condition reads the requester's ``customer.*`` fields (asked when
+        every call's view is built: remembered until the rules change)."""
+        self._fresh()
+        if self._reads_customer is None:
+            self._reads_customer = any(
+                f.startswith("customer.") for rule in self.rules for f in rule.where.fields()
+            )
+        return self._reads_customer
 
     def unreadable(
         self, actor: Actor, grants: Iterable[Grant] = (), ticket: Ticket | None = None
