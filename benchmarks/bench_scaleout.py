@@ -149,6 +149,7 @@ class Sample:
     kind: str
     status: int  # 0: no answer (connection error or timeout)
     seconds: float
+    server: int  # which of the servers answered (or did not)
     error: str = ""
 
 
@@ -172,7 +173,8 @@ class Load:
         path: str,
         **kwargs: Any,
     ) -> httpx.Response | None:
-        base = self.servers[turn[0] % len(self.servers)]
+        server = turn[0] % len(self.servers)
+        base = self.servers[server]
         turn[0] += 1
         headers = {"Authorization": f"Bearer {user.token}"}
         start = time.perf_counter()
@@ -182,7 +184,7 @@ class Load:
             )
         except httpx.HTTPError as exc:
             self.samples.append(
-                Sample(kind, 0, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+                Sample(kind, 0, time.perf_counter() - start, server, f"{type(exc).__name__}: {exc}")
             )
             return None
         elapsed = time.perf_counter() - start
@@ -191,7 +193,7 @@ class Load:
             response.status_code >= 400 and (kind, response.status_code) not in EXPECTED_4XX
         ):
             error = response.text[:300]
-        self.samples.append(Sample(kind, response.status_code, elapsed, error))
+        self.samples.append(Sample(kind, response.status_code, elapsed, server, error))
         return response
 
     async def pause(self) -> bool:
@@ -495,9 +497,7 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--users", type=int, default=200, help="simulated users (default: 200)")
-    parser.add_argument(
-        "--seconds", type=float, default=60.0, help="seconds of load (default: 60)"
-    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="seconds of load (default: 60)")
     parser.add_argument(
         "--url",
         help="PostgreSQL URL of an empty database to use (default: drop and create "
