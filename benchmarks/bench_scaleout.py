@@ -400,8 +400,9 @@ class Result:
             f"{sum(n - 1 for n in self.duplicated.values())}, unexpected {len(self.unexpected)}",
             f"  errors (5xx, no answer, unexpected 4xx): {len(self.errors)}",
             f"  exit codes after SIGTERM: {self.exit_codes}",
-            f"  CPU: servers and workers {self.child_cpu:.1f} s, load generator "
-            f"{self.load_cpu:.1f} s (PostgreSQL not counted)",
+            f"  CPU: servers and workers {self.child_cpu:.1f} s "
+            f"({1000 * self.child_cpu / max(1, len(self.samples)):.1f} ms per request), load "
+            f"generator {self.load_cpu:.1f} s (PostgreSQL not counted)",
         ]
         for sample in self.errors[:5]:
             lines.append(f"  error: {sample.kind} {sample.status} {sample.error}")
@@ -428,7 +429,7 @@ def run(
     workers: int = 2,
     think: float = 1.0,
     folder: Path,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = lambda text: print(text, flush=True),
 ) -> Result:
     """Everything the module docstring says, on the (empty) database at ``url``."""
     peer = Peer()
