@@ -321,7 +321,12 @@ def pending_outbox(url: str) -> Counter[str]:
 
 def expected_mails(url: str, config: Path) -> tuple[Counter[str], dict[str, str]]:
     """The outbox rows' states, and the Message-ID of every notification the store says was
-    delivered (row key and recipient)."""
+    delivered (row key and recipient).
+
+    An event's recipients are worked out as the worker did, from the ticket's state; here it is
+    the final state. The load keeps the two equal: a ticket's requester never changes, its
+    assignee is set once (by the claim) and a customer writes only after the assignee's reply.
+    """
     from helpdesk_core.notifications import needs_ticket, notifications
     from helpdesk_plugins.channel_email.message_ids import make_message_id
     from helpdesk_plugins.storage_sql import open_storage
