@@ -73,6 +73,7 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks with their peers, printed as figures and ratios (not part of CI)."""
     session.install("-e", EXTRAS_FOR_TESTS, "pandas", "timegrid", "jieba")
+    session.install("-e", "examples/helpdesk_server")  # bench_scaleout runs `helpdesk serve`
     for script in sorted(os.listdir("benchmarks")):
         if script.startswith("bench_") and script.endswith(".py"):
             session.run("python", f"benchmarks/{script}")

@@ -234,7 +234,17 @@ def _period(text: str) -> tuple[date, date]:
         ) from exc
 
 
-def _actor(args: argparse.Namespace) -> Actor:
+def _actor(args: argparse.Namespace, desk: Helpdesk) -> Actor:
+    """The user a command acts for (``--as``, ``--role``); a role the desk's permission matrix
+    does not know (built-in, a plugin's or the config's ``[permissions]``) is a usage error."""
+    from helpdesk_core.permissions import PermissionMatrix
+
+    policy = desk.policy
+    if isinstance(policy, PermissionMatrix) and args.role not in policy.roles:
+        known = ", ".join(sorted(policy.roles - {"system"}))
+        raise UsageError(f"--role {args.role!r}: this desk has no such role; known: {known}")
+    if not args.as_id.strip():
+        raise UsageError("--as: give the acting user's id (a non-empty name)")
     return Actor(id=args.as_id, roles={args.role})
 
 
@@ -255,7 +265,7 @@ def _report(args: argparse.Namespace) -> int:
     start, end = _period(args.period)
     groups = [g.strip() for g in args.group_by.split(",") if g.strip()] if args.group_by else []
     with _desk(args) as desk:
-        report = desk.report(_actor(args), args.name, start=start, end=end, group_by=groups)
+        report = desk.report(_actor(args, desk), args.name, start=start, end=end, group_by=groups)
     if args.format == "csv":
         print(report.to_csv(), end="")
     elif args.format == "json":
@@ -287,7 +297,7 @@ def _whatif(args: argparse.Namespace) -> int:
     start, end = _period(args.period)
     with _desk(args) as desk:
         result = desk.whatif(
-            _actor(args), args.against, start=start, end=end, progress=_progress("replayed")
+            _actor(args, desk), args.against, start=start, end=end, progress=_progress("replayed")
         )
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -305,15 +315,15 @@ def _add_reader_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _dead_letters(args: argparse.Namespace) -> int:
-    admin = Actor(id=args.actor, roles={"admin"})
+    if args.action == "retry" and not args.id:
+        raise UsageError("dead-letters retry: give the message ID")
     with _desk(args) as desk:
+        actor = _actor(args, desk)
         if args.action == "retry":
-            if not args.id:
-                raise UsageError("dead-letters retry: give the message ID")
-            message = desk.retry_dead_letter(admin, args.id)
+            message = desk.retry_dead_letter(actor, args.id)
             print(f"{message.id}\tpending again ({message.key}); the next worker tick sends it")
             return 0
-        dead = desk.dead_letters(admin, limit=args.limit)
+        dead = desk.dead_letters(actor, limit=args.limit)
         for message in dead:
             print(
                 f"{message.id}\t{message.created_at.isoformat()}\t{message.topic}\t"
@@ -447,8 +457,8 @@ _TICKET_ID: Final = re.compile(r"[0-9a-f]{32}")
 
 
 def _sla_explain(args: argparse.Namespace) -> int:
-    actor = _actor(args)
     with _desk(args) as desk:
+        actor = _actor(args, desk)
         ticket_id = args.ticket
         if not _TICKET_ID.fullmatch(ticket_id):  # a number such as T20261102000001
             ticket_id = desk.get_ticket_by_number(actor, ticket_id).id
@@ -457,14 +467,33 @@ def _sla_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+ACTOR_HELP: Final = (
+    "Commands that act for someone (sla explain, report, whatif, dead-letters) take --as "
+    "ACTOR_ID --role ROLE; without them they act as a system administrator named cli. The "
+    "desk's permission matrix decides what that user may do, as in the library, and the audit "
+    "log records the --as name."
+)
+
+
+def _indented(text: str) -> str:
+    return textwrap.fill(text, 79, initial_indent="  ", subsequent_indent="  ")
+
+
 def _actor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--as", dest="as_id", default="cli", help="acting user id, as audited (default: cli)"
+        "--as",
+        dest="as_id",
+        default="cli",
+        metavar="ACTOR_ID",
+        help="the acting user's id, as the audit log records it (default: cli)",
     )
     parser.add_argument(
         "--role",
         default="admin",
-        help="the acting user's role; permissions apply as for that role (default: admin)",
+        metavar="ROLE",
+        help="the acting user's role, one the desk's permission matrix knows (admin, "
+        "supervisor, agent, customer... or a role of the config's [permissions]); permissions "
+        "apply as for that role (default: admin, a system administrator)",
     )
 
 
@@ -473,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="helpdesk",
         description=(__doc__ or "").split("\n\n")[0].replace("\n", " "),
-        epilog=EPILOG,
+        epilog=f"{EPILOG}\nacting user:\n{_indented(ACTOR_HELP)}\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -610,15 +639,13 @@ def build_parser() -> argparse.ArgumentParser:
         "dead-letters",
         "list or retry outbox messages that failed every attempt",
         "list: the dead letters with their last error. retry ID: put one back to pending (the "
-        "next worker tick delivers it). Runs as an administrator named by --as, which the audit "
-        "log records.",
+        "next worker tick delivers it). Acts as --as/--role (default: an administrator named "
+        "cli); the audit log records who retried.",
     )
     dead.add_argument("action", choices=["list", "retry"], help="list them, or retry one")
     dead.add_argument("id", nargs="?", help="retry: the message ID (first column of list)")
     _store_options(dead)
-    dead.add_argument(
-        "--as", dest="actor", default="cli", help="administrator name to audit (default: cli)"
-    )
+    _actor_options(dead)
     dead.add_argument(
         "--limit", type=int, default=100, help="list: at most this many, 1-1000 (default: 100)"
     )

@@ -123,7 +123,8 @@ def test_seeded_demo_has_every_state_some_breached_and_kb_articles(
 
 def test_helpdesk_demo_seeds_once_then_serves(tmp_path: Path, server_config: str) -> None:
     """The real command in a subprocess: seeds an empty database, prints where to open it,
-    serves the UI; run again on the same database, it does not seed twice."""
+    serves the UI and exits 0 on SIGTERM; run again on the same database, it does not seed
+    twice."""
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     for attempt in range(2):
         with socket.socket() as s:
@@ -157,6 +158,9 @@ def test_helpdesk_demo_seeds_once_then_serves(tmp_path: Path, server_config: str
                     time.sleep(0.05)
             else:
                 pytest.fail("the demo server did not answer")
+            process.terminate()  # SIGTERM: a graceful stop, exit code 0 (as for the worker)
+            assert process.wait(timeout=20) == 0
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=20)

@@ -496,6 +496,15 @@ def make_engine(
     raise StorageError(f"{shown(url)}: unsupported database {backend!r}; use sqlite or postgresql")
 
 
+def pool_exhausted(url: str) -> str:
+    """The message of a unit of work that waited the pool's whole timeout for a connection."""
+    return (
+        f"{shown(url)}: every pooled connection stayed in use for the pool's timeout; more "
+        "threads run commands at once than the pool has connections (raise [storage] "
+        "pool_size, or run fewer threads per process)"
+    )
+
+
 class SqlStorage:
     """A :class:`~helpdesk_core.ports.Storage` on SQLite or PostgreSQL.
 
@@ -539,6 +548,17 @@ class SqlStorage:
         """Called with every prepared statement before it runs (diagnostics, tests)."""
         self._ac_lock = threading.Lock()
         self._ac_conns: dict[bool, Connection] = {}
+        self._ac_engine: Engine = self.engine
+        """Where the autocommit connections come from. For an engine the store made, an engine
+        with a pool of its own: were they taken from the units' pool, threads whose units hold
+        every pooled connection would each wait for a ticket number while the thread opening
+        the number's connection waited for one of theirs (found by benchmarks/bench_scaleout.py:
+        every request of both servers stalled until the pool timeout). A host's engine is used
+        as the host configured it."""
+        if not self.hosted:
+            own = self.engine.url.render_as_string(hide_password=False)
+            side = attrs.evolve(self.settings, pool_size=2)
+            self._ac_engine, _ = make_engine(own, side, self.regex)
         try:
             if self.settings.migrate:
                 from helpdesk_plugins.storage_sql.migrate import upgrade_engine
@@ -569,6 +589,8 @@ class SqlStorage:
             conn = self.engine.connect()
         except sa.exc.OperationalError as exc:
             raise StorageError(f"cannot connect to {shown(self.url)}: {exc.orig}") from exc
+        except sa.exc.TimeoutError as exc:
+            raise StorageError(pool_exhausted(self.url)) from exc
         try:
             uow = SqlUnitOfWork(self, conn)
             try:
@@ -631,6 +653,7 @@ class SqlStorage:
             self._ac_conns.clear()
         if not self.hosted:
             self.engine.dispose()
+            self._ac_engine.dispose()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 
@@ -654,7 +677,13 @@ class SqlStorage:
         with self._ac_lock:
             conn = self._ac_conns.get(flush)
             if conn is None or conn.invalidated or conn.closed:
-                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                try:
+                    conn = self._ac_engine.connect()
+                except sa.exc.OperationalError as exc:
+                    raise StorageError(f"cannot connect to {shown(self.url)}: {exc.orig}") from exc
+                except sa.exc.TimeoutError as exc:
+                    raise StorageError(pool_exhausted(self.url)) from exc
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 if not flush:
                     conn.exec_driver_sql("SET synchronous_commit = off")
                 self._ac_conns[flush] = conn

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from datetime import UTC, datetime
+from types import FrameType
 
 from helpdesk_plugins.cli import EPILOG, Subcommands
 from helpdesk_server.wiring import DEMO_DATABASE, open_desk, server_settings
@@ -57,7 +59,19 @@ def _quiet() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+class _Stopped(Exception):
+    """SIGTERM or SIGINT once the server has shut down (or before it started)."""
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped(signum)
+
+
 def _serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT, then finish the requests in flight, close the desk and
+    exit 0. (uvicorn handles the signal while it serves and raises it again once it has shut
+    down; the handler installed here turns that into a normal return, so the desk's
+    connections are closed and the exit code is 0, as for ``helpdesk worker``.)"""
     import uvicorn
 
     _quiet()
@@ -65,9 +79,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     desk = open_desk(args.config, args.url)
     print(f"helpdesk: serving {desk.storage.url} on http://{args.host}:{args.port}/", flush=True)
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         uvicorn.run(create_app(desk), host=args.host, port=args.port, log_level="warning")
+    except _Stopped:
+        pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         desk.close()
     return 0
 
