@@ -142,33 +142,37 @@ def run_escalations(
     at = runner.now(now)
     with runner.storage.transaction() as uow:
         claimed = uow.claim_due(at, limit, worker, lease)
+    keys = [key for key, _ in claimed]
+    batched = _escalate_batches(
+        runner, rules, review, [k for k in keys if review_rules.review_of_key(k) is None], at,
+        worker,
+    )  # fmt: skip
     fired: list[str] = []
     lost = 0
-    for key, _ in claimed:
+    for key in keys:
+        if key in batched:
+            fired += batched[key]
+            continue
         review_id = review_rules.review_of_key(key)
         opened: Opened
-        keys: list[str]
+        done_keys: list[str]
         for attempt in range(MAX_RETRIES + 1):
             try:
                 if review_id is not None:
-                    keys, opened = _check_review(runner, rules, review_id, at, worker), []
+                    done_keys, opened = _check_review(runner, rules, review_id, at, worker), []
                 else:
                     done, opened = _escalate(runner, rules, key, at, worker)
-                    keys = [d.key for d in done]
+                    done_keys = [d.key for d in done]
             except ConcurrencyConflict:
                 if attempt == MAX_RETRIES:
                     raise
                 continue
             except LeaseLost:
                 lost += 1
-                keys, opened = [], []
+                done_keys, opened = [], []
             break
-        fired += keys
-        for ticket, firing, opened_review in opened:
-            try:
-                review(ticket, firing, opened_review)
-            except Exception:
-                log.exception("helpdesk_open_review failed for %s", firing.key)
+        fired += done_keys
+        _tell_reviews(review, opened)
     return EscalationRun(len(claimed), len(fired), tuple(fired), lost)
 
 
@@ -181,52 +185,110 @@ def _check_tick(worker: object, limit: object, lease: object) -> None:
         raise ValidationError("lease", f"must be a positive timedelta, got {lease!r}")
 
 
+def _tell_reviews(review: ReviewHook, opened: Opened) -> None:
+    """After commit: the levels that asked for a post-incident review, with what they opened."""
+    for ticket, firing, opened_review in opened:
+        try:
+            review(ticket, firing, opened_review)
+        except Exception:
+            log.exception("helpdesk_open_review failed for %s", firing.key)
+
+
+BATCH: int = 100
+"""Claimed tickets escalated in one transaction: one commit (and, on SQLite, one acquisition of
+the write lock) for up to this many tickets instead of one per ticket."""
+
+
+def _escalate_batches(
+    runner: Runner,
+    rules: Escalations,
+    review: ReviewHook,
+    ticket_ids: Sequence[str],
+    at: datetime,
+    worker: str,
+) -> dict[str, list[str]]:
+    """Escalate claimed tickets in transactions of up to :data:`BATCH`; the fired keys of every
+    ticket whose batch committed. A batch that cannot commit as a whole (a ticket changed
+    under it, a lease was lost, anything else) is rolled back entirely and its tickets are
+    left out of the answer: the caller escalates them one transaction at a time, which
+    retries, counts lost leases and raises exactly as before. Exactly once holds either way:
+    a firing, its actions and notices commit together or not at all."""
+    fired: dict[str, list[str]] = {}
+    if len(ticket_ids) < 2:
+        return fired
+    for start in range(0, len(ticket_ids), BATCH):
+        batch = ticket_ids[start : start + BATCH]
+        results: list[tuple[str, list[DueFiring], Opened, Change | None]] = []
+        try:
+            with runner.storage.transaction() as uow:
+                for ticket_id in batch:
+                    done, opened, change = _escalate_in(runner, rules, uow, ticket_id, at, worker)
+                    results.append((ticket_id, done, opened, change))
+        except (ConcurrencyConflict, LeaseLost):
+            continue
+        runner.committed([change for *_, change in results if change is not None])
+        for ticket_id, done, opened, _ in results:
+            fired[ticket_id] = [d.key for d in done]
+            _tell_reviews(review, opened)
+    return fired
+
+
 def _escalate(
     runner: Runner, rules: Escalations, ticket_id: str, at: datetime, worker: str
 ) -> tuple[list[DueFiring], Opened]:
-    escalation = rules.escalation
     with runner.storage.transaction() as uow:
-        ticket = uow.get_ticket(ticket_id)
-        if ticket is None or escalation is None:
-            uow.release_check(ticket_id, worker, None)
-            return [], []
-        profile = rules.profile(uow, ticket)
-        clocks = rules.clocks(uow, ticket_id, at, profile=profile)
-        fired = {f.key for f in uow.firings(ticket_id)}
-        change = Change(ticket)
-        done: list[DueFiring] = []
-        customer = _as_of(profile, ticket)
-        for policy in escalation.for_ticket(ticket, customer):
-            for due in policy.due_firings(change.ticket, clocks, at, fired, customer):
-                firing = Firing(
-                    due.key, ticket_id, due.policy, due.level.number, due.metric,
-                    due.cycle, at, worker,
-                )  # fmt: skip
-                if not uow.add_firing(firing):
-                    continue
-                fired.add(due.key)
-                done.append(due)
-                _actions(runner, rules, uow, change, policy, due, at)
-        if change.events:
-            runner.record(uow, change, at)
-            clocks = rules.clocks(uow, ticket_id, at, profile=profile)
-        latest = uow.get_ticket(ticket_id) or change.ticket
-        if latest.version != change.ticket.version:
-            raise ConcurrencyConflict(ticket_id, change.ticket.version, latest.version)
-        # a level asking for a review opens it here, in the firing's transaction, once the
-        # level's own events are recorded (the review's timeline includes them)
-        opened: Opened = [
-            (change.ticket, d, _open_review(runner, rules, uow, change.ticket, d, at))
-            for d in done
-            if d.level.review
-        ]
-        following = escalation.next_check_at(
-            change.ticket, clocks, at, fired, _as_of(profile, change.ticket)
-        )
-        if not uow.release_check(ticket_id, worker, following):
-            raise LeaseLost(ticket_id)
-    runner.committed([change])
+        done, opened, change = _escalate_in(runner, rules, uow, ticket_id, at, worker)
+    if change is not None:
+        runner.committed([change])
     return done, opened
+
+
+def _escalate_in(
+    runner: Runner, rules: Escalations, uow: UnitOfWork, ticket_id: str, at: datetime,
+    worker: str,
+) -> tuple[list[DueFiring], Opened, Change | None]:  # fmt: skip
+    """Fire what is due on one claimed ticket inside ``uow`` and schedule its next check."""
+    escalation = rules.escalation
+    ticket = uow.get_ticket(ticket_id)
+    if ticket is None or escalation is None:
+        uow.release_check(ticket_id, worker, None)
+        return [], [], None
+    profile = rules.profile(uow, ticket)
+    clocks = rules.clocks(uow, ticket_id, at, profile=profile)
+    fired = {f.key for f in uow.firings(ticket_id)}
+    change = Change(ticket)
+    done: list[DueFiring] = []
+    customer = _as_of(profile, ticket)
+    for policy in escalation.for_ticket(ticket, customer):
+        for due in policy.due_firings(change.ticket, clocks, at, fired, customer):
+            firing = Firing(
+                due.key, ticket_id, due.policy, due.level.number, due.metric,
+                due.cycle, at, worker,
+            )  # fmt: skip
+            if not uow.add_firing(firing):
+                continue
+            fired.add(due.key)
+            done.append(due)
+            _actions(runner, rules, uow, change, policy, due, at)
+    if change.events:
+        runner.record(uow, change, at)
+        clocks = rules.clocks(uow, ticket_id, at, profile=profile)
+    latest = uow.get_ticket(ticket_id) or change.ticket
+    if latest.version != change.ticket.version:
+        raise ConcurrencyConflict(ticket_id, change.ticket.version, latest.version)
+    # a level asking for a review opens it here, in the firing's transaction, once the
+    # level's own events are recorded (the review's timeline includes them)
+    opened: Opened = [
+        (change.ticket, d, _open_review(runner, rules, uow, change.ticket, d, at))
+        for d in done
+        if d.level.review
+    ]
+    following = escalation.next_check_at(
+        change.ticket, clocks, at, fired, _as_of(profile, change.ticket)
+    )
+    if not uow.release_check(ticket_id, worker, following):
+        raise LeaseLost(ticket_id)
+    return done, opened, change
 
 
 def _open_review(
