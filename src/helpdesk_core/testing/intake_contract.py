@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from helpdesk_core.errors import ConcurrencyConflict
@@ -55,6 +56,27 @@ class IntakeContract:
             assert uow.intake_by_key("nope|0") is None
         stored = record.raw
         assert stored == RAW
+
+    def test_a_keyed_web_form_record_keeps_its_form(self, storage: Storage) -> None:
+        """A ``created`` record of a web form with an idempotency key keeps the form's canonical
+        JSON as raw bytes (a redelivery is compared with it) and is found by its key."""
+        form = '{"body": "密码不对", "email": "li@example.net"}'.encode()
+        record = intake_record(
+            1,
+            outcome="created",
+            channel="web_form",
+            dedupe_key="web:li@example.net:5f0c6a1e-9d1b-4c55",
+            message_id=None,
+            ticket_id="t-1",
+            customer_id="c-1",
+            raw=form,
+        )
+        with storage.transaction() as uow:
+            assert uow.add_intake(record) is True
+        with storage.transaction() as uow:
+            assert uow.intake_by_key("web:li@example.net:5f0c6a1e-9d1b-4c55") == record
+            assert uow.add_intake(attrs.evolve(record, id="in-2")) is False
+            assert uow.intake_by_key("web:li@example.net:other") is None
 
     def test_a_second_record_with_the_same_dedupe_key_is_refused(self, storage: Storage) -> None:
         first = intake_record(1)
