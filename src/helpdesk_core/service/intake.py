@@ -202,10 +202,12 @@ def thread_of(call: Call, mail: InboundMail) -> Ticket | None:
     """The ticket the mail answers (rules 5 of the module docstring), or None."""
     uow = call.uow
     ticket: Ticket | None = None
-    for message_id in mail.thread_ids[:MAX_THREAD_LOOKUPS]:
-        ticket_id = mail.sent_tickets.get(message_id) or uow.ticket_of_message_id(
-            message_key(message_id)
-        )
+    named = mail.thread_ids[:MAX_THREAD_LOOKUPS]
+    received = uow.tickets_of_message_ids(
+        [message_key(i) for i in named if i not in mail.sent_tickets]
+    )  # one round trip for all of them
+    for message_id in named:
+        ticket_id = mail.sent_tickets.get(message_id) or received.get(message_key(message_id))
         ticket = uow.get_ticket(ticket_id) if ticket_id else None
         if ticket is not None:
             break

@@ -172,6 +172,26 @@ class IntakeContract:
             assert uow.ticket_of_message_id(long_id) == "t-3"
             assert uow.ticket_of_message_id("other@x") is None
 
+    def test_message_ids_are_looked_up_many_at_once(self, storage: Storage) -> None:
+        """A mail's In-Reply-To and References in one call: the recorded ones, each with its
+        ticket (its first), whatever their number, order or repeats; this unit's own too."""
+        ids = [f"r{n}@customer.cn" for n in range(40)]
+        with storage.transaction() as uow:
+            for n, message_id in enumerate(ids):
+                if n % 3 == 0:
+                    uow.index_message_id(message_id, f"t-{n}")
+            uow.index_message_id("r0@customer.cn", "t-other")
+            assert uow.tickets_of_message_ids(["r3@customer.cn"]) == {"r3@customer.cn": "t-3"}
+        expected = {i: f"t-{n}" for n, i in enumerate(ids) if n % 3 == 0}
+        with storage.transaction() as uow:
+            assert uow.tickets_of_message_ids(list(reversed(ids))) == expected
+            assert uow.tickets_of_message_ids(ids[:2] + ids[:2]) == {ids[0]: "t-0"}
+            assert uow.tickets_of_message_ids(["nobody@x"]) == {}
+            assert uow.tickets_of_message_ids([]) == {}
+            uow.index_message_id("new@customer.cn", "t-new")
+            found = uow.tickets_of_message_ids(["new@customer.cn", ids[3]])
+            assert found == {"new@customer.cn": "t-new", ids[3]: "t-3"}
+
     def test_attachments_round_trip_per_ticket(self, storage: Storage) -> None:
         blob = bytes(range(256)) * 40
         one = Attachment("a1", "t-1", "cup.png", "image/png", blob, T0, message_id="m1")

@@ -97,7 +97,8 @@ def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
     """Index one ticket through the store's prepared statements (a command pays for the
     driver's work only, not for building and compiling statements)."""
     digest = text_digest(ticket)
-    stored = uow.prepared_read("search_doc", {"id": ticket.id})
+    # a ticket this unit inserted has no index entry yet: nothing to read
+    stored = [] if ticket.id in uow.created else uow.prepared_read("search_doc", {"id": ticket.id})
     if stored and stored[0][3] == digest:
         return  # the searchable text did not change (assign, status...)
     sqlite = uow.dialect == "sqlite"
