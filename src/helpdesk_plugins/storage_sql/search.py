@@ -131,7 +131,7 @@ def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
             "search_fts_add", [{"doc_no": doc_no, **{name: row[name] for name in FIELDS}}]
         )
     stats[(shard, DOCS)] += 1
-    words = sorted({t for name in FIELDS for t in terms[name] if is_word(t)})
+    words = sorted(t for t in {t for name in FIELDS for t in terms[name]} if is_word(t))
     known: set[str] = set()
     for start in range(0, len(words), WORDS_AT_ONCE):
         batch = words[start : start + WORDS_AT_ONCE]
