@@ -38,8 +38,10 @@ def config(server: SmtpServer) -> dict[str, Any]:
             "locale": "en",
             "smtp": {"host": server.host, "port": server.port, "security": "none"},
         },
+        "custom_fields": {"callback_phone": {"type": "text", "pii": "mobile"}},
+        "storage": {"encryption": "off"},  # a contact field, stored in clear for this test
         "permissions": {
-            "roles": ["contractor"],
+            "roles": ["contractor", "reviewer"],
             "rules": [
                 {
                     "id": "contractors-no-contacts",
@@ -47,8 +49,15 @@ def config(server: SmtpServer) -> dict[str, Any]:
                     "actions": ["customer.view_contact"],
                     "effect": "deny",
                     "description": "outside contractors never read customers' contacts",
-                }
+                },
+                {
+                    "id": "reviewers-read",
+                    "roles": ["reviewer"],
+                    "actions": ["ticket.view", "customer.view_contact"],
+                    "description": "reviewers read tickets; their field rules mask the phone",
+                },
             ],
+            "fields": {"reviewer": {"masked": ["custom.callback_phone"]}},
         },
     }
 
@@ -67,6 +76,7 @@ def desk(store_url: str, smtp_server: SmtpServer) -> Iterator[Helpdesk]:
                 roles={"agent", "contractor"},
                 emails=["zhao@contractor.example"],
             ),
+            Agent("r-1", "Qian Qi", roles={"reviewer"}, emails=["qian@example.com"]),
         ):
             d.save_agent(ADMIN, agent)
         yield d
@@ -124,6 +134,18 @@ def test_an_assignee_who_may_read_contacts_gets_them_in_clear(
     customer_writes_to(desk, "a-1")
     [notice] = inbox(smtp_server, "customer_messaged")["wang@example.com"]
     assert CONTACTS in notice.get_content()
+
+
+def test_field_rules_that_mask_a_contact_field_mask_contacts_in_mail(
+    desk: Helpdesk, smtp_server: SmtpServer
+) -> None:
+    """The reviewer may read contacts (customer.view_contact) but its field rules mask the
+    callback phone, a contact field (pii = "mobile"): what the facade shows it masked, its mail
+    shows masked too."""
+    customer_writes_to(desk, "r-1")
+    [notice] = inbox(smtp_server, "customer_messaged")["qian@example.com"]
+    text = notice.get_content()
+    assert "138****5678" in text and PHONE not in text
 
 
 def test_the_customer_reads_their_own_contacts_in_clear(

@@ -4,9 +4,11 @@ customers' contact details must be masked in what that recipient is sent.
 
 The masking decision is the one the facade makes for contact (PII) fields: the recipient, as the
 actor their record makes of them (an agent's roles, team and department; a customer's role and
-organisation), may read contact details (``customer.view_contact``) on the notification's ticket,
-or on every ticket when it concerns none. A recipient the desk does not know (no agent, no
-customer: an on-call address, say) has no role that may read them: masked.
+organisation), reads contacts in clear when they may read contact details
+(``customer.view_contact``) on the notification's ticket (on every ticket when it concerns
+none) and the field rules of their roles neither hide nor mask a contact custom field (``pii =
+"email"`` or ``"mobile"``). A recipient the desk does not know (no agent, no customer: an
+on-call address, say) has no role that may read them: masked.
 
 What is resolved goes into ``Notification.data``, where notifiers read it: ``email`` and
 ``name`` when the notification does not carry them already (an acknowledgement names the
@@ -25,6 +27,8 @@ from helpdesk_core.ports import Notification, UnitOfWork
 from helpdesk_core.service.runner import Runner
 
 VIEW_CONTACT = "customer.view_contact"
+CONTACT_KINDS = frozenset({"email", "mobile"})
+"""The kinds of personal data (``pii``) that are contact details."""
 
 
 @attrs.define
@@ -76,7 +80,23 @@ class Addresses:
             data["email"] = email
         if name and not data.get("name"):
             data["name"] = name
-        data["mask_contacts"] = actor is None or not self.runner.view(self.uow, actor, self.at).may(
-            VIEW_CONTACT, self.ticket(notification.ticket_id)
-        )
+        data["mask_contacts"] = actor is None or self.masked(actor, notification.ticket_id)
         return attrs.evolve(notification, data=data)
+
+    def masked(self, actor: Actor, ticket_id: str | None) -> bool:
+        """Whether ``actor`` reads customers' contacts masked on the ticket: no
+        ``customer.view_contact`` there, or field rules of their roles that hide or mask a
+        contact field (a custom field declared ``pii = "email"`` or ``"mobile"``)."""
+        view = self.runner.view(self.uow, actor, self.at)
+        ticket = self.ticket(ticket_id)
+        if not view.may(VIEW_CONTACT, ticket):
+            return True
+        contacts = {
+            f"custom.{name}"
+            for name, spec in self.runner.config.custom_fields.items()
+            if spec.pii in CONTACT_KINDS
+        }
+        if not contacts:
+            return False
+        unreadable = view.unreadable_on(ticket) if ticket is not None else view.unreadable
+        return not contacts.isdisjoint(unreadable)
