@@ -40,7 +40,7 @@ from helpdesk_core.model.customers import (
 from helpdesk_core.model.events import Event, RequesterChanged, to_utc
 from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket
-from helpdesk_core.permissions import Grant, PermissionMatrix
+from helpdesk_core.permissions import Grant, PermissionMatrix, reusable
 from helpdesk_core.ports import CustomerQuery, TicketQuery, UnitOfWork
 
 
@@ -149,8 +149,8 @@ def find_customer_in(
         found = ids if found is None else found & ids
     if not found:
         return None
-    live = sorted({survivor(uow, by_id[i]).id for i in found})
-    return uow.get_customer(live[0])
+    live = {c.id: c for c in (survivor(uow, by_id[i]) for i in sorted(found))}
+    return live[min(live)]  # as read in this transaction: not read again
 
 
 def merge_customers_in(
@@ -232,7 +232,7 @@ def customer_scope(
     """``requester_of`` for the actor's customer list and checks: the customers the actor may
     ``customer.view`` are the requesters of the tickets it may ``ticket.view`` (both scopes over
     the ticket); None means every customer, FALSE none."""
-    grants = list(grants)
+    grants = reusable(grants)
     return requester_condition(
         matrix.scope(actor, "customer.view", grants), matrix.scope(actor, "ticket.view", grants)
     )

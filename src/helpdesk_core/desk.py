@@ -778,8 +778,11 @@ class Helpdesk:
         self, payload: Mapping[str, Any], *, now: datetime | None = None
     ) -> IngestResult:
         """A ticket from a web or API form (``email``, ``name``, ``subject``, ``body``; optional
-        ``phone``, ``type``, ``priority``), acknowledged to the sender with its number.
-        ``ValidationError`` names ``payload.<field>``."""
+        ``phone``, ``type``, ``priority``, ``idempotency_key``), acknowledged to the sender with
+        its number. ``ValidationError`` names ``payload.<field>``. A resubmission with the same
+        ``idempotency_key`` (same sender, same fields) returns the first result with
+        ``duplicate=True`` and writes nothing; without a key every form is a new ticket. Rules:
+        :mod:`helpdesk_core.service.intake`."""
         return intake.submit_web_form(self._runner, self._rules, self.channels, payload, now=now)
 
     def intake_records(

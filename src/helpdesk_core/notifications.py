@@ -176,6 +176,7 @@ def _event(key: str, data: Mapping[str, Any], ticket: Ticket) -> list[Notificati
             body=str(body),
             event_kind=kind,
             ticket_id=ticket.id,
+            data={k: data[k] for k in ("to_status",) if data.get(k)},
         )
         for recipient in recipients
         if recipient != data.get("actor")

@@ -238,6 +238,12 @@ def mask_value(kind: str, value: Any) -> Any:
     return MASKERS[kind](str(value))
 
 
+def reusable(grants: Iterable[Grant]) -> Sequence[Grant]:
+    """``grants`` as a sequence that may be read more than once; one already (a caller's
+    tuple, the runner's lazily loaded grants) is kept as it is, so nothing is read early."""
+    return grants if isinstance(grants, Sequence) else list(grants)
+
+
 # -- the matrix ---------------------------------------------------------------------------------
 @attrs.define
 class PermissionMatrix:
@@ -486,7 +492,7 @@ class PermissionMatrix:
         """Why ``check`` decides as it does, one line per rule and grant considered. Names none
         of the ``hidden`` fields (the reader's hidden and masked fields): neither their values
         nor conditions over them."""
-        grants = list(grants)
+        grants = reusable(grants)
         decision = self.check(actor, action, resource, grants, customer=customer)
         roles = ", ".join(sorted(actor.roles)) or "no role"
         lines = [
@@ -580,7 +586,7 @@ class PermissionMatrix:
         """The ticket as ``actor`` may see it: internal notes removed without
         ``ticket.view_notes``, contact (PII) fields masked without ``customer.view_contact``,
         and the role's hidden/masked fields applied."""
-        grants = list(grants)
+        grants = reusable(grants)
         rule = self.field_rule(actor)
         changes: dict[str, Any] = {}
         if not self.check(actor, "ticket.view_notes", ticket, grants).allowed:
@@ -630,7 +636,7 @@ class PermissionMatrix:
         and hand-overs with their summaries) are omitted and messages are public ones only; a
         field the role may not see is ``None`` (empty for tags) in every event that carries it,
         a masked one ``***``; contact custom fields are masked as on the ticket."""
-        grants = list(grants)
+        grants = reusable(grants)
         rule = self.field_rule(actor)
         notes = self.check(actor, "ticket.view_notes", ticket, grants).allowed
         shown: list[Event] = []

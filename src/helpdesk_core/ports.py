@@ -343,6 +343,10 @@ class UnitOfWork(Protocol):
     def ticket_of_message_id(self, message_id: str) -> str | None:
         """The ticket a received Message-ID was recorded for, or None."""
 
+    def tickets_of_message_ids(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """:meth:`ticket_of_message_id` of several at once (a mail's In-Reply-To and
+        References: one round trip, not one per id): the ids recorded, each to its ticket."""
+
     def add_attachment(self, attachment: Attachment) -> None:
         """Store an attachment's bytes and metadata (its id is new)."""
 

@@ -2,10 +2,13 @@
 AUTH as ``[email.smtp]`` says.
 
 Enabled by an ``[email.smtp]`` table. Recipients are actor ids; an address book maps them to
-:class:`~helpdesk_plugins.channel_email.outbound.Recipient` (address, name, locale). The
-default address book reads ``notification.data["email"]`` or takes a recipient id that is an
-address; a host passes the desk's directory instead. A recipient without an address is skipped
-(logged): retrying would not give them one.
+:class:`~helpdesk_plugins.channel_email.outbound.Recipient` (address, name, locale, contact
+masking). The desk's outbox dispatch resolves each recipient before any notifier sees it
+(:mod:`helpdesk_core.service.recipients`: agents from the directory, customers from their
+records, ``data["mask_contacts"]`` from the recipient's role and the permission matrix); the
+default address book reads that ``data``, else takes a recipient id that is an address (masked
+unless the data says otherwise: nothing tells what role such an address has). A recipient
+without an address is skipped (logged): retrying would not give them one.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ AddressBook = Callable[[Notification], Recipient | None]
 
 def default_address_book(notification: Notification) -> Recipient | None:
     """``data["email"]`` (with ``data["name"]``, ``data["locale"]``), else a recipient id that
-    is itself an address; None otherwise."""
+    is itself an address; None otherwise. Contacts are masked unless ``data["mask_contacts"]``
+    is ``False`` (what the desk's dispatch sets for a recipient whose role may read them)."""
     data = notification.data
     address = data.get("email")
     if not isinstance(address, str) or "@" not in address:
@@ -45,6 +49,7 @@ def default_address_book(notification: Notification) -> Recipient | None:
         address=address,
         name=name if isinstance(name, str) else "",
         locale=locale if isinstance(locale, str) else None,
+        mask_contacts=data.get("mask_contacts") is not False,
     )
 
 

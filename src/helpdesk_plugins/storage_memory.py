@@ -633,6 +633,14 @@ class MemoryUnitOfWork:
         with self._store._lock:
             return self._store.message_index.get(message_id)
 
+    def tickets_of_message_ids(self, message_ids: Sequence[str]) -> dict[str, str]:
+        found = {}
+        for message_id in message_ids:
+            ticket_id = self.ticket_of_message_id(message_id)
+            if ticket_id is not None:
+                found[message_id] = ticket_id
+        return found
+
     def add_attachment(self, attachment: Attachment) -> None:
         self._attachments[attachment.id] = attachment
 

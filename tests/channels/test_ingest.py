@@ -350,6 +350,11 @@ def test_a_web_form_opens_a_ticket_and_acknowledges_its_number(desk: Helpdesk) -
         ({"type": "nosuch"}, "payload.type"),
         ({"priority": "urgentest"}, "payload.priority"),
         ({"colour": "blue"}, "payload.colour"),
+        ({"idempotency_key": ""}, "payload.idempotency_key"),
+        ({"idempotency_key": "has space"}, "payload.idempotency_key"),
+        ({"idempotency_key": "键"}, "payload.idempotency_key"),
+        ({"idempotency_key": "k" * 201}, "payload.idempotency_key"),
+        ({"idempotency_key": 42}, "payload.idempotency_key"),
     ],
 )
 def test_a_bad_web_form_names_the_field_and_writes_nothing(

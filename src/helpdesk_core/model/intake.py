@@ -64,11 +64,12 @@ def _opt_bytes(value: bytes | None) -> bytes | None:
 class IntakeRecord:
     """What became of one inbound message; every ingested input leaves exactly one.
 
-    ``dedupe_key`` is ``"<Message-ID or empty>|<SHA-256 of the raw bytes>"``: a store keeps at
-    most one record per key, which is how a redelivery is recognised. ``raw`` holds the message's
-    bytes for ``ignored`` and ``quarantined`` records (None for ``created`` and ``appended``:
-    the ticket message is the record). ``promoted_to`` is the ticket an agent made from an ignored
-    or quarantined record (:func:`helpdesk_core.desk.Helpdesk.promote_intake`).
+    ``dedupe_key`` is ``"<Message-ID or empty>|<SHA-256 of the raw bytes>"`` for mail
+    (``web:<email key>:<idempotency key>`` for a web form that has one): a store keeps at most
+    one record per key, which is how a redelivery is recognised. ``raw`` holds the message's
+    bytes for ``ignored`` and ``quarantined`` records and a keyed web form's canonical JSON
+    (None otherwise: the ticket message is the record). ``promoted_to`` is the ticket an agent
+    made from an ignored or quarantined record (:func:`helpdesk_core.desk.Helpdesk.promote_intake`).
     """
 
     id: str

@@ -78,8 +78,11 @@ class Token:
     """``word``, ``ident``, ``cjk1`` (one character) or ``cjk2`` (a bigram)."""
 
 
+_CJK_TERM: Final = re.compile(f"[{_CJK}]+")
+
+
 def is_cjk_term(term: str) -> bool:
-    return bool(term) and re.fullmatch(f"[{_CJK}]+", term) is not None
+    return bool(term) and _CJK_TERM.fullmatch(term) is not None
 
 
 def _memo(fold: Callable[[str], str]) -> Callable[[str], str]:

@@ -25,6 +25,16 @@ The rules of ``ingest_email``, in order:
 8. Anything that fails while filing (but the store) is retried once as a ``quarantined`` record
    with reason ``failed``: for any bytes ingest returns a result, or raises
    :class:`~helpdesk_core.errors.StorageError` having recorded nothing.
+
+``submit_web_form`` validates the payload at the door (``ValidationError`` naming
+``payload.<field>``), then files a new ticket as the sender, found or created as a customer
+exactly as for mail, and acknowledges it. Redelivery: a form that carries an
+``idempotency_key`` (a client's retry of one submission; the reference server passes an HTTP
+``Idempotency-Key`` header here) is recorded under ``web:<sender's email key>:<key>`` with the
+form's canonical JSON as its raw bytes; the same key from the same sender with the same fields
+returns the first result with ``duplicate=True`` and writes nothing, with different fields it
+is a ``ValidationError`` naming ``payload.idempotency_key``. Without a key nothing is
+deduplicated: two identical forms are two tickets.
 """
 
 from __future__ import annotations
@@ -192,10 +202,12 @@ def thread_of(call: Call, mail: InboundMail) -> Ticket | None:
     """The ticket the mail answers (rules 5 of the module docstring), or None."""
     uow = call.uow
     ticket: Ticket | None = None
-    for message_id in mail.thread_ids[:MAX_THREAD_LOOKUPS]:
-        ticket_id = mail.sent_tickets.get(message_id) or uow.ticket_of_message_id(
-            message_key(message_id)
-        )
+    named = mail.thread_ids[:MAX_THREAD_LOOKUPS]
+    received = uow.tickets_of_message_ids(
+        [message_key(i) for i in named if i not in mail.sent_tickets]
+    )  # one round trip for all of them
+    for message_id in named:
+        ticket_id = mail.sent_tickets.get(message_id) or received.get(message_key(message_id))
         ticket = uow.get_ticket(ticket_id) if ticket_id else None
         if ticket is not None:
             break
@@ -486,7 +498,12 @@ def filed(
 
 
 # -- the web form -------------------------------------------------------------------------------
-WEB_FIELDS: Final = ("email", "name", "subject", "body", "phone", "type", "priority")
+WEB_FIELDS: Final = (
+    "email", "name", "subject", "body", "phone", "type", "priority", "idempotency_key"
+)  # fmt: skip
+MAX_IDEMPOTENCY_KEY: Final = 200
+_IDEMPOTENCY_KEY: Final = re.compile(rf"[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}")
+"""1 to 200 visible ASCII characters (a UUID, a client's request id...)."""
 
 
 @attrs.frozen
@@ -500,6 +517,20 @@ class WebForm:
     phone: str | None = None
     type: str | None = None
     priority: str | None = None
+    idempotency_key: str | None = None
+
+    def content(self) -> bytes:
+        """The form's fields (not its key) as canonical JSON: what a redelivery must repeat."""
+        fields = attrs.asdict(self, filter=lambda a, _: a.name != "idempotency_key")
+        text = json.dumps(fields, sort_keys=True, ensure_ascii=False)
+        return text.encode("utf-8", errors="surrogatepass")
+
+    def dedupe_key(self) -> str | None:
+        """``web:<sender's email key>:<idempotency key>``: a key is the sender's own, so two
+        customers using the same key never meet. None without a key (no deduplication)."""
+        if self.idempotency_key is None:
+            return None
+        return f"web:{email_key(self.email)}:{self.idempotency_key}"
 
 
 def web_form(runner: Runner, payload: object) -> WebForm:
@@ -538,6 +569,15 @@ def web_form(runner: Runner, payload: object) -> WebForm:
             raise ValidationError(
                 "payload.phone", f"is not a phone number: {payload['phone']!r}"
             ) from None
+    key = payload.get("idempotency_key")
+    if key is not None:
+        if not isinstance(key, str) or not _IDEMPOTENCY_KEY.fullmatch(key):
+            raise ValidationError(
+                "payload.idempotency_key",
+                f"must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters (no spaces), "
+                f"got {key!r}"[:300],
+            )
+        values["idempotency_key"] = key
     for name, allowed in (("type", cfg.ticket_types), ("priority", cfg.priorities)):
         value = payload.get(name)
         if value is not None:
@@ -561,10 +601,21 @@ def submit_web_form(
     at = runner.now(now)
     channel = channels.get(MAIL_CHANNEL)
     limit = channel.acknowledgements_per_hour if isinstance(channel, MailChannel) else 3
-    canonical = json.dumps(attrs.asdict(form), sort_keys=True, ensure_ascii=False)
-    digest = hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
+    content = form.content()
+    digest = hashlib.sha256(content).hexdigest()
+    keyed = form.dedupe_key()
 
     def body(call: Call) -> IngestResult:
+        if keyed is not None:
+            existing = call.uow.intake_by_key(keyed)
+            if existing is not None:
+                if existing.raw != content:
+                    raise ValidationError(
+                        "payload.idempotency_key",
+                        "was used by this sender for an earlier, different form; "
+                        "use a new key for a new form",
+                    )
+                return existing.result(duplicate=True)
         customer = find_or_create_customer(runner, call, form.email, form.name, form.phone)
         change = open_from(
             runner,
@@ -584,13 +635,15 @@ def submit_web_form(
             at=call.at,
             channel=WEB_CHANNEL,
             outcome="created",
-            dedupe_key=f"web:{call.new_id()}|{digest}",
+            dedupe_key=keyed or f"web:{call.new_id()}|{digest}",
             sender=form.email,
             subject=one_line(form.subject),
             ticket_id=change.ticket.id,
             customer_id=customer.id,
+            raw=None if keyed is None else content,
         )
-        call.uow.add_intake(record)
+        if not call.uow.add_intake(record):  # a concurrent submission with the key came first
+            raise ConcurrencyConflict(f"intake {keyed}", 0, 1)
         return record.result()
 
     return runner.run(SYSTEM, "intake.web_form", None, at, body)

@@ -27,9 +27,9 @@ Nothing else in the library asks the access policy anything: services go through
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -107,6 +107,39 @@ class Refused(HelpdeskError):
         self.hidden = hidden
 
 
+class LazyGrants(Sequence[Grant]):
+    """The approved grants that apply to an actor at an instant, read from the store the first
+    time a decision needs them: most decisions are made by the rules alone (the system actor's,
+    an administrator's, an agent's on its team's tickets), and then no grant is read at all.
+    Valid while the unit of work that reads them is open (one call)."""
+
+    def __init__(self, uow: UnitOfWork, actor: Actor, at: datetime) -> None:
+        self._uow, self._actor, self._at = uow, actor, at
+        self._grants: tuple[Grant, ...] | None = None
+
+    def _loaded(self) -> tuple[Grant, ...]:
+        if self._grants is None:
+            self._grants = tuple(
+                g
+                for g in self._uow.grants("approved")
+                if g.applies_to(self._actor) and g.active(self._at)
+            )
+        return self._grants
+
+    @overload
+    def __getitem__(self, index: int) -> Grant: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Grant]: ...
+    def __getitem__(self, index: int | slice) -> Grant | Sequence[Grant]:
+        return self._loaded()[index]
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+    def __iter__(self) -> Iterator[Grant]:
+        return iter(self._loaded())
+
+
 @attrs.define
 class ActorView:
     """What one actor may do and see, built once per call: the policy's rules for their roles,
@@ -114,7 +147,8 @@ class ActorView:
 
     actor: Actor
     policy: AccessPolicy
-    grants: tuple[Grant, ...]
+    grants: Sequence[Grant]
+    """The actor's active grants (the runner's are :class:`LazyGrants`: read when needed)."""
     profile: Callable[[str], Mapping[str, Any]] | None = None
     """The ``customer.*`` fields of a requester, when the policy's rules read them."""
     _unreadable: frozenset[str] | None = None
@@ -265,9 +299,10 @@ class Runner:
 
     # -- the path ---------------------------------------------------------------------------
     def view(self, uow: UnitOfWork, actor: Actor, at: datetime) -> ActorView:
-        """The actor's view as of ``at``; grants are read on every call, so an approval or a
-        revocation applies to the very next one."""
-        grants = tuple(g for g in uow.grants("approved") if g.applies_to(actor) and g.active(at))
+        """The actor's view as of ``at``; grants are read on every call that needs them (a
+        decision the rules do not make alone), so an approval or a revocation applies to the
+        very next one."""
+        grants = LazyGrants(uow, actor, at)
         profile = None
         if self.policy.reads_customer():  # rules on customer.tier...: checks read the profile
             seen: dict[str, Mapping[str, Any]] = {}

@@ -38,6 +38,7 @@ from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import Notifier, UnitOfWork
 from helpdesk_core.service import reviews as review_service
+from helpdesk_core.service.recipients import Addresses
 from helpdesk_core.service.reviews import ReviewRules
 from helpdesk_core.service.runner import MAX_RETRIES, Change, Runner
 from helpdesk_core.service.tickets import add_transfer
@@ -449,7 +450,8 @@ def dispatch_outbox(
 ) -> int:
     """Deliver claimed outbox messages to every notifier, at least once; a failure is retried
     with exponential back-off and the message is dead after its last attempt
-    (:func:`helpdesk_core.model.records.retry_at`)."""
+    (:func:`helpdesk_core.model.records.retry_at`). Each notification's recipient is resolved
+    first (address, name, contact masking: :mod:`helpdesk_core.service.recipients`)."""
     _check_tick(worker, limit, lease)
     at = runner.now(now)
     with runner.storage.transaction() as uow:
@@ -458,11 +460,15 @@ def dispatch_outbox(
         error: str | None = None
         try:
             ticket_id = notifications.needs_ticket(message)
-            ticket = None
-            if ticket_id is not None:
-                with runner.storage.transaction() as uow:
-                    ticket = uow.get_ticket(ticket_id)
-            for notification in notifications.notifications(message, ticket):
+            with runner.storage.transaction() as uow:
+                ticket = None if ticket_id is None else uow.get_ticket(ticket_id)
+                addresses = Addresses(runner, uow, at)
+                if ticket is not None:
+                    addresses.remember(ticket)
+                addressed = [
+                    addresses.address(n) for n in notifications.notifications(message, ticket)
+                ]
+            for notification in addressed:
                 for notifier in notifiers:
                     notifier.send(notification)
         except Exception as exc:

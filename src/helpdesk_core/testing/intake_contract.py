@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from helpdesk_core.errors import ConcurrencyConflict
@@ -55,6 +56,27 @@ class IntakeContract:
             assert uow.intake_by_key("nope|0") is None
         stored = record.raw
         assert stored == RAW
+
+    def test_a_keyed_web_form_record_keeps_its_form(self, storage: Storage) -> None:
+        """A ``created`` record of a web form with an idempotency key keeps the form's canonical
+        JSON as raw bytes (a redelivery is compared with it) and is found by its key."""
+        form = '{"body": "密码不对", "email": "li@example.net"}'.encode()
+        record = intake_record(
+            1,
+            outcome="created",
+            channel="web_form",
+            dedupe_key="web:li@example.net:5f0c6a1e-9d1b-4c55",
+            message_id=None,
+            ticket_id="t-1",
+            customer_id="c-1",
+            raw=form,
+        )
+        with storage.transaction() as uow:
+            assert uow.add_intake(record) is True
+        with storage.transaction() as uow:
+            assert uow.intake_by_key("web:li@example.net:5f0c6a1e-9d1b-4c55") == record
+            assert uow.add_intake(attrs.evolve(record, id="in-2")) is False
+            assert uow.intake_by_key("web:li@example.net:other") is None
 
     def test_a_second_record_with_the_same_dedupe_key_is_refused(self, storage: Storage) -> None:
         first = intake_record(1)
@@ -149,6 +171,26 @@ class IntakeContract:
             assert uow.ticket_of_message_id("m1@customer.cn") == "t-1"
             assert uow.ticket_of_message_id(long_id) == "t-3"
             assert uow.ticket_of_message_id("other@x") is None
+
+    def test_message_ids_are_looked_up_many_at_once(self, storage: Storage) -> None:
+        """A mail's In-Reply-To and References in one call: the recorded ones, each with its
+        ticket (its first), whatever their number, order or repeats; this unit's own too."""
+        ids = [f"r{n}@customer.cn" for n in range(40)]
+        with storage.transaction() as uow:
+            for n, message_id in enumerate(ids):
+                if n % 3 == 0:
+                    uow.index_message_id(message_id, f"t-{n}")
+            uow.index_message_id("r0@customer.cn", "t-other")
+            assert uow.tickets_of_message_ids(["r3@customer.cn"]) == {"r3@customer.cn": "t-3"}
+        expected = {i: f"t-{n}" for n, i in enumerate(ids) if n % 3 == 0}
+        with storage.transaction() as uow:
+            assert uow.tickets_of_message_ids(list(reversed(ids))) == expected
+            assert uow.tickets_of_message_ids(ids[:2] + ids[:2]) == {ids[0]: "t-0"}
+            assert uow.tickets_of_message_ids(["nobody@x"]) == {}
+            assert uow.tickets_of_message_ids([]) == {}
+            uow.index_message_id("new@customer.cn", "t-new")
+            found = uow.tickets_of_message_ids(["new@customer.cn", ids[3]])
+            assert found == {"new@customer.cn": "t-new", ids[3]: "t-3"}
 
     def test_attachments_round_trip_per_ticket(self, storage: Storage) -> None:
         blob = bytes(range(256)) * 40

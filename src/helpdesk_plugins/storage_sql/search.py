@@ -97,7 +97,8 @@ def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
     """Index one ticket through the store's prepared statements (a command pays for the
     driver's work only, not for building and compiling statements)."""
     digest = text_digest(ticket)
-    stored = uow.prepared_read("search_doc", {"id": ticket.id})
+    # a ticket this unit inserted has no index entry yet: nothing to read
+    stored = [] if ticket.id in uow.created else uow.prepared_read("search_doc", {"id": ticket.id})
     if stored and stored[0][3] == digest:
         return  # the searchable text did not change (assign, status...)
     sqlite = uow.dialect == "sqlite"
@@ -130,7 +131,7 @@ def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
             "search_fts_add", [{"doc_no": doc_no, **{name: row[name] for name in FIELDS}}]
         )
     stats[(shard, DOCS)] += 1
-    words = sorted({t for name in FIELDS for t in terms[name] if is_word(t)})
+    words = sorted(t for t in {t for name in FIELDS for t in terms[name]} if is_word(t))
     known: set[str] = set()
     for start in range(0, len(words), WORDS_AT_ONCE):
         batch = words[start : start + WORDS_AT_ONCE]

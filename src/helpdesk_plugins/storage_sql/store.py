@@ -25,12 +25,13 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import sqlalchemy as sa
@@ -169,6 +170,49 @@ def _intake(row: Any) -> IntakeRecord:
         raw=None if raw is None else bytes(raw),
         promoted_to=promoted_to,
     )
+
+
+DECODED_TICKETS: Final = 512
+"""Ticket documents a store keeps decoded (:class:`DecodedTickets`)."""
+DECODED_CHARS: Final = 8_000_000
+"""... and at most this many characters of them."""
+
+
+class DecodedTickets:
+    """The tickets decoded from the documents read last, keyed by the document's text: a
+    ticket is immutable and its document is its whole state, so a text read again (the
+    requester's open tickets every new ticket of theirs is compared with, the ticket a reply
+    threads to) is not parsed again. A hit returns exactly what decoding would. One per store,
+    bounded by :data:`DECODED_TICKETS` documents and :data:`DECODED_CHARS` characters, the
+    oldest forgotten first; safe across threads."""
+
+    def __init__(self, size: int = DECODED_TICKETS, chars: int = DECODED_CHARS) -> None:
+        self.size, self.chars = size, chars
+        self._memo: OrderedDict[str, Ticket] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def get(self, doc: str, decode: Callable[[str], Ticket]) -> Ticket:
+        with self._lock:
+            found = self._memo.get(doc)
+            if found is not None:
+                self._memo.move_to_end(doc)
+                return found
+        ticket = decode(doc)
+        if len(doc) <= self.chars:
+            with self._lock:
+                if doc not in self._memo:
+                    self._memo[doc] = ticket
+                    self._held += len(doc)
+                    while len(self._memo) > self.size or self._held > self.chars:
+                        dropped, _ = self._memo.popitem(last=False)
+                        self._held -= len(dropped)
+        return ticket
+
+
+MESSAGE_IDS_AT_ONCE: Final = 16
+"""Message-IDs looked up per statement when a mail is threaded (a shorter list repeats its
+first): a mail's In-Reply-To and References in one round trip."""
 
 
 class Prepared:
@@ -401,6 +445,11 @@ class Statements:
         self.ticket_of_message_id = p(
             sa.select(m.ticket_id).where(m.message_id == sa.bindparam("message_id"))
         )
+        self.tickets_of_message_ids = p(
+            sa.select(m.message_id, m.ticket_id).where(
+                m.message_id.in_([sa.bindparam(f"m{n}") for n in range(MESSAGE_IDS_AT_ONCE)])
+            )
+        )
         self.add_acknowledgement = p(
             sa.insert(s.acknowledgements).values(
                 address=sa.bindparam("address"), at=sa.bindparam("at")
@@ -542,6 +591,7 @@ class SqlStorage:
         self.translation = Dialect(self.dialect, self.codec.fields, self.regex.name)
         self.tickets_loaded = 0
         """Ticket documents read and decoded so far (the storage port's counter for tests)."""
+        self.decoded = DecodedTickets()
         self.sql = Statements(self.engine.dialect)
         self.dbapi: Any = self.engine.dialect.loaded_dbapi
         self.trace: Callable[[str], None] | None = None
@@ -717,6 +767,10 @@ class SqlUnitOfWork:
         """In a host's transaction the write transaction is already the host's."""
         self._search_dirty: dict[str, Ticket] = {}
         """Tickets saved by this unit, indexed for search just before COMMIT."""
+        self._outbox_rows: list[dict[str, Any]] = []
+        """Outbox rows queued by :meth:`add_outbox`, written by :meth:`flush_outbox`."""
+        self.created: set[str] = set()
+        """Tickets this unit inserted: nothing of them is in the search index yet."""
         if host is None:
             conn.begin()  # so that conn.commit() commits what the driver cursor wrote
         raw = conn.connection.dbapi_connection
@@ -852,6 +906,9 @@ class SqlUnitOfWork:
     # -- tickets --------------------------------------------------------------------------
     def _ticket(self, doc: str) -> Ticket:
         self._store.tickets_loaded += 1
+        return self._store.decoded.get(doc, self._decode)
+
+    def _decode(self, doc: str) -> Ticket:
         return ticket_from_dict(self._store.open_doc(doc))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
@@ -890,6 +947,7 @@ class SqlUnitOfWork:
                 if current:
                     raise ConcurrencyConflict(ticket.id, 0, current)
                 raise ValidationError("number", f"ticket number {ticket.number} is taken")
+            self.created.add(ticket.id)
         else:
             updated = self._qw(sql.update_ticket, {**row, "expected": expected})
             if updated.rowcount != 1:
@@ -1206,8 +1264,11 @@ class SqlUnitOfWork:
         )
 
     def add_outbox(self, message: OutboxMessage) -> None:
-        self._qw(
-            self._store.sql.insert_outbox,
+        """Queued in the unit and written with its other rows in one batch (one round trip)
+        before anything reads the outbox and before COMMIT; the write transaction begins now,
+        as for any write."""
+        self._begin_write()
+        self._outbox_rows.append(
             {
                 "id": message.id,
                 "key": message.key,
@@ -1220,12 +1281,19 @@ class SqlUnitOfWork:
                 "last_error": message.last_error,
                 "claimed_by": message.claimed_by,
                 "lease_until": _opt_micros(message.lease_until),
-            },
+            }
         )
+
+    def flush_outbox(self) -> None:
+        """Write the outbox rows this unit queued, in order, in one batch."""
+        if self._outbox_rows:
+            rows, self._outbox_rows = self._outbox_rows, []
+            self._many(self._store.sql.insert_outbox, rows)
 
     def claim_outbox(
         self, now: datetime, limit: int, worker: str, lease: timedelta
     ) -> list[OutboxMessage]:
+        self.flush_outbox()
         at = to_micros(now)
         o = s.outbox.c
         rows = self._claim(
@@ -1281,6 +1349,7 @@ class SqlUnitOfWork:
         error: str | None = None,
         retry_at: datetime | None = None,
     ) -> None:
+        self.flush_outbox()
         o = s.outbox.c
         values: dict[str, Any] = {
             "state": delivery_state(delivered, retry_at),
@@ -1296,12 +1365,14 @@ class SqlUnitOfWork:
             raise ValidationError("message_id", f"no outbox message {message_id!r}")
 
     def outbox(self, state: str | None = None) -> list[OutboxMessage]:
+        self.flush_outbox()
         statement = sa.select(*s.outbox.c).order_by(s.outbox.c.pos)
         if state is not None:
             statement = statement.where(s.outbox.c.state == state)
         return [self._message(row) for row in self._x(statement)]
 
     def revive_outbox(self, message_id: str, *, available_at: datetime) -> OutboxMessage | None:
+        self.flush_outbox()
         o = s.outbox.c
         done = self._w(
             sa.update(s.outbox)
@@ -1423,7 +1494,9 @@ class SqlUnitOfWork:
 
     # -- full-text search -------------------------------------------------------------------------
     def flush_search(self) -> None:
-        """Index the tickets this unit saved (the last writes before COMMIT)."""
+        """The unit's queued outbox rows, then the search index of the tickets it saved (the
+        last writes before COMMIT)."""
+        self.flush_outbox()
         if self._search_dirty:
             dirty, self._search_dirty = self._search_dirty, {}
             text_search.write_index(self, dirty.values())
@@ -1620,6 +1693,19 @@ class SqlUnitOfWork:
     def ticket_of_message_id(self, message_id: str) -> str | None:
         found = self._value(self._store.sql.ticket_of_message_id, {"message_id": message_id})
         return None if found is None else str(found)
+
+    def tickets_of_message_ids(self, message_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(message_ids))
+        for start in range(0, len(wanted), MESSAGE_IDS_AT_ONCE):
+            batch = wanted[start : start + MESSAGE_IDS_AT_ONCE]
+            batch += batch[:1] * (MESSAGE_IDS_AT_ONCE - len(batch))  # a fixed statement
+            values = {f"m{n}": message_id for n, message_id in enumerate(batch)}
+            found.update(
+                (str(mid), str(tid))
+                for mid, tid in self._q(self._store.sql.tickets_of_message_ids, values)
+            )
+        return found
 
     def add_attachment(self, attachment: Attachment) -> None:
         row = {
