@@ -32,7 +32,7 @@ from helpdesk_core.escalation import (
 )
 from helpdesk_core.model.customers import ProfileTimeline
 from helpdesk_core.model.events import Event, FieldsChanged, PriorityChanged
-from helpdesk_core.model.people import SYSTEM
+from helpdesk_core.model.people import SYSTEM, Agent
 from helpdesk_core.model.records import Firing, OutboxMessage, retry_at
 from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.tickets import Ticket
@@ -195,6 +195,19 @@ def _tell_reviews(review: ReviewHook, opened: Opened) -> None:
             log.exception("helpdesk_open_review failed for %s", firing.key)
 
 
+class _Directory:
+    """The agents of one transaction, read on first need (escalation recipients)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._agents: list[Agent] | None = None
+
+    def __call__(self) -> list[Agent]:
+        if self._agents is None:
+            self._agents = self._uow.agents()
+        return self._agents
+
+
 BATCH: int = 100
 """Claimed tickets escalated in one transaction: one commit (and, on SQLite, one acquisition of
 the write lock) for up to this many tickets instead of one per ticket."""
@@ -222,8 +235,11 @@ def _escalate_batches(
         results: list[tuple[str, list[DueFiring], Opened, Change | None]] = []
         try:
             with runner.storage.transaction() as uow:
+                directory = _Directory(uow)
                 for ticket_id in batch:
-                    done, opened, change = _escalate_in(runner, rules, uow, ticket_id, at, worker)
+                    done, opened, change = _escalate_in(
+                        runner, rules, uow, ticket_id, at, worker, directory
+                    )
                     results.append((ticket_id, done, opened, change))
         except (ConcurrencyConflict, LeaseLost):
             continue
@@ -238,7 +254,9 @@ def _escalate(
     runner: Runner, rules: Escalations, ticket_id: str, at: datetime, worker: str
 ) -> tuple[list[DueFiring], Opened]:
     with runner.storage.transaction() as uow:
-        done, opened, change = _escalate_in(runner, rules, uow, ticket_id, at, worker)
+        done, opened, change = _escalate_in(
+            runner, rules, uow, ticket_id, at, worker, _Directory(uow)
+        )
     if change is not None:
         runner.committed([change])
     return done, opened
@@ -246,9 +264,10 @@ def _escalate(
 
 def _escalate_in(
     runner: Runner, rules: Escalations, uow: UnitOfWork, ticket_id: str, at: datetime,
-    worker: str,
+    worker: str, directory: Callable[[], Sequence[Agent]],
 ) -> tuple[list[DueFiring], Opened, Change | None]:  # fmt: skip
-    """Fire what is due on one claimed ticket inside ``uow`` and schedule its next check."""
+    """Fire what is due on one claimed ticket inside ``uow`` and schedule its next check
+    (``directory``: the agents, read at most once per transaction)."""
     escalation = rules.escalation
     ticket = uow.get_ticket(ticket_id)
     if ticket is None or escalation is None:
@@ -270,7 +289,7 @@ def _escalate_in(
                 continue
             fired.add(due.key)
             done.append(due)
-            _actions(runner, rules, uow, change, policy, due, at)
+            _actions(runner, rules, uow, change, policy, due, at, directory)
     if change.events:
         runner.record(uow, change, at)
         clocks = rules.clocks(uow, ticket_id, at, profile=profile)
@@ -381,6 +400,7 @@ def _actions(
     policy: EscalationPolicy,
     due: DueFiring,
     at: datetime,
+    directory: Callable[[], Sequence[Agent]],
 ) -> None:
     """A fired level's actions: a notice (now, or when business hours resume, or to the
     on-call), a reassignment, a priority raise, tags."""
@@ -389,7 +409,7 @@ def _actions(
     if level.notify:
         send_at, to_on_call = policy.notice_time(level, at)
         on_call = policy.on_call.on_duty(at) if policy.on_call is not None else None
-        recipients = resolve_recipients(before, level.notify, uow.agents(), on_call, to_on_call)
+        recipients = resolve_recipients(before, level.notify, directory(), on_call, to_on_call)
         uow.add_outbox(
             OutboxMessage(
                 id=runner.new_id(),
