@@ -79,3 +79,24 @@ def test_r_tkt_6_workaround_on_an_urgent_ticket(client: Any, auth: Any) -> None:
     assert done.json()["messages"][-1]["body"].startswith("Pay by bank transfer meanwhile.")
     refused = client.post(f"/api/v1/tickets/{normal}/workaround", headers=auth("agent"), json=body)
     assert refused.status_code in (409, 422), refused.text
+
+
+def test_r_tkt_1_a_public_web_form_tells_the_number_once(client: Any) -> None:
+    """R-TKT-1: a contact form needs no sign-in, returns the ticket number at once, and the same
+    form posted again with its Idempotency-Key opens no second ticket; bad fields are 422
+    naming ``payload.<field>``."""
+    form = {"email": "form.sender@example.net", "name": "Form Sender", "subject": "Broken",
+            "body": "The kettle does not heat."}  # fmt: skip
+    key = {"Idempotency-Key": "web-form-test-1"}
+    first = client.post("/api/v1/forms/ticket", json=form, headers=key)
+    assert first.status_code == 201, first.text
+    taken = first.json()
+    assert taken["outcome"] == "created" and taken["number"].startswith("T")
+    again = client.post("/api/v1/forms/ticket", json=form, headers=key)
+    assert again.status_code == 200 and again.json() == {**taken, "duplicate": True}
+    other = client.post("/api/v1/forms/ticket", json=form)
+    assert other.status_code == 201 and other.json()["ticket_id"] != taken["ticket_id"]
+    changed = client.post("/api/v1/forms/ticket", json={**form, "body": "x"}, headers=key)
+    assert changed.status_code == 422 and changed.json()["field"] == "payload.idempotency_key"
+    bad = client.post("/api/v1/forms/ticket", json={**form, "email": "nope"})
+    assert bad.status_code == 422 and bad.json()["field"] == "payload.email"

@@ -14,10 +14,11 @@ import tomllib
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.people import Actor
 from helpdesk_server.auth import CurrentActor, CurrentUser, Desk
 from helpdesk_server.errors import ERROR_RESPONSES
 from helpdesk_server.schemas import (
@@ -52,6 +53,8 @@ from helpdesk_server.schemas import (
     TransferDecisionIn,
     TransferIn,
     UserOut,
+    WebFormIn,
+    WebFormOut,
     WhatIfIn,
     WhatIfOut,
     WorkaroundIn,
@@ -427,6 +430,44 @@ def whatif(desk: Desk, actor: CurrentActor, body: WhatIfIn) -> WhatIfOut:
 
 
 # ---------------------------------------------------------------------- intake and outbox
+@router.post(
+    "/forms/ticket",
+    response_model=WebFormOut,
+    status_code=201,
+    tags=["intake"],
+    responses={200: {"model": WebFormOut, "description": "a resubmission: the first result"}},
+)
+def submit_web_form(
+    desk: Desk,
+    body: WebFormIn,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="a key the page makes once per form (1-200 visible ASCII characters): "
+            "the same form posted again with it opens no second ticket"
+        ),
+    ] = None,
+) -> WebFormOut:
+    """A public contact form (no sign-in): the sender becomes or is found as a customer and is
+    told the ticket number at once (``desk.submit_web_form``)."""
+    payload: dict[str, Any] = {k: v for k, v in body.model_dump().items() if v is not None}
+    if idempotency_key is not None:
+        payload["idempotency_key"] = idempotency_key
+    result = desk.submit_web_form(payload)
+    number = None
+    if result.ticket_id is not None and result.customer_id is not None:
+        # read back as the sender, through the facade's checks like any customer
+        sender = Actor(id=result.customer_id, roles={"customer"})
+        number = desk.get_ticket(sender, result.ticket_id).number
+    if result.duplicate:
+        response.status_code = 200
+    return WebFormOut(
+        outcome=result.outcome, ticket_id=result.ticket_id, number=number,
+        customer_id=result.customer_id, duplicate=result.duplicate,
+    )  # fmt: skip
+
+
 @router.get("/intake", response_model=list[IntakeRecordOut], tags=["intake"])
 def intake_records(
     desk: Desk,

@@ -472,6 +472,31 @@ class WhatIfOut(BaseModel):
     text: str
 
 
+class WebFormIn(BaseModel):
+    """A contact form as a public page posts it (``desk.submit_web_form``): the library checks
+    every field and names a bad one as ``payload.<field>``."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: str
+    name: str
+    subject: str
+    body: str
+    phone: str | None = None
+    type: str | None = None
+    priority: str | None = None
+
+
+class WebFormOut(BaseModel):
+    """What the sender is told at once (R-TKT-1): the ticket and its number; ``duplicate`` when
+    this was a resubmission of a form already taken (same ``Idempotency-Key``)."""
+
+    outcome: str
+    ticket_id: str | None
+    number: str | None
+    customer_id: str | None
+    duplicate: bool
+
+
 class IntakeRecordOut(BaseModel):
     """An ignored or quarantined inbound message (its raw bytes are not sent)."""
 
