@@ -49,6 +49,7 @@ from helpdesk_core.conditions import TRUE
 from helpdesk_core.model.customers import Customer, CustomerCreated
 from helpdesk_core.model.events import event_to_dict
 from helpdesk_core.model.tickets import ticket_to_dict
+from helpdesk_core.service.reporting import facts_fingerprint
 from helpdesk_core.simulate import ARRIVAL_CURVE, DayProfile, simulate
 from helpdesk_plugins.storage_sql import open_storage
 from helpdesk_plugins.storage_sql import schema as s
@@ -72,6 +73,9 @@ class Template:
         self.tickets: list[tuple[dict[str, Any], list[str], list[tuple[Any, ...]]]] = []
         """Per ticket: its row (``doc`` split at :data:`TOKENS`), tags, event rows (``data``
         split the same way)."""
+        self.facts: list[tuple[int, list[str]]] = []
+        """Per ticket: the report facts row the desk's commands kept (version, document split
+        at :data:`TOKENS`)."""
         self.requesters: set[str] = set()
         for ticket_id in result.ticket_ids:
             ticket = memory.tickets[ticket_id]
@@ -90,6 +94,9 @@ class Template:
                 for e in memory.events[ticket_id]
             ]
             self.tickets.append((row, sorted(ticket.tags), events))
+            version, doc = memory.fact_rows[ticket_id]
+            assert version == ticket.version
+            self.facts.append((version, TOKENS.split(doc)))
             if ticket.requester is not None:
                 self.requesters.add(ticket.requester)
         self.events = sum(len(e) for _, _, e in self.tickets)
@@ -98,7 +105,9 @@ class Template:
             f"{result.commands:,} desk commands in {time.perf_counter() - started:.1f} s"
         )
 
-    def copy(self, n: int, days: int) -> Iterator[tuple[dict[str, Any], list[str], list[Any]]]:
+    def copy(
+        self, n: int, days: int
+    ) -> Iterator[tuple[dict[str, Any], list[str], list[Any], tuple[str, int, str]]]:
         """Copy ``n``: every id and number gets the suffix ``-n``, every instant moves ``days``
         days (the documents were split at those tokens once; a copy re-joins them)."""
         suffix = f"-{n:04d}"
@@ -108,7 +117,7 @@ class Template:
         def text(parts: list[str]) -> str:
             return "".join([swap[p] if i % 2 else p for i, p in enumerate(parts)])
 
-        for row, tags, events in self.tickets:
+        for (row, tags, events), (version, facts) in zip(self.tickets, self.facts, strict=True):
             new = dict(row)
             new["id"] = row["id"] + suffix
             new["number"] = row["number"] + suffix
@@ -120,7 +129,7 @@ class Template:
                 (new["id"], seq, kind, at + shift, actor, text(data))
                 for seq, kind, at, actor, data in events
             ]
-            yield new, tags, rows
+            yield new, tags, rows, (new["id"], version, text(facts))
 
 
 class Swap(dict[str, str]):
@@ -159,19 +168,22 @@ def write(url: str, tickets: int, day_tickets: int) -> tuple[int, int]:
             cursor.execute("BEGIN")  # the store's SQLite connections autocommit otherwise
         for n in range(copies):
             batch = list(template.copy(n, n % 30))
-            ticket_rows = [tuple(row[c] for c in columns) for row, _, _ in batch]
-            tag_rows = [(row["id"], tag) for row, tags, _ in batch for tag in tags]
-            event_rows = [e for _, _, rows in batch for e in rows]
+            ticket_rows = [tuple(row[c] for c in columns) for row, _, _, _ in batch]
+            tag_rows = [(row["id"], tag) for row, tags, _, _ in batch for tag in tags]
+            event_rows = [e for _, _, rows, _ in batch for e in rows]
+            fact_rows = [facts for _, _, _, facts in batch]
             if store.dialect == "sqlite":
                 marks = ", ".join("?" * len(columns))
                 cursor.executemany(f"INSERT INTO hd_tickets VALUES ({marks})", ticket_rows)
                 cursor.executemany("INSERT INTO hd_ticket_tags VALUES (?, ?)", tag_rows)
                 cursor.executemany("INSERT INTO hd_events VALUES (?, ?, ?, ?, ?, ?)", event_rows)
+                cursor.executemany("INSERT INTO hd_report_facts VALUES (?, ?, ?)", fact_rows)
             else:
                 for table, names, rows in (
                     ("hd_tickets", columns, ticket_rows),
                     ("hd_ticket_tags", ["ticket_id", "tag"], tag_rows),
                     ("hd_events", ["ticket_id", "seq", "kind", "at", "actor", "data"], event_rows),
+                    ("hd_report_facts", ["ticket_id", "version", "doc"], fact_rows),
                 ):
                     with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
                         for row in rows:
@@ -205,32 +217,44 @@ def write(url: str, tickets: int, day_tickets: int) -> tuple[int, int]:
     return written, events
 
 
-def run_report(url: str) -> None:
-    """In a fresh process: the stream alone, the full report, volumes by tier; JSON out."""
+def run_report(url: str, events_too: bool) -> None:
+    """In a fresh process: the facts stream alone, the full report from the facts, the two
+    KPIs the peer computes, volumes by tier; with ``events_too`` the full report from the
+    events as well (the path before report facts) and whether every figure agrees. JSON out."""
     store = open_storage(url)
     sla = sla_config()
+    fingerprint = facts_fingerprint(sla, desk().config)
     start, end = MONTH
     low, high = reports.period_bounds(start, end, TZ)
     figures: dict[str, Any] = {}
     with store.transaction() as uow:
         t0, c0 = time.perf_counter(), time.process_time()
-        figures["stream_events"] = sum(1 for _ in uow.events_by_creation(TRUE, created_before=high))
+        figures["stream_rows"] = sum(1 for _ in uow.report_facts(TRUE, created_before=high))
         figures["stream_seconds"] = time.perf_counter() - t0
         figures["stream_cpu"] = time.process_time() - c0
     with store.transaction() as uow:
         t0, c0 = time.perf_counter(), time.process_time()
-        stream = reports.stored_events(uow, created_before=high)
-        full = reports.many(reports.REPORTS, stream, start=start, end=end, tz=TZ, sla=sla)
+        full = reports.from_store(
+            reports.REPORTS, uow, start=start, end=end, tz=TZ, sla=sla, fingerprint=fingerprint
+        )
         figures["full_seconds"] = time.perf_counter() - t0
         figures["full_cpu"] = time.process_time() - c0
     figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["volumes"] = dict(full["volumes"].rows[0])
     figures["sla"] = [dict(r) for r in full["sla_compliance"].rows]
+    if events_too:
+        with store.transaction() as uow:
+            t0, c0 = time.perf_counter(), time.process_time()
+            stream = reports.stored_events(uow, created_before=high)
+            old = reports.many(reports.REPORTS, stream, start=start, end=end, tz=TZ, sla=sla)
+            figures["events_seconds"] = time.perf_counter() - t0
+            figures["events_cpu"] = time.process_time() - c0
+        figures["events_agree"] = all(old[n].rows == full[n].rows for n in reports.REPORTS)
     with store.transaction() as uow:
         t0, c0 = time.perf_counter(), time.process_time()
-        by_type = reports.many(
+        by_type = reports.from_store(
             ["volumes", "first_response_time"],
-            reports.stored_events(uow, created_before=high, created_from=low),
+            uow,
             start=start,
             end=end,
             tz=TZ,
@@ -245,14 +269,9 @@ def run_report(url: str) -> None:
     with store.transaction() as uow:
         t0 = time.perf_counter()
         tiers = reports.requester_tiers(uow, end=high)
-        by_tier = reports.volumes(
-            reports.stored_events(uow, created_before=high, created_from=low),
-            start=start,
-            end=end,
-            tz=TZ,
-            group_by=["tier"],
-            tiers=tiers,
-        )
+        by_tier = reports.from_store(
+            ["volumes"], uow, start=start, end=end, tz=TZ, group_by=["tier"], tiers=tiers
+        )["volumes"]
         figures["tier_seconds"] = time.perf_counter() - t0
     figures["by_tier"] = {str(r["tier"]): r["tickets"] for r in by_tier.rows}
     store.close()
@@ -304,7 +323,8 @@ def bench(kind: str, args: argparse.Namespace, folder: str) -> bool:
         if not exists:
             write(url, args.tickets, args.day_tickets)
         child = subprocess.run(
-            [sys.executable, __file__, "--report-only", url],
+            [sys.executable, __file__, "--report-only", url]
+            + (["--events-too"] if args.events_too else []),
             capture_output=True,
             text=True,
             check=True,
@@ -322,11 +342,18 @@ def bench(kind: str, args: argparse.Namespace, folder: str) -> bool:
     total = figures["volumes"]["tickets"]
     print(f"[{kind}] month {MONTH[0]}..{MONTH[1]} ({TZ}): {total:,} tickets in the report")
     print(
-        f"[{kind}] stream alone (read + decode {figures['stream_events']:,} events): "
+        f"[{kind}] facts stream alone (read + decode {figures['stream_rows']:,} rows): "
         f"{figures['stream_seconds']:.1f} s (CPU {figures['stream_cpu']:.1f} s)"
     )
+    if "events_seconds" in figures:
+        print(
+            f"[{kind}] full report from the EVENTS (before): {figures['events_seconds']:.1f} s "
+            f"(CPU {figures['events_cpu']:.1f} s); same figures as from the facts: "
+            f"{figures['events_agree']}"
+        )
+        agree = agree and figures["events_agree"]
     print(
-        f"[{kind}] full report (all {len(reports.REPORTS)} KPIs, one pass): "
+        f"[{kind}] full report from the report facts (all {len(reports.REPORTS)} KPIs): "
         f"{figures['full_seconds']:.1f} s (CPU {figures['full_cpu']:.1f} s), "
         f"{total / figures['full_seconds']:,.0f} tickets/s; "
         f"peak RSS of the report process {figures['peak_mb']:.0f} MB"
@@ -353,10 +380,15 @@ def main() -> None:
         ),
     )
     parser.add_argument("--db", type=Path, help="SQLite file (kept; reused when it exists)")
+    parser.add_argument(
+        "--events-too",
+        action="store_true",
+        help="also the full report from the events (the path before report facts), compared",
+    )
     parser.add_argument("--report-only", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.report_only:
-        run_report(args.report_only)
+        run_report(args.report_only, args.events_too)
         return
     kinds = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     with tempfile.TemporaryDirectory(prefix="bench-reports-scale-") as folder:

@@ -94,6 +94,16 @@ class TextQuery:
     limit: int = 20
 
 
+@attrs.frozen
+class StoredFacts:
+    """One ticket's row of :meth:`UnitOfWork.report_facts`: its id and its report facts
+    document (:func:`helpdesk_core.reports.facts_document`, as it was saved), or None when the
+    store has none for the ticket's current version."""
+
+    ticket_id: str
+    doc: Sequence[Any] | None
+
+
 class HostTransaction(Protocol):
     """A transaction the host application owns, that a unit of work runs inside (issue 25).
 
@@ -152,6 +162,24 @@ class UnitOfWork(Protocol):
         order. What reports stream (issue 24): the store reads it in one ordered pass (a
         server-side cursor on PostgreSQL), so memory holds a batch, never the period. The
         iterator is valid while the unit of work is open."""
+
+    def save_report_facts(self, ticket_id: str, version: int, doc: Sequence[Any]) -> None:
+        """Keep ``doc`` (a JSON-ready list: :func:`helpdesk_core.reports.facts_document`) as
+        the report facts of the ticket at ``version``, replacing what was kept before; written
+        in this unit's transaction by the command that saved the ticket (issue 24)."""
+
+    def report_facts(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[StoredFacts]:
+        """One :class:`StoredFacts` per ticket matching ``where`` created in ``[created_from,
+        created_before)``, in ``(created_at, id)`` order: the facts document when the one kept
+        was saved for the ticket's current version, else None (never kept, or the ticket
+        changed since without them). What full reports read at scale: one row per ticket, in
+        one ordered pass whose memory is a batch. Valid while the unit of work is open."""
 
     def get_customer(self, customer_id: str) -> Customer | None:
         """The customer's current profile, or None."""
