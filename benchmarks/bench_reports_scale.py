@@ -225,7 +225,7 @@ def run_report(url: str, events_too: bool) -> None:
     sla = sla_config()
     fingerprint = facts_fingerprint(sla, desk().config)
     start, end = MONTH
-    low, high = reports.period_bounds(start, end, TZ)
+    _, high = reports.period_bounds(start, end, TZ)
     figures: dict[str, Any] = {}
     with store.transaction() as uow:
         t0, c0 = time.perf_counter(), time.process_time()

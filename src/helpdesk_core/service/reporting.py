@@ -14,9 +14,9 @@ from helpdesk_core import reports
 from helpdesk_core.conditions import FALSE, TRUE, Condition, all_of, field_is
 from helpdesk_core.config import ConfigRegistry, HelpdeskConfig, load_config
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.events import Event
 from helpdesk_core.model.knowledge import ArticleUse
 from helpdesk_core.model.people import Actor
-from helpdesk_core.model.events import Event
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import Storage, TicketQuery, UnitOfWork
 from helpdesk_core.service.runner import Call, Runner
