@@ -987,9 +987,13 @@ class SqlUnitOfWork:
         if clause is not None:
             statement = statement.where(clause)
         open_doc = self._store.open_doc
-        streaming = self._conn.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
         try:
-            result = streaming.execute(statement)
+            # streaming options on the statement, not the connection: Connection.
+            # execution_options changes the connection itself, and the unit's later
+            # statements (an INSERT at commit) would then be declared as cursors
+            result = self._conn.execute(
+                statement.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
+            )
         except sa.exc.OperationalError as exc:
             raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
         try:
@@ -1031,10 +1035,14 @@ class SqlUnitOfWork:
             statement = statement.where(t.c.created_at >= to_micros(created_from))
         if clause is not None:
             statement = statement.where(clause)
-        streaming = self._conn.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
         loads = json.loads
         try:
-            result = streaming.execute(statement)
+            # streaming options on the statement, not the connection: Connection.
+            # execution_options changes the connection itself, and the unit's later
+            # statements (an INSERT at commit) would then be declared as cursors
+            result = self._conn.execute(
+                statement.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
+            )
         except sa.exc.OperationalError as exc:
             raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
         try:
