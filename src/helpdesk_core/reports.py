@@ -423,19 +423,15 @@ FACTS_FORMAT: Final = 1
 (the ticket is folded from its events instead)."""
 
 
-def sla_fingerprint(sla: SlaConfig | None, source: Mapping[str, Any] | None = None) -> str:
+def sla_fingerprint(sla: SlaConfig | None) -> str:
     """A digest of the SLA configuration that stored report facts are computed under: facts
-    kept under another configuration are not used for the reports that read SLA clocks.
-    It covers the parsed ``sla`` (policies, conditions, targets, pause statuses, zone, the
-    calendars' names and zones) and ``source``, the raw configuration it came from when the
-    caller has it (the desk passes its ``[sla]``, ``[calendars]`` and ``[workflow]`` tables,
-    so a changed opening hour or holiday counts too). ``""`` without SLA."""
+    kept under another configuration are not used for the reports that read SLA clocks. It
+    covers everything that decides a clock: policies, conditions, targets, pause statuses,
+    custom metrics, the zone and each calendar's definition (zone, week, holidays, extra
+    workdays). ``""`` without SLA."""
     if sla is None:
         return ""
-    calendars = sorted((name, repr(calendar)) for name, calendar in sla.calendars.items())
-    text = json.dumps(
-        [_canonical(sla), calendars, _canonical(source)], sort_keys=True, default=repr
-    )
+    text = json.dumps(_canonical(sla), sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -447,7 +443,7 @@ def _canonical(value: Any) -> Any:
             *(
                 [f.name, _canonical(getattr(value, f.name))]
                 for f in attrs.fields(type(value))
-                if f.init and f.repr is not False
+                if f.init
             ),
         ]
     if isinstance(value, Mapping):
@@ -458,6 +454,12 @@ def _canonical(value: Any) -> Any:
         return [_canonical(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if hasattr(value, "__dict__") and not callable(value):
+        # a plain object (a calendar): its public attributes define it, private ones are caches
+        return [
+            type(value).__name__,
+            *sorted([k, _canonical(v)] for k, v in vars(value).items() if not k.startswith("_")),
+        ]
     return repr(value)
 
 
@@ -621,7 +623,6 @@ def from_store(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
-    fingerprint: str | None = None,
 ) -> dict[str, Report]:
     """Several reports over the stored tickets matching ``where`` (the reader's scope), with
     the same figures as :func:`many` over their events, read from the store's per-ticket
@@ -631,16 +632,13 @@ def from_store(
     the facts being there: no facts yet (a store from before them, until ``helpdesk db
     reindex``), facts older than the ticket (written around the command path), an event at
     or after ``end`` (a past period), or, for the reports that read SLA clocks, facts kept
-    under another SLA configuration (``fingerprint``, the one the facts are kept under:
-    :func:`sla_fingerprint` of ``sla`` by default). Those tickets are folded after the stream,
+    under another SLA configuration than ``sla`` (:func:`sla_fingerprint`). Those tickets are
+    folded after the stream,
     from ``uow.ticket_events``; the figures do not depend on the order tickets come in."""
     run = _Run.of(names, start, end, tz, group_by, sla, tiers)
     lo, hi = run.ctx.start, run.ctx.end
     clocks = run.clocks
-    if clocks is None:
-        fingerprint = ""
-    elif fingerprint is None:
-        fingerprint = sla_fingerprint(clocks)
+    fingerprint = sla_fingerprint(clocks)
     backlog = any(name == "backlog_by_age" for name in run.consumers)
     later: list[str] = []
 

@@ -205,7 +205,7 @@ def _db(args: argparse.Namespace) -> int:
 
         desk = Helpdesk(config=_config(args), storage_url=url)
         try:
-            count = rebuild_facts(desk.storage, desk.sla, desk.config)
+            count = rebuild_facts(desk.storage, desk.sla)
         finally:
             desk.close()
         print(f"{url}: report facts rebuilt for {count} tickets")

@@ -22,7 +22,7 @@ from helpdesk_core.conditions import TRUE
 from helpdesk_core.config import load_config
 from helpdesk_core.model.events import Assigned, Event
 from helpdesk_core.model.tickets import Ticket
-from helpdesk_core.service.reporting import facts_fingerprint, rebuild_facts
+from helpdesk_core.service.reporting import rebuild_facts
 from helpdesk_core.simulate import DayProfile, day_events, simulate
 from helpdesk_core.sla import SlaConfig
 from helpdesk_core.testing import FixedClock
@@ -104,6 +104,31 @@ def test_the_document_round_trips_as_json_and_names_its_configuration() -> None:
     assert reports.facts_document(history, None)[1] == "" == reports.sla_fingerprint(None)
 
 
+def test_the_fingerprint_follows_what_decides_a_clock() -> None:
+    """The same configuration parsed twice has one fingerprint; a holiday added to the
+    calendar its policy runs on, or another pause status, gives another."""
+
+    def parsed(holidays: list[str], pauses: list[str] | None = None) -> SlaConfig:
+        raw: dict[str, Any] = {
+            "calendars": {"support": {"tz": "Asia/Shanghai", "week": {"mon-fri": ["09:00-18:00"]}}},
+            "sla": {
+                "calendar": "support",
+                "policies": [{"name": "std", "targets": {"*": {"first_response": "1h"}}}],
+            },
+        }
+        raw["calendars"]["support"]["holidays"] = holidays
+        if pauses is not None:
+            raw["sla"]["pause_statuses"] = pauses
+        section = load_config(raw).sections["sla"]
+        assert isinstance(section, SlaConfig)
+        return section
+
+    base = reports.sla_fingerprint(parsed([]))
+    assert reports.sla_fingerprint(parsed([])) == base
+    assert reports.sla_fingerprint(parsed(["2026-11-11"])) != base
+    assert reports.sla_fingerprint(parsed([], ["pending_customer"])) != base
+
+
 def _one_history(around: datetime) -> list[Event]:
     from report_histories import History
 
@@ -122,7 +147,7 @@ def test_every_command_keeps_the_facts_and_desk_report_reads_them(store_url: str
     changed around the command path is folded from its events until ``rebuild_facts``."""
     desk = make_desk(store_url)
     result = simulate(desk, seed=9, day=DAY, profile=PROFILE)
-    fingerprint = facts_fingerprint(desk.sla, desk.config)
+    fingerprint = reports.sla_fingerprint(desk.sla)
     with desk.storage.transaction() as uow:
         rows = list(uow.report_facts(TRUE, created_before=FAR))
         assert sorted(r.ticket_id for r in rows) == sorted(result.ticket_ids)
@@ -150,7 +175,7 @@ def test_every_command_keeps_the_facts_and_desk_report_reads_them(store_url: str
         docs = {r.ticket_id: r.doc for r in uow.report_facts(TRUE, created_before=FAR)}
     assert docs[changed] is None
     _same_as_events(desk, result.ticket_ids)
-    assert rebuild_facts(desk.storage, desk.sla, desk.config, batch=7) == len(result.ticket_ids)
+    assert rebuild_facts(desk.storage, desk.sla, batch=7) == len(result.ticket_ids)
     with desk.storage.transaction() as uow:
         assert all(r.doc is not None for r in uow.report_facts(TRUE, created_before=FAR))
     _same_as_events(desk, result.ticket_ids)

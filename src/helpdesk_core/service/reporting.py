@@ -47,7 +47,6 @@ def report(
             raise ValidationError(name_, f"must be a date or an aware datetime, got {value!r}")
     tz = runner.config.desk.timezone
     low, high = reports.period_bounds(start, end, tz)
-    fingerprint = facts_fingerprint(sla, runner.config)
 
     def body(call: Call) -> reports.Report:
         scope = call.view.scope("report.view")
@@ -69,18 +68,9 @@ def report(
             group_by=group_by,
             sla=sla,
             tiers=tiers,
-            fingerprint=fingerprint,
         )[name]
 
     return runner.run(actor, "report.view", name, now, body)
-
-
-def facts_fingerprint(sla: SlaConfig | None, config: HelpdeskConfig) -> str:
-    """The SLA fingerprint the desk keeps report facts under: the parsed SLA configuration and
-    the raw tables it was built from (``[sla]``, ``[calendars]``, ``[workflow]``)."""
-    raw = config.raw
-    source = {name: raw.get(name) for name in ("sla", "calendars", "workflow")}
-    return reports.sla_fingerprint(sla, source)
 
 
 @attrs.frozen
@@ -94,8 +84,8 @@ class FactsKeeper:
     fingerprint: str
 
     @classmethod
-    def of(cls, sla: SlaConfig | None, config: HelpdeskConfig) -> FactsKeeper:
-        return cls(sla, facts_fingerprint(sla, config))
+    def of(cls, sla: SlaConfig | None) -> FactsKeeper:
+        return cls(sla, reports.sla_fingerprint(sla))
 
     def __call__(self, uow: UnitOfWork, ticket: Ticket, new_events: Sequence[Event]) -> None:
         if not new_events:
@@ -106,15 +96,13 @@ class FactsKeeper:
         uow.save_report_facts(ticket.id, ticket.version, doc)
 
 
-def rebuild_facts(
-    storage: Storage, sla: SlaConfig | None, config: HelpdeskConfig, *, batch: int = 500
-) -> int:
+def rebuild_facts(storage: Storage, sla: SlaConfig | None, *, batch: int = 500) -> int:
     """Compute the report facts of every stored ticket (``helpdesk db reindex``: a store from
     before the facts, or after the SLA configuration changed); returns how many tickets. One
     transaction per ``batch`` tickets, read in creation order."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValidationError("batch", f"must be a positive integer, got {batch!r}")
-    keeper = FactsKeeper.of(sla, config)
+    keeper = FactsKeeper.of(sla)
     done = 0
     after: tuple[Any, str] | None = None
     while True:
