@@ -38,6 +38,11 @@ one packed 8-byte float per ticket of each group (an exact quantile cannot strea
 compliance holds one ticket's events at a time, and SLA clocks are evaluated once per ticket
 for every report that reads them (not at all when none does).
 
+At scale: every command keeps one row of report facts per ticket in its store
+(:func:`facts_document`, as of the ticket's last event, SLA clocks included), and
+:func:`from_store` computes the reports from those rows with the same figures, refolding from
+the events only the tickets whose row cannot answer as of ``end``. ``desk.report`` reads that way.
+
 CSAT reads ``survey_answered`` events (their ``stars`` fold into :class:`TicketFacts` like
 replies do); the ``tier`` dimension asks a lookup (:func:`requester_tiers` reads the customers
 port); KB usage reads article uses, not ticket events (:func:`kb_usage`).
