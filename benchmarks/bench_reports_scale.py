@@ -4,24 +4,26 @@ PostgreSQL, with peak memory and a hand-written SQL aggregate from the same run 
 1. Data: one festival day is simulated through the real desk (``helpdesk_core.simulate``, memory
    store) as a template of at most ``--day-tickets`` tickets. Copies of it (fresh ticket ids and
    numbers, shifted by whole days over November 2026) are bulk-written straight into the SQL
-   store's tables (``hd_tickets``, ``hd_ticket_tags``, ``hd_events``), encoded with the store's
-   own functions (``SqlStorage.seal`` of ``ticket_to_dict`` / ``event_to_dict``, microsecond
-   instants): executemany on SQLite, COPY on PostgreSQL. Each requester gets a customer profile
-   with a tier through the store's ``save_customer``. The facade is not used (no search index,
-   no audit), so writing is fast.
+   store's tables (``hd_tickets``, ``hd_ticket_tags``, ``hd_events`` and ``hd_report_facts``),
+   encoded with the store's own functions (``SqlStorage.seal`` of ``ticket_to_dict`` /
+   ``event_to_dict``, microsecond instants; the report facts rows are those the desk's commands
+   kept in the memory store, ids and instants shifted like the events'): executemany on SQLite,
+   COPY on PostgreSQL. Each requester gets a customer profile with a tier through the store's
+   ``save_customer``. The facade is not used (no search index, no audit), so writing is fast.
 2. The month's full report, in a fresh process whose peak RSS is printed: every report of
-   ``reports.REPORTS`` (SLA compliance included) in ONE pass, ``reports.many`` over the store's
-   ``events_by_creation`` stream (one ordered query; a server-side cursor on PostgreSQL). The
-   stream alone (read and decode, no KPI) is timed in the same process, and the volumes by
-   customer tier through the customers port.
+   ``reports.REPORTS`` (SLA compliance included) by ``reports.from_store``: one row of report
+   facts per ticket (one ordered query; a server-side cursor on PostgreSQL). The facts stream
+   alone (read and decode) is timed in the same process, and the volumes by customer tier.
+   With ``--events-too`` the full report is also computed the way it was before the facts
+   (``reports.many`` over every event) and the two are compared figure by figure.
 3. Peer: a hand-written SQL aggregate over the same tables in the same run: tickets, answered
-   tickets and mean first response by type; the figures must agree with ``reports.many``.
+   tickets and mean first response by type; the figures must agree with the reports'.
 
 Targets (issue 24): 1,000,000 tickets (~7 M events) in < 60 s on SQLite, < 30 s on PostgreSQL,
 peak memory < 500 MB.
 
     python benchmarks/bench_reports_scale.py [--tickets 100000] [--store sqlite|postgresql|both]
-        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--db PATH] [--keep]
+        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--db PATH] [--events-too]
 """
 
 from __future__ import annotations

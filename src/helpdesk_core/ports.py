@@ -7,6 +7,7 @@ them can back a :class:`~helpdesk_core.desk.Helpdesk`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import attrs
 
 from helpdesk_core.conditions import TRUE, Condition
+from helpdesk_core.errors import ValidationError
 from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.intake import Attachment, InboundMail, IntakeRecord
@@ -102,6 +104,17 @@ class StoredFacts:
 
     ticket_id: str
     doc: Sequence[Any] | None
+
+
+def facts_text(doc: Sequence[Any]) -> str:
+    """A report facts document as the stores keep it: compact JSON text of the list;
+    :class:`~helpdesk_core.errors.ValidationError` for a document that is not JSON-ready."""
+    if isinstance(doc, str | bytes) or not isinstance(doc, Sequence):
+        raise ValidationError("doc", f"must be a list, got {type(doc).__name__}")
+    try:
+        return json.dumps(list(doc), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("doc", f"must be JSON-ready: {exc}") from exc
 
 
 class HostTransaction(Protocol):

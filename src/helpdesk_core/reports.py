@@ -491,6 +491,10 @@ def facts_document(
     facts = _created(events[0])
     last = events[0].at
     for event in events[1:]:
+        if event.ticket_id != facts.id:
+            raise ValidationError(
+                "events", f"one ticket's history, got {event.ticket_id} after {facts.id}"
+            )
         _fold(facts, event)
         if event.at > last:
             last = event.at

@@ -39,7 +39,7 @@ from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, deli
 from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
-from helpdesk_core.ports import CustomerQuery, StoredFacts, TextQuery, TicketQuery
+from helpdesk_core.ports import CustomerQuery, StoredFacts, TextQuery, TicketQuery, facts_text
 from helpdesk_core.search.index import Match, SearchIndex
 from helpdesk_core.search.tickets import ticket_fields, ticket_index
 
@@ -266,7 +266,7 @@ class MemoryUnitOfWork:
 
     def save_report_facts(self, ticket_id: str, version: int, doc: Sequence[Any]) -> None:
         # kept as JSON text, as the SQL store keeps it: what comes back is a fresh copy
-        self._facts[ticket_id] = (version, json.dumps(list(doc), ensure_ascii=False))
+        self._facts[ticket_id] = (version, facts_text(doc))
 
     def report_facts(
         self,

@@ -29,7 +29,7 @@ import attrs
 import pytest
 
 from helpdesk_core.conditions import TRUE, compile_condition, compile_filter
-from helpdesk_core.errors import ConcurrencyConflict
+from helpdesk_core.errors import ConcurrencyConflict, ValidationError
 from helpdesk_core.model.events import (
     Assigned,
     Event,
@@ -451,6 +451,9 @@ class StorageContract(CustomerContract, SurveyContract, IntakeContract, ReviewCo
             uow.save_report_facts("t500", ticket.version, ["mine"])
             rows = list(uow.report_facts(TRUE, created_before=T0 + timedelta(days=1)))
             assert [(r.ticket_id, r.doc) for r in rows] == [("t500", ["mine"])]
+            for bad in (["a", object()], ["nan", float("nan")], "text"):
+                with pytest.raises(ValidationError, match="doc"):
+                    uow.save_report_facts("t500", ticket.version, bad)
         with pytest.raises(RuntimeError), storage.transaction() as uow:
             uow.save_report_facts("t500", ticket.version, ["lost"])
             raise RuntimeError("the command failed")

@@ -75,7 +75,7 @@ from helpdesk_core.model.tickets import (
     ticket_subject,
     ticket_to_dict,
 )
-from helpdesk_core.ports import CustomerQuery, StoredFacts, TextQuery, TicketQuery
+from helpdesk_core.ports import CustomerQuery, StoredFacts, TextQuery, TicketQuery, facts_text
 from helpdesk_core.search.index import Match
 from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
@@ -1008,7 +1008,7 @@ class SqlUnitOfWork:
     def save_report_facts(self, ticket_id: str, version: int, doc: Sequence[Any]) -> None:
         self._qw(
             self._store.sql.save_facts,
-            {"id": ticket_id, "version": version, "doc": _dumps(list(doc))},
+            {"id": ticket_id, "version": version, "doc": facts_text(doc)},
         )
 
     def report_facts(
