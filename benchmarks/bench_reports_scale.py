@@ -4,24 +4,26 @@ PostgreSQL, with peak memory and a hand-written SQL aggregate from the same run 
 1. Data: one festival day is simulated through the real desk (``helpdesk_core.simulate``, memory
    store) as a template of at most ``--day-tickets`` tickets. Copies of it (fresh ticket ids and
    numbers, shifted by whole days over November 2026) are bulk-written straight into the SQL
-   store's tables (``hd_tickets``, ``hd_ticket_tags``, ``hd_events``), encoded with the store's
-   own functions (``SqlStorage.seal`` of ``ticket_to_dict`` / ``event_to_dict``, microsecond
-   instants): executemany on SQLite, COPY on PostgreSQL. Each requester gets a customer profile
-   with a tier through the store's ``save_customer``. The facade is not used (no search index,
-   no audit), so writing is fast.
+   store's tables (``hd_tickets``, ``hd_ticket_tags``, ``hd_events`` and ``hd_report_facts``),
+   encoded with the store's own functions (``SqlStorage.seal`` of ``ticket_to_dict`` /
+   ``event_to_dict``, microsecond instants; the report facts rows are those the desk's commands
+   kept in the memory store, ids and instants shifted like the events'): executemany on SQLite,
+   COPY on PostgreSQL. Each requester gets a customer profile with a tier through the store's
+   ``save_customer``. The facade is not used (no search index, no audit), so writing is fast.
 2. The month's full report, in a fresh process whose peak RSS is printed: every report of
-   ``reports.REPORTS`` (SLA compliance included) in ONE pass, ``reports.many`` over the store's
-   ``events_by_creation`` stream (one ordered query; a server-side cursor on PostgreSQL). The
-   stream alone (read and decode, no KPI) is timed in the same process, and the volumes by
-   customer tier through the customers port.
+   ``reports.REPORTS`` (SLA compliance included) by ``reports.from_store``: one row of report
+   facts per ticket (one ordered query; a server-side cursor on PostgreSQL). The facts stream
+   alone (read and decode) is timed in the same process, and the volumes by customer tier.
+   With ``--events-too`` the full report is also computed the way it was before the facts
+   (``reports.many`` over every event) and the two are compared figure by figure.
 3. Peer: a hand-written SQL aggregate over the same tables in the same run: tickets, answered
-   tickets and mean first response by type; the figures must agree with ``reports.many``.
+   tickets and mean first response by type; the figures must agree with the reports'.
 
 Targets (issue 24): 1,000,000 tickets (~7 M events) in < 60 s on SQLite, < 30 s on PostgreSQL,
 peak memory < 500 MB.
 
     python benchmarks/bench_reports_scale.py [--tickets 100000] [--store sqlite|postgresql|both]
-        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--db PATH] [--keep]
+        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--db PATH] [--events-too]
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class Template:
         self.tickets: list[tuple[dict[str, Any], list[str], list[tuple[Any, ...]]]] = []
         """Per ticket: its row (``doc`` split at :data:`TOKENS`), tags, event rows (``data``
         split the same way)."""
+        self.facts: list[tuple[int, list[str]]] = []
+        """Per ticket: the report facts row the desk's commands kept (version, document split
+        at :data:`TOKENS`)."""
         self.requesters: set[str] = set()
         for ticket_id in result.ticket_ids:
             ticket = memory.tickets[ticket_id]
@@ -90,6 +95,9 @@ class Template:
                 for e in memory.events[ticket_id]
             ]
             self.tickets.append((row, sorted(ticket.tags), events))
+            version, doc = memory.fact_rows[ticket_id]
+            assert version == ticket.version
+            self.facts.append((version, TOKENS.split(doc)))
             if ticket.requester is not None:
                 self.requesters.add(ticket.requester)
         self.events = sum(len(e) for _, _, e in self.tickets)
@@ -98,7 +106,9 @@ class Template:
             f"{result.commands:,} desk commands in {time.perf_counter() - started:.1f} s"
         )
 
-    def copy(self, n: int, days: int) -> Iterator[tuple[dict[str, Any], list[str], list[Any]]]:
+    def copy(
+        self, n: int, days: int
+    ) -> Iterator[tuple[dict[str, Any], list[str], list[Any], tuple[str, int, str]]]:
         """Copy ``n``: every id and number gets the suffix ``-n``, every instant moves ``days``
         days (the documents were split at those tokens once; a copy re-joins them)."""
         suffix = f"-{n:04d}"
@@ -108,7 +118,7 @@ class Template:
         def text(parts: list[str]) -> str:
             return "".join([swap[p] if i % 2 else p for i, p in enumerate(parts)])
 
-        for row, tags, events in self.tickets:
+        for (row, tags, events), (version, facts) in zip(self.tickets, self.facts, strict=True):
             new = dict(row)
             new["id"] = row["id"] + suffix
             new["number"] = row["number"] + suffix
@@ -120,7 +130,7 @@ class Template:
                 (new["id"], seq, kind, at + shift, actor, text(data))
                 for seq, kind, at, actor, data in events
             ]
-            yield new, tags, rows
+            yield new, tags, rows, (new["id"], version, text(facts))
 
 
 class Swap(dict[str, str]):
@@ -159,19 +169,22 @@ def write(url: str, tickets: int, day_tickets: int) -> tuple[int, int]:
             cursor.execute("BEGIN")  # the store's SQLite connections autocommit otherwise
         for n in range(copies):
             batch = list(template.copy(n, n % 30))
-            ticket_rows = [tuple(row[c] for c in columns) for row, _, _ in batch]
-            tag_rows = [(row["id"], tag) for row, tags, _ in batch for tag in tags]
-            event_rows = [e for _, _, rows in batch for e in rows]
+            ticket_rows = [tuple(row[c] for c in columns) for row, _, _, _ in batch]
+            tag_rows = [(row["id"], tag) for row, tags, _, _ in batch for tag in tags]
+            event_rows = [e for _, _, rows, _ in batch for e in rows]
+            fact_rows = [facts for _, _, _, facts in batch]
             if store.dialect == "sqlite":
                 marks = ", ".join("?" * len(columns))
                 cursor.executemany(f"INSERT INTO hd_tickets VALUES ({marks})", ticket_rows)
                 cursor.executemany("INSERT INTO hd_ticket_tags VALUES (?, ?)", tag_rows)
                 cursor.executemany("INSERT INTO hd_events VALUES (?, ?, ?, ?, ?, ?)", event_rows)
+                cursor.executemany("INSERT INTO hd_report_facts VALUES (?, ?, ?)", fact_rows)
             else:
                 for table, names, rows in (
                     ("hd_tickets", columns, ticket_rows),
                     ("hd_ticket_tags", ["ticket_id", "tag"], tag_rows),
                     ("hd_events", ["ticket_id", "seq", "kind", "at", "actor", "data"], event_rows),
+                    ("hd_report_facts", ["ticket_id", "version", "doc"], fact_rows),
                 ):
                     with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
                         for row in rows:
@@ -205,32 +218,41 @@ def write(url: str, tickets: int, day_tickets: int) -> tuple[int, int]:
     return written, events
 
 
-def run_report(url: str) -> None:
-    """In a fresh process: the stream alone, the full report, volumes by tier; JSON out."""
+def run_report(url: str, events_too: bool) -> None:
+    """In a fresh process: the facts stream alone, the full report from the facts, the two
+    KPIs the peer computes, volumes by tier; with ``events_too`` the full report from the
+    events as well (the path before report facts) and whether every figure agrees. JSON out."""
     store = open_storage(url)
     sla = sla_config()
     start, end = MONTH
-    low, high = reports.period_bounds(start, end, TZ)
+    _, high = reports.period_bounds(start, end, TZ)
     figures: dict[str, Any] = {}
     with store.transaction() as uow:
         t0, c0 = time.perf_counter(), time.process_time()
-        figures["stream_events"] = sum(1 for _ in uow.events_by_creation(TRUE, created_before=high))
+        figures["stream_rows"] = sum(1 for _ in uow.report_facts(TRUE, created_before=high))
         figures["stream_seconds"] = time.perf_counter() - t0
         figures["stream_cpu"] = time.process_time() - c0
     with store.transaction() as uow:
         t0, c0 = time.perf_counter(), time.process_time()
-        stream = reports.stored_events(uow, created_before=high)
-        full = reports.many(reports.REPORTS, stream, start=start, end=end, tz=TZ, sla=sla)
+        full = reports.from_store(reports.REPORTS, uow, start=start, end=end, tz=TZ, sla=sla)
         figures["full_seconds"] = time.perf_counter() - t0
         figures["full_cpu"] = time.process_time() - c0
     figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["volumes"] = dict(full["volumes"].rows[0])
     figures["sla"] = [dict(r) for r in full["sla_compliance"].rows]
+    if events_too:
+        with store.transaction() as uow:
+            t0, c0 = time.perf_counter(), time.process_time()
+            stream = reports.stored_events(uow, created_before=high)
+            old = reports.many(reports.REPORTS, stream, start=start, end=end, tz=TZ, sla=sla)
+            figures["events_seconds"] = time.perf_counter() - t0
+            figures["events_cpu"] = time.process_time() - c0
+        figures["events_agree"] = all(old[n].rows == full[n].rows for n in reports.REPORTS)
     with store.transaction() as uow:
         t0, c0 = time.perf_counter(), time.process_time()
-        by_type = reports.many(
+        by_type = reports.from_store(
             ["volumes", "first_response_time"],
-            reports.stored_events(uow, created_before=high, created_from=low),
+            uow,
             start=start,
             end=end,
             tz=TZ,
@@ -245,14 +267,9 @@ def run_report(url: str) -> None:
     with store.transaction() as uow:
         t0 = time.perf_counter()
         tiers = reports.requester_tiers(uow, end=high)
-        by_tier = reports.volumes(
-            reports.stored_events(uow, created_before=high, created_from=low),
-            start=start,
-            end=end,
-            tz=TZ,
-            group_by=["tier"],
-            tiers=tiers,
-        )
+        by_tier = reports.from_store(
+            ["volumes"], uow, start=start, end=end, tz=TZ, group_by=["tier"], tiers=tiers
+        )["volumes"]
         figures["tier_seconds"] = time.perf_counter() - t0
     figures["by_tier"] = {str(r["tier"]): r["tickets"] for r in by_tier.rows}
     store.close()
@@ -304,7 +321,8 @@ def bench(kind: str, args: argparse.Namespace, folder: str) -> bool:
         if not exists:
             write(url, args.tickets, args.day_tickets)
         child = subprocess.run(
-            [sys.executable, __file__, "--report-only", url],
+            [sys.executable, __file__, "--report-only", url]
+            + (["--events-too"] if args.events_too else []),
             capture_output=True,
             text=True,
             check=True,
@@ -322,11 +340,18 @@ def bench(kind: str, args: argparse.Namespace, folder: str) -> bool:
     total = figures["volumes"]["tickets"]
     print(f"[{kind}] month {MONTH[0]}..{MONTH[1]} ({TZ}): {total:,} tickets in the report")
     print(
-        f"[{kind}] stream alone (read + decode {figures['stream_events']:,} events): "
+        f"[{kind}] facts stream alone (read + decode {figures['stream_rows']:,} rows): "
         f"{figures['stream_seconds']:.1f} s (CPU {figures['stream_cpu']:.1f} s)"
     )
+    if "events_seconds" in figures:
+        print(
+            f"[{kind}] full report from the EVENTS (before): {figures['events_seconds']:.1f} s "
+            f"(CPU {figures['events_cpu']:.1f} s); same figures as from the facts: "
+            f"{figures['events_agree']}"
+        )
+        agree = agree and figures["events_agree"]
     print(
-        f"[{kind}] full report (all {len(reports.REPORTS)} KPIs, one pass): "
+        f"[{kind}] full report from the report facts (all {len(reports.REPORTS)} KPIs): "
         f"{figures['full_seconds']:.1f} s (CPU {figures['full_cpu']:.1f} s), "
         f"{total / figures['full_seconds']:,.0f} tickets/s; "
         f"peak RSS of the report process {figures['peak_mb']:.0f} MB"
@@ -353,10 +378,15 @@ def main() -> None:
         ),
     )
     parser.add_argument("--db", type=Path, help="SQLite file (kept; reused when it exists)")
+    parser.add_argument(
+        "--events-too",
+        action="store_true",
+        help="also the full report from the events (the path before report facts), compared",
+    )
     parser.add_argument("--report-only", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.report_only:
-        run_report(args.report_only)
+        run_report(args.report_only, args.events_too)
         return
     kinds = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     with tempfile.TemporaryDirectory(prefix="bench-reports-scale-") as folder:

@@ -154,6 +154,7 @@ class Helpdesk:
             observe=lambda event, ticket: hook.helpdesk_event_committed(event=event, ticket=ticket),
             new_token=token_factory or (lambda: secrets.token_urlsafe(32)),
             react=survey_service.owe_surveys,
+            keep_facts=reporting.FactsKeeper.of(self.sla),
         )
 
     def _matrix(self) -> PermissionMatrix:

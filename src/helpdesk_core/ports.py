@@ -7,6 +7,7 @@ them can back a :class:`~helpdesk_core.desk.Helpdesk`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import attrs
 
 from helpdesk_core.conditions import TRUE, Condition
+from helpdesk_core.errors import ValidationError
 from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.intake import Attachment, InboundMail, IntakeRecord
@@ -94,6 +96,27 @@ class TextQuery:
     limit: int = 20
 
 
+@attrs.frozen
+class StoredFacts:
+    """One ticket's row of :meth:`UnitOfWork.report_facts`: its id and its report facts
+    document (:func:`helpdesk_core.reports.facts_document`, as it was saved), or None when the
+    store has none for the ticket's current version."""
+
+    ticket_id: str
+    doc: Sequence[Any] | None
+
+
+def facts_text(doc: Sequence[Any]) -> str:
+    """A report facts document as the stores keep it: compact JSON text of the list;
+    :class:`~helpdesk_core.errors.ValidationError` for a document that is not JSON-ready."""
+    if isinstance(doc, str | bytes) or not isinstance(doc, Sequence):
+        raise ValidationError("doc", f"must be a list, got {type(doc).__name__}")
+    try:
+        return json.dumps(list(doc), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("doc", f"must be JSON-ready: {exc}") from exc
+
+
 class HostTransaction(Protocol):
     """A transaction the host application owns, that a unit of work runs inside (issue 25).
 
@@ -152,6 +175,24 @@ class UnitOfWork(Protocol):
         order. What reports stream (issue 24): the store reads it in one ordered pass (a
         server-side cursor on PostgreSQL), so memory holds a batch, never the period. The
         iterator is valid while the unit of work is open."""
+
+    def save_report_facts(self, ticket_id: str, version: int, doc: Sequence[Any]) -> None:
+        """Keep ``doc`` (a JSON-ready list: :func:`helpdesk_core.reports.facts_document`) as
+        the report facts of the ticket at ``version``, replacing what was kept before; written
+        in this unit's transaction by the command that saved the ticket (issue 24)."""
+
+    def report_facts(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[StoredFacts]:
+        """One :class:`StoredFacts` per ticket matching ``where`` created in ``[created_from,
+        created_before)``, in ``(created_at, id)`` order: the facts document when the one kept
+        was saved for the ticket's current version, else None (never kept, or the ticket
+        changed since without them). What full reports read at scale: one row per ticket, in
+        one ordered pass whose memory is a batch. Valid while the unit of work is open."""
 
     def get_customer(self, customer_id: str) -> Customer | None:
         """The customer's current profile, or None."""

@@ -38,6 +38,11 @@ one packed 8-byte float per ticket of each group (an exact quantile cannot strea
 compliance holds one ticket's events at a time, and SLA clocks are evaluated once per ticket
 for every report that reads them (not at all when none does).
 
+At scale: every command keeps one row of report facts per ticket in its store
+(:func:`facts_document`, as of the ticket's last event, SLA clocks included), and
+:func:`from_store` computes the reports from those rows with the same figures, refolding from
+the events only the tickets whose row cannot answer as of ``end``. ``desk.report`` reads that way.
+
 CSAT reads ``survey_answered`` events (their ``stars`` fold into :class:`TicketFacts` like
 replies do); the ``tier`` dimension asks a lookup (:func:`requester_tiers` reads the customers
 port); KB usage reads article uses, not ticket events (:func:`kb_usage`).
@@ -46,6 +51,7 @@ port); KB usage reads article uses, not ticket events (:func:`kb_usage`).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -58,7 +64,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from helpdesk_core.conditions import TRUE, Condition
+from helpdesk_core.conditions import TRUE, Condition, field_is
 from helpdesk_core.errors import ValidationError
 from helpdesk_core.model.customers import Customer, CustomerEvent
 from helpdesk_core.model.events import (
@@ -75,20 +81,24 @@ from helpdesk_core.model.events import (
     to_utc,
 )
 from helpdesk_core.model.knowledge import ArticleUse
-from helpdesk_core.ports import CustomerQuery
+from helpdesk_core.ports import CustomerQuery, StoredFacts
 from helpdesk_core.sla import DONE_CATEGORIES, SlaClock, SlaConfig, evaluate
 
 __all__ = [
     "DIMENSIONS",
+    "FACTS_FORMAT",
     "REPORTS",
+    "ClockOutcome",
     "Report",
     "TicketFacts",
     "agent_performance",
     "average_wait",
     "backlog_by_age",
     "csat",
+    "facts_document",
     "first_contact_resolution",
     "first_response_time",
+    "from_store",
     "handling_time",
     "kb_usage",
     "many",
@@ -99,6 +109,7 @@ __all__ = [
     "requester_tiers",
     "resolution_time",
     "sla_compliance",
+    "sla_fingerprint",
     "stored_events",
     "ticket_facts",
     "volumes",
@@ -172,6 +183,32 @@ class Report:
 
 
 # ---------------------------------------------------------------------- one ticket's facts
+@attrs.frozen(slots=True)
+class ClockOutcome:
+    """What the KPIs read of one SLA clock cycle (a :class:`~helpdesk_core.sla.SlaClock`
+    narrowed): its policy, metric, state and due instant."""
+
+    policy: str
+    metric: str
+    state: str
+    due_at: datetime | None
+
+    @classmethod
+    def of(cls, clock: SlaClock) -> ClockOutcome:
+        return cls(clock.policy, clock.metric, clock.state, clock.due_at)
+
+    def at(self, end: datetime) -> ClockOutcome:
+        """The outcome at a later ``end`` with no event in between: an undecided cycle whose
+        due instant ``end`` has passed is breached (rule 7 of the SLA engine, ``>``), every
+        other outcome stays as it is (no event means no new cycle, pause or resumption)."""
+        if self.state in _DECIDED or self.due_at is None or not end > self.due_at:
+            return self
+        return ClockOutcome(self.policy, self.metric, "breached", self.due_at)
+
+
+_DECIDED: Final = frozenset({"met", "breached"})
+
+
 @attrs.define
 class TicketFacts:
     """What the KPIs read of one ticket, folded from its events as of ``end`` (rule 2)."""
@@ -200,7 +237,7 @@ class TicketFacts:
     handling: timedelta = timedelta(0)
     """Time in ``open``-category statuses (being worked), up to the resolution or ``end``."""
     open_since: datetime | None = None
-    clocks: tuple[SlaClock, ...] = ()
+    clocks: tuple[ClockOutcome, ...] = ()
     ratings: list[int] = attrs.field(factory=list)
     """Stars of every ``survey_answered`` event before ``end`` (one per rated resolution)."""
 
@@ -345,7 +382,7 @@ def _finish(
         facts.handling += end - facts.open_since
         facts.open_since = None
     if sla is not None:
-        facts.clocks = tuple(evaluate(sla, kept, end))
+        facts.clocks = tuple(ClockOutcome.of(c) for c in evaluate(sla, kept, end))
     return facts
 
 
@@ -383,6 +420,265 @@ def stored_events(
         created_before=to_utc(created_before),
         created_from=None if created_from is None else to_utc(created_from),
     )
+
+
+# ---------------------------------------------------------------------- stored facts
+FACTS_FORMAT: Final = 1
+"""The layout of :func:`facts_document`'s list (its first item); another layout is ignored
+(the ticket is folded from its events instead)."""
+
+
+def sla_fingerprint(sla: SlaConfig | None) -> str:
+    """A digest of the SLA configuration that stored report facts are computed under: facts
+    kept under another configuration are not used for the reports that read SLA clocks. It
+    covers everything that decides a clock: policies, conditions, targets, pause statuses,
+    custom metrics, the zone and each calendar's definition (zone, week, holidays, extra
+    workdays). ``""`` without SLA."""
+    if sla is None:
+        return ""
+    text = json.dumps(_canonical(sla), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as plain, ORDERED data (sets sorted, mappings by key) for a stable digest."""
+    if attrs.has(type(value)):
+        return [
+            type(value).__name__,
+            *(
+                [f.name, _canonical(getattr(value, f.name))]
+                for f in attrs.fields(type(value))
+                if f.init
+            ),
+        ]
+    if isinstance(value, Mapping):
+        return sorted([str(k), _canonical(v)] for k, v in value.items())
+    if isinstance(value, set | frozenset):
+        return sorted(json.dumps(_canonical(v), default=repr) for v in value)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "__dict__") and not callable(value):
+        # a plain object (a calendar): its public attributes define it, private ones are caches
+        return [
+            type(value).__name__,
+            *sorted([k, _canonical(v)] for k, v in vars(value).items() if not k.startswith("_")),
+        ]
+    return repr(value)
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.isoformat()
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def facts_document(
+    events: Sequence[Event], sla: SlaConfig | None, fingerprint: str | None = None
+) -> list[Any]:
+    """One ticket's report facts as of its LAST event, as a JSON-ready list for a store to keep
+    beside the ticket (the port's ``save_report_facts``): the :class:`TicketFacts` fold of its
+    whole history and, with ``sla``, each SLA clock cycle's policy, metric, state and due
+    instant evaluated at that last event (business time on the calendars: the domain's work,
+    done once at write time). :func:`from_store` turns it back into the facts as of any later
+    ``end`` (the handling time still running and the clocks breached since are added then).
+    ``fingerprint`` is :func:`sla_fingerprint` of ``sla`` (computed when not given)."""
+    if not events or not isinstance(events[0], TicketCreated):
+        raise ValidationError("events", "a ticket's history must begin with its creation")
+    facts = _created(events[0])
+    last = events[0].at
+    for event in events[1:]:
+        if event.ticket_id != facts.id:
+            raise ValidationError(
+                "events", f"one ticket's history, got {event.ticket_id} after {facts.id}"
+            )
+        _fold(facts, event)
+        if event.at > last:
+            last = event.at
+    clocks = [] if sla is None else evaluate(sla, events, last)
+    return [
+        FACTS_FORMAT,
+        sla_fingerprint(sla) if fingerprint is None else fingerprint,
+        last.isoformat(),
+        facts.created_at.isoformat(),
+        facts.type,
+        facts.channel,
+        facts.priority,
+        facts.team,
+        facts.department,
+        facts.assignee,
+        facts.category,
+        _iso(facts.expected_resolution_at),
+        facts.requester,
+        _iso(facts.first_pickup_at),
+        _iso(facts.first_reply_at),
+        facts.first_replier,
+        facts.public_replies,
+        facts.replies_at_resolution,
+        _iso(facts.resolved_at),
+        facts.resolved_by,
+        facts.ever_resolved,
+        facts.reopens,
+        facts.handling // timedelta(microseconds=1),
+        _iso(facts.open_since),
+        list(facts.ratings),
+        [[c.policy, c.metric, c.state, _iso(c.due_at)] for c in clocks],
+    ]
+
+
+_MICRO: Final = timedelta(microseconds=1)
+
+
+def _from_document(
+    ticket_id: str, doc: Sequence[Any], end: datetime, clocks: bool
+) -> TicketFacts | None:
+    """The facts of :func:`facts_document` as of ``end`` (after the ticket's last event), or
+    None when the document cannot give them (another layout, or not as of ``end``)."""
+    if len(doc) != 26 or doc[0] != FACTS_FORMAT:
+        return None
+    (
+        _,
+        _,
+        last,
+        created,
+        type_,
+        channel,
+        priority,
+        team,
+        department,
+        assignee,
+        category,
+        expected,
+        requester,
+        pickup,
+        reply,
+        replier,
+        replies,
+        at_resolution,
+        resolved_at,
+        resolved_by,
+        ever_resolved,
+        reopens,
+        handling,
+        open_since,
+        ratings,
+        cycles,
+    ) = doc
+    if not datetime.fromisoformat(last) < end:
+        return None
+    facts = TicketFacts(
+        ticket_id,
+        datetime.fromisoformat(created),
+        type_,
+        channel,
+        priority,
+        team,
+        department,
+        assignee,
+        category,
+        _instant(expected),
+        requester,
+        _instant(pickup),
+        _instant(reply),
+        replier,
+        replies,
+        at_resolution,
+        _instant(resolved_at),
+        resolved_by,
+        ever_resolved,
+        reopens,
+        handling * _MICRO,
+        _instant(open_since),
+        (),
+        ratings,
+    )
+    if facts.open_since is not None and category not in DONE_CATEGORIES:
+        facts.handling += end - facts.open_since
+        facts.open_since = None
+    if clocks and cycles:
+        facts.clocks = tuple(
+            ClockOutcome(policy, metric, state, _instant(due)).at(end)
+            for policy, metric, state, due in cycles
+        )
+    return facts
+
+
+class FactsSource(Protocol):
+    """What :func:`from_store` reads: a storage unit of work (:class:`~helpdesk_core.ports.
+    UnitOfWork` has the methods)."""
+
+    def report_facts(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[StoredFacts]: ...
+
+    def events_by_creation(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[Event]: ...
+
+
+_REFOLD_BATCH: Final = 500
+"""Tickets whose events :func:`from_store` reads in one query when their facts cannot
+answer."""
+
+
+def from_store(
+    names: Iterable[str],
+    uow: FactsSource,
+    where: Condition = TRUE,
+    *,
+    start: date | datetime,
+    end: date | datetime,
+    tz: str | tzinfo,
+    group_by: Sequence[str] | str = (),
+    sla: SlaConfig | None = None,
+    tiers: TierLookup | None = None,
+) -> dict[str, Report]:
+    """Several reports over the stored tickets matching ``where`` (the reader's scope), with
+    the same figures as :func:`many` over their events, read from the store's per-ticket
+    report facts (:func:`facts_document`, kept in step by every command): one row per ticket
+    instead of its whole history, and no SLA walk. A ticket whose facts cannot give its
+    figures as of ``end`` is folded from its events instead, so the result never depends on
+    the facts being there: no facts yet (a store from before them, until ``helpdesk db
+    reindex``), facts older than the ticket (written around the command path), an event at
+    or after ``end`` (a past period), or, for the reports that read SLA clocks, facts kept
+    under another SLA configuration than ``sla`` (:func:`sla_fingerprint`). Those tickets are
+    folded after the stream from their events, read 500 tickets at a time through
+    ``uow.events_by_creation``; the figures do not depend on the order tickets come in."""
+    run = _Run.of(names, start, end, tz, group_by, sla, tiers)
+    lo, hi = run.ctx.start, run.ctx.end
+    clocks = run.clocks
+    fingerprint = sla_fingerprint(clocks)
+    backlog = any(name == "backlog_by_age" for name in run.consumers)
+    later: list[str] = []
+
+    def stream() -> Iterator[TicketFacts]:
+        for row in uow.report_facts(where, created_before=hi, created_from=None if backlog else lo):
+            doc = row.doc
+            facts = None
+            if doc is not None and (clocks is None or (len(doc) > 1 and doc[1] == fingerprint)):
+                facts = _from_document(row.ticket_id, doc, hi, clocks is not None)
+            if facts is None:
+                later.append(row.ticket_id)
+            else:
+                yield facts
+
+    run.feed(stream())
+    for k in range(0, len(later), _REFOLD_BATCH):
+        chosen = field_is("id", "in", later[k : k + _REFOLD_BATCH])
+        events = uow.events_by_creation(chosen, created_before=hi)
+        run.feed(ticket_facts(events, end=hi, sla=clocks, clocks_from=lo))
+    return run.reports()
 
 
 class CustomerSource(Protocol):
@@ -560,17 +856,16 @@ class _Context:
     sla: SlaConfig | None
     tiers: TierLookup | None = None
 
-    def in_cohort(self, facts: TicketFacts) -> bool:
-        return self.start <= facts.created_at < self.end
-
     def key(self, facts: TicketFacts) -> tuple[str | None, ...]:
         return _key(facts, self.dims, self.zone, self.tiers)
 
 
 class _Consumer(Protocol):
-    """One report being computed: it takes each ticket's facts, then builds the report."""
+    """One report being computed: it takes each ticket's facts (with the ticket's group key
+    under the report's dimensions and whether it is in the period's cohort, both worked out
+    once per ticket for every report), then builds the report."""
 
-    def add(self, facts: TicketFacts) -> None: ...
+    def add(self, facts: TicketFacts, key: tuple[str | None, ...], cohort: bool) -> None: ...
     def report(self) -> Report: ...
 
 
@@ -592,15 +887,14 @@ class _Grouped:
     def __init__(self, spec: _Spec, ctx: _Context) -> None:
         self.spec, self.ctx = spec, ctx
         self.groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
+        self.measure, self.start = spec.measure, spec.start  # the hot path: one lookup each
 
-    def add(self, facts: TicketFacts) -> None:
-        if not self.ctx.in_cohort(facts):
-            return
-        key = self.ctx.key(facts)
-        acc = self.groups.get(key)
-        if acc is None:
-            acc = self.groups[key] = self.spec.start()
-        self.spec.measure(facts, acc)
+    def add(self, facts: TicketFacts, key: tuple[str | None, ...], cohort: bool) -> None:
+        if cohort:
+            acc = self.groups.get(key)
+            if acc is None:
+                acc = self.groups[key] = self.start()
+            self.measure(facts, acc)
 
     def report(self) -> Report:
         spec, ctx, groups = self.spec, self.ctx, self.groups
@@ -768,7 +1062,7 @@ def _need_sla(sla: SlaConfig | None) -> SlaConfig:
     return sla
 
 
-def _decided(clock: SlaClock) -> bool | None:
+def _decided(clock: ClockOutcome) -> bool | None:
     """True met on time, False breached, None undecided (running, paused or warning)."""
     if clock.state == "met":
         return True
@@ -783,12 +1077,11 @@ class _SlaCompliance:
         self.ctx = ctx
         self.groups: dict[tuple[str | None, ...], list[int]] = {}
 
-    def add(self, facts: TicketFacts) -> None:
-        if not self.ctx.in_cohort(facts):
+    def add(self, facts: TicketFacts, key: tuple[str | None, ...], cohort: bool) -> None:
+        if not cohort:
             return
-        base = self.ctx.key(facts)
         for clock in facts.clocks:
-            tally = self.groups.setdefault((*base, clock.policy, clock.metric), [0, 0, 0])
+            tally = self.groups.setdefault((*key, clock.policy, clock.metric), [0, 0, 0])
             outcome = _decided(clock)
             tally[0 if outcome else 1 if outcome is False else 2] += 1
 
@@ -837,24 +1130,26 @@ def _on_time(ctx: _Context) -> _Consumer:
 class _AgentPerformance:
     def __init__(self, ctx: _Context) -> None:
         self.ctx = attrs.evolve(ctx, dims=tuple(d for d in ctx.dims if d != "agent"))
+        self.own_key = self.ctx.dims != ctx.dims  # the shared key has an agent to drop
         self.groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
 
-    def acc_for(self, agent: str, facts: TicketFacts) -> dict[str, Any]:
-        key = (agent, *self.ctx.key(facts))
+    def acc_for(self, agent: str, base: tuple[str | None, ...]) -> dict[str, Any]:
+        key = (agent, *base)
         acc = self.groups.get(key)
         if acc is None:
             acc = self.groups[key] = {"handled": 0, "frt": array("d"), "met": 0, "breached": 0}
         return acc
 
-    def add(self, facts: TicketFacts) -> None:
-        if not self.ctx.in_cohort(facts):
+    def add(self, facts: TicketFacts, key: tuple[str | None, ...], cohort: bool) -> None:
+        if not cohort:
             return
+        base = self.ctx.key(facts) if self.own_key else key
         if facts.first_replier is not None and facts.first_reply_at is not None:
-            self.acc_for(facts.first_replier, facts)["frt"].append(
+            self.acc_for(facts.first_replier, base)["frt"].append(
                 _seconds(facts.created_at, facts.first_reply_at)
             )
         if facts.resolved and facts.resolved_by is not None:
-            acc = self.acc_for(facts.resolved_by, facts)
+            acc = self.acc_for(facts.resolved_by, base)
             acc["handled"] += 1
             for clock in facts.clocks:
                 outcome = _decided(clock)
@@ -897,13 +1192,13 @@ class _BacklogByAge:
         self.ctx = ctx
         self.groups: dict[tuple[str | None, ...], int] = {}
 
-    def add(self, facts: TicketFacts) -> None:
+    def add(self, facts: TicketFacts, key: tuple[str | None, ...], cohort: bool) -> None:
         if facts.resolved:
             return
         age = self.ctx.end - facts.created_at
         bucket = next(name for name, upper in BACKLOG_BUCKETS if upper is None or age < upper)
-        key = (*self.ctx.key(facts), bucket)
-        self.groups[key] = self.groups.get(key, 0) + 1
+        full = (*key, bucket)
+        self.groups[full] = self.groups.get(full, 0) + 1
 
     def report(self) -> Report:
         dims = self.ctx.dims
@@ -952,28 +1247,64 @@ def many(
     tiers: TierLookup | None = None,
 ) -> dict[str, Report]:
     """Several reports from ONE pass over the event stream (the events are read and folded
-    once, each ticket's facts fed to every report): the way to a full report at scale."""
-    zone = _zone(tz)
-    lo, hi = period_bounds(start, end, zone)
-    dims = _dimensions(group_by)
-    if "tier" in dims and tiers is None:
-        raise ValidationError("tiers", "grouping by tier needs the requesters' tiers (tiers=...)")
-    ctx = _Context(lo, hi, zone, dims, sla, tiers)
-    wanted = [names] if isinstance(names, str) else list(names)
-    consumers: dict[str, _Consumer] = {}
-    for name in wanted:
-        make = _CONSUMERS.get(name) if isinstance(name, str) else None
-        if make is None:
-            raise ValidationError("name", f"unknown report {name!r}; known: {sorted(_CONSUMERS)}")
-        consumers[name] = make(ctx)
-    adds = [c.add for c in consumers.values()]
-    # SLA clocks are the dearest part of a ticket's facts: evaluated once per ticket, for
-    # every report that reads them, and not at all when none does
-    clocks = sla if any(name in _CLOCK_READERS for name in consumers) else None
-    for facts in ticket_facts(events, end=hi, sla=clocks, clocks_from=lo):
-        for add in adds:
-            add(facts)
-    return {name: consumer.report() for name, consumer in consumers.items()}
+    once, each ticket's facts fed to every report). :func:`from_store` gives the same figures
+    from a store's per-ticket report facts, the way to a full report at scale."""
+    run = _Run.of(names, start, end, tz, group_by, sla, tiers)
+    run.feed(ticket_facts(events, end=run.ctx.end, sla=run.clocks, clocks_from=run.ctx.start))
+    return run.reports()
+
+
+class _Run:
+    """Several reports being computed over one stream of ticket facts."""
+
+    def __init__(self, ctx: _Context, consumers: dict[str, _Consumer]) -> None:
+        self.ctx, self.consumers = ctx, consumers
+        # SLA clocks are the dearest part of a ticket's facts: evaluated once per ticket, for
+        # every report that reads them, and not at all when none does
+        self.clocks = ctx.sla if any(name in _CLOCK_READERS for name in consumers) else None
+
+    @classmethod
+    def of(
+        cls,
+        names: Iterable[str],
+        start: date | datetime,
+        end: date | datetime,
+        tz: str | tzinfo,
+        group_by: Sequence[str] | str,
+        sla: SlaConfig | None,
+        tiers: TierLookup | None,
+    ) -> _Run:
+        zone = _zone(tz)
+        lo, hi = period_bounds(start, end, zone)
+        dims = _dimensions(group_by)
+        if "tier" in dims and tiers is None:
+            raise ValidationError(
+                "tiers", "grouping by tier needs the requesters' tiers (tiers=...)"
+            )
+        ctx = _Context(lo, hi, zone, dims, sla, tiers)
+        wanted = [names] if isinstance(names, str) else list(names)
+        consumers: dict[str, _Consumer] = {}
+        for name in wanted:
+            make = _CONSUMERS.get(name) if isinstance(name, str) else None
+            if make is None:
+                raise ValidationError(
+                    "name", f"unknown report {name!r}; known: {sorted(_CONSUMERS)}"
+                )
+            consumers[name] = make(ctx)
+        return cls(ctx, consumers)
+
+    def feed(self, stream: Iterable[TicketFacts]) -> None:
+        adds = [c.add for c in self.consumers.values()]
+        ctx = self.ctx
+        lo, hi, dims, zone, tiers = ctx.start, ctx.end, ctx.dims, ctx.zone, ctx.tiers
+        for facts in stream:
+            key = _key(facts, dims, zone, tiers) if dims else ()
+            cohort = lo <= facts.created_at < hi
+            for add in adds:
+                add(facts, key, cohort)
+
+    def reports(self) -> dict[str, Report]:
+        return {name: consumer.report() for name, consumer in self.consumers.items()}
 
 
 def _one(

@@ -201,6 +201,14 @@ def _db(args: argparse.Namespace) -> int:
         with storage_sql.open_storage(url) as store:
             count = reindex(store)
         print(f"{url}: search index rebuilt from {count} tickets")
+        from helpdesk_core.service.reporting import rebuild_facts
+
+        desk = Helpdesk(config=_config(args), storage_url=url)
+        try:
+            count = rebuild_facts(desk.storage, desk.sla)
+        finally:
+            desk.close()
+        print(f"{url}: report facts rebuilt for {count} tickets")
     elif args.action == "backup":
         if not args.to:
             raise UsageError("db backup: give --to PATH")
@@ -530,13 +538,14 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade: apply the shipped migrations (SQLite or PostgreSQL). backup: write a "
         "consistent snapshot (SQLite online backup, pg_dump for PostgreSQL) to a new file. "
         "restore: replace the database's contents by a snapshot (stop the desk's processes "
-        "first). reindex: rebuild the full-text search tables from the stored tickets. keygen: "
+        "first). reindex: rebuild the full-text search tables and the report facts (under the "
+        "SLA configuration of --config) from the stored tickets. keygen: "
         "print a new key for encrypted fields (HELPDESK_FIELD_KEY).",
     )
     db.add_argument(
         "action", choices=["upgrade", "reindex", "backup", "restore", "keygen"], help="what to do"
     )
-    _store_options(db, config=False)
+    _store_options(db)
     db.add_argument("--to", help="backup: the snapshot file to create (must not exist)")
     db.add_argument("--from", dest="source", help="restore: the snapshot file to restore")
     db.set_defaults(run=_db)

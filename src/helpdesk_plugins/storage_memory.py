@@ -10,6 +10,7 @@ rolled back (gaps are possible, duplicates never). Outbox claims take effect at 
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage, deli
 from helpdesk_core.model.reviews import Review
 from helpdesk_core.model.surveys import Survey
 from helpdesk_core.model.tickets import Ticket, base_version, ticket_subject
-from helpdesk_core.ports import CustomerQuery, TextQuery, TicketQuery
+from helpdesk_core.ports import CustomerQuery, StoredFacts, TextQuery, TicketQuery, facts_text
 from helpdesk_core.search.index import Match, SearchIndex
 from helpdesk_core.search.tickets import ticket_fields, ticket_index
 
@@ -93,6 +94,8 @@ class MemoryStorage:
         self.schedule_rows: dict[str, list[Any]] = {}
         """ticket id -> [next_check_at, lease_owner, lease_until]"""
         self.firing_rows: dict[str, Firing] = {}
+        self.fact_rows: dict[str, tuple[int, str]] = {}
+        """ticket id -> (version, report facts document as JSON text)"""
         self.tickets_loaded = 0
         """Tickets handed out by ``get_ticket`` and ``query_tickets`` (the storage port's
         counter for tests; this store keeps objects, so nothing else is ever loaded)."""
@@ -147,6 +150,7 @@ class MemoryUnitOfWork:
         self._schedule: dict[str, datetime | None] = {}
         self._releases: dict[str, tuple[str, datetime | None]] = {}
         self._firings: dict[str, Firing] = {}
+        self._facts: dict[str, tuple[int, str]] = {}
         self._customers: dict[str, Customer] = {}
         self._customer_bases: dict[str, int] = {}
         self._customer_events: dict[str, list[CustomerEvent]] = {}
@@ -259,6 +263,36 @@ class MemoryUnitOfWork:
         )
         for ticket in chosen:
             yield from self.ticket_events(ticket.id)
+
+    def save_report_facts(self, ticket_id: str, version: int, doc: Sequence[Any]) -> None:
+        # kept as JSON text, as the SQL store keeps it: what comes back is a fresh copy
+        self._facts[ticket_id] = (version, facts_text(doc))
+
+    def report_facts(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[StoredFacts]:
+        customers = self._all_customers()
+        chosen = sorted(
+            (
+                t
+                for t in self._all_tickets()
+                if t.created_at < created_before
+                and (created_from is None or t.created_at >= created_from)
+                and where.matches(subject_with_customer(t, customers))
+            ),
+            key=lambda t: (t.created_at, t.id),
+        )
+        for ticket in chosen:
+            kept = self._facts.get(ticket.id)
+            if kept is None:
+                with self._store._lock:
+                    kept = self._store.fact_rows.get(ticket.id)
+            current = kept is not None and kept[0] == ticket.version
+            yield StoredFacts(ticket.id, json.loads(kept[1]) if current and kept else None)
 
     # -- customers ------------------------------------------------------------------------
     def _all_customers(self) -> dict[str, Customer]:
@@ -750,6 +784,7 @@ class MemoryUnitOfWork:
                 row = store.schedule_rows.get(ticket_id)
                 if row is None or row[1] != worker:
                     raise ConcurrencyConflict(f"lease:{ticket_id}", 0, 1)
+            store.fact_rows.update(self._facts)
             for ticket_id, ticket in self._tickets.items():
                 store.tickets[ticket_id] = ticket
                 store.numbers[ticket.number] = ticket_id

@@ -5,16 +5,20 @@ scoped to a department or team limits the figures to it)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+
+import attrs
 
 from helpdesk_core import reports
 from helpdesk_core.conditions import FALSE, TRUE, Condition, all_of, field_is
 from helpdesk_core.config import ConfigRegistry, HelpdeskConfig, load_config
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.events import Event
 from helpdesk_core.model.knowledge import ArticleUse
 from helpdesk_core.model.people import Actor
-from helpdesk_core.ports import TicketQuery
+from helpdesk_core.model.tickets import Ticket
+from helpdesk_core.ports import Storage, TicketQuery, UnitOfWork
 from helpdesk_core.service.runner import Call, Runner
 from helpdesk_core.sla import SlaConfig
 from helpdesk_core.whatif import WhatIfReport
@@ -51,18 +55,76 @@ def report(
         if name == reports.KB_USAGE:
             uses = _scoped_uses(call, scope, low, high)
             return reports.kb_usage(uses, start=start, end=end, tz=tz, group_by=group_by or ())
-        events = reports.stored_events(
+        # one row of report facts per ticket in the reader's scope (a ticket whose facts
+        # cannot answer as of ``end`` is folded from its events: reports.from_store)
+        tiers = reports.requester_tiers(call.uow, end=high) if "tier" in groups else None
+        return reports.from_store(
+            [name],
             call.uow,
             scope,
-            created_before=high,
-            created_from=None if name == "backlog_by_age" else low,
-        )
-        tiers = reports.requester_tiers(call.uow, end=high) if "tier" in groups else None
-        return reports.report(
-            name, events, start=start, end=end, tz=tz, group_by=group_by, sla=sla, tiers=tiers
-        )
+            start=start,
+            end=end,
+            tz=tz,
+            group_by=group_by,
+            sla=sla,
+            tiers=tiers,
+        )[name]
 
     return runner.run(actor, "report.view", name, now, body)
+
+
+@attrs.frozen
+class FactsKeeper:
+    """Keeps each changed ticket's report facts (:func:`helpdesk_core.reports.facts_document`)
+    in step, inside the command's transaction: the runner calls it after saving the ticket.
+    A ticket created by this command has ``new_events`` as its whole history; any other has
+    its history read back (the unit of work sees its own writes)."""
+
+    sla: SlaConfig | None
+    fingerprint: str
+
+    @classmethod
+    def of(cls, sla: SlaConfig | None) -> FactsKeeper:
+        return cls(sla, reports.sla_fingerprint(sla))
+
+    def __call__(self, uow: UnitOfWork, ticket: Ticket, new_events: Sequence[Event]) -> None:
+        if not new_events:
+            return
+        created = new_events[0].seq == 1
+        history = new_events if created else uow.ticket_events(ticket.id)
+        doc = reports.facts_document(history, self.sla, self.fingerprint)
+        uow.save_report_facts(ticket.id, ticket.version, doc)
+
+
+def rebuild_facts(storage: Storage, sla: SlaConfig | None, *, batch: int = 500) -> int:
+    """Compute the report facts of every stored ticket (``helpdesk db reindex``: a store from
+    before the facts, or after the SLA configuration changed); returns how many tickets. One
+    transaction per ``batch`` tickets, read in creation order, their events in one read."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValidationError("batch", f"must be a positive integer, got {batch!r}")
+    keeper = FactsKeeper.of(sla)
+    done = 0
+    after: tuple[Any, str] | None = None
+    while True:
+        with storage.transaction() as uow:
+            page = uow.query_tickets(
+                TicketQuery(where=TRUE, order_by="created_at", after=after, limit=batch)
+            )
+            if page:  # the page's histories in one read, grouped by ticket
+                chosen = field_is("id", "in", [t.id for t in page])
+                bound = page[-1].created_at + timedelta(microseconds=1)
+                histories: dict[str, list[Event]] = {}
+                for event in uow.events_by_creation(chosen, created_before=bound):
+                    histories.setdefault(event.ticket_id, []).append(event)
+                for ticket in page:
+                    history = histories.get(ticket.id)
+                    if history:
+                        doc = reports.facts_document(history, keeper.sla, keeper.fingerprint)
+                        uow.save_report_facts(ticket.id, ticket.version, doc)
+        done += len(page)
+        if len(page) < batch:
+            return done
+        after = (page[-1].created_at, page[-1].id)
 
 
 def _scoped_uses(call: Call, scope: Condition, low: datetime, high: datetime) -> list[ArticleUse]:

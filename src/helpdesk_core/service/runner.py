@@ -64,6 +64,9 @@ MAX_RETRIES: Final = 3
 Schedule = Callable[[UnitOfWork, Ticket, datetime, Sequence[Event]], None]
 """Keeps a changed ticket's next escalation check current, in the command's transaction."""
 
+KeepFacts = Callable[[UnitOfWork, Ticket, Sequence[Event]], None]
+"""Keeps a changed ticket's report facts in step, in the command's transaction (issue 24)."""
+
 Observe = Callable[[Event, Ticket], None]
 """Told of every committed event (the ``helpdesk_event_committed`` hook)."""
 
@@ -266,6 +269,7 @@ class Runner:
         observe: Observe,
         new_token: Callable[[], str] | None = None,
         react: React | None = None,
+        keep_facts: KeepFacts | None = None,
     ) -> None:
         self.storage = storage
         self.policy = policy
@@ -276,6 +280,7 @@ class Runner:
         self.observe = observe
         self.new_token: Callable[[], str] = new_token or new_id
         self.react = react
+        self.keep_facts = keep_facts
         self.tz = ZoneInfo(config.desk.timezone)
         self.text_features = FeatureMemo()
         """Duplicate detection's features of the texts seen last (R-TKT-5; issue 23)."""
@@ -367,6 +372,8 @@ class Runner:
     def record(self, uow: UnitOfWork, change: Change, at: datetime) -> None:
         """The ticket's new state and events, and an outbox row per event."""
         uow.save_ticket(change.ticket, change.events)
+        if self.keep_facts is not None:
+            self.keep_facts(uow, change.ticket, change.events)
         for event in change.events:
             uow.add_outbox(
                 OutboxMessage(

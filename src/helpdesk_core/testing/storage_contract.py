@@ -29,7 +29,7 @@ import attrs
 import pytest
 
 from helpdesk_core.conditions import TRUE, compile_condition, compile_filter
-from helpdesk_core.errors import ConcurrencyConflict
+from helpdesk_core.errors import ConcurrencyConflict, ValidationError
 from helpdesk_core.model.events import (
     Assigned,
     Event,
@@ -396,6 +396,70 @@ class StorageContract(CustomerContract, SurveyContract, IntakeContract, ReviewCo
         with storage.transaction() as uow:
             everything = list(uow.events_by_creation(TRUE, created_before=T0 + timedelta(1)))
         assert len(everything) == 1 + sum(len(h) for h in histories.values())
+
+    @pytest.mark.parametrize(
+        "condition",
+        [{}, {"priority": {"in": ["urgent", "high"]}}, {"custom.vip": True}],
+    )
+    @pytest.mark.parametrize("bounded", [False, True])
+    def test_report_facts_one_row_per_ticket_current_facts_only(
+        self, storage: Storage, condition: dict[str, Any], bounded: bool
+    ) -> None:
+        """Issue 24 (report facts): one row per ticket matching the condition inside
+        ``[created_from, created_before)``, in ``(created_at, id)`` order, with the document
+        last saved when it was saved for the ticket's current version; None when none was
+        saved or the ticket changed since (here: facts saved for an older version)."""
+        histories = self._histories(storage)
+        ids = sorted(histories)
+        with storage.transaction() as uow:
+            for k, ticket_id in enumerate(ids):
+                version = len(histories[ticket_id])
+                if k % 3 == 0:
+                    uow.save_report_facts(ticket_id, version, ["old", k])
+                    uow.save_report_facts(ticket_id, version, ["kept", k, None, [1.5, True]])
+                elif k % 3 == 1:
+                    uow.save_report_facts(ticket_id, version - 1, ["stale", k])
+        where = compile_condition(condition)
+        low = T0 + timedelta(minutes=1) if bounded else None
+        high = T0 + timedelta(minutes=5)
+        with storage.transaction() as uow:
+            tickets = [uow.get_ticket(ticket_id) for ticket_id in ids]
+            chosen = sorted(
+                (t.created_at, t.id)
+                for t in tickets
+                if t is not None
+                and t.created_at < high
+                and (low is None or t.created_at >= low)
+                and where.matches(ticket_subject(t))
+            )
+            got = list(uow.report_facts(where, created_before=high, created_from=low))
+        expected = []
+        for _, ticket_id in chosen:
+            k = ids.index(ticket_id)
+            expected.append((ticket_id, ["kept", k, None, [1.5, True]] if k % 3 == 0 else None))
+        assert chosen and len(chosen) < len(histories)
+        assert [(row.ticket_id, row.doc) for row in got] == expected
+
+    def test_report_facts_see_own_writes_and_roll_back_with_the_unit(
+        self, storage: Storage
+    ) -> None:
+        """Facts are written in the command's transaction: visible to it at once, gone with
+        it when it fails (issue 24)."""
+        with storage.transaction() as uow:
+            ticket, events = new_ticket("t500", 500)
+            uow.save_ticket(ticket, events)
+            uow.save_report_facts("t500", ticket.version, ["mine"])
+            rows = list(uow.report_facts(TRUE, created_before=T0 + timedelta(days=1)))
+            assert [(r.ticket_id, r.doc) for r in rows] == [("t500", ["mine"])]
+            for bad in (["a", object()], ["nan", float("nan")], "text"):
+                with pytest.raises(ValidationError, match="doc"):
+                    uow.save_report_facts("t500", ticket.version, bad)
+        with pytest.raises(RuntimeError), storage.transaction() as uow:
+            uow.save_report_facts("t500", ticket.version, ["lost"])
+            raise RuntimeError("the command failed")
+        with storage.transaction() as uow:
+            rows = list(uow.report_facts(TRUE, created_before=T0 + timedelta(days=1)))
+        assert [(r.ticket_id, r.doc) for r in rows] == [("t500", ["mine"])]
 
     @pytest.mark.parametrize(
         "scope",

@@ -105,6 +105,16 @@ events = sa.Table(
     sa.Column("data", Doc(), nullable=False),
 )
 
+report_facts = sa.Table(
+    "hd_report_facts",
+    metadata,
+    _owned_by_ticket(),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("doc", Doc(), nullable=False),
+)
+"""Per ticket its report facts (``helpdesk_core.reports.facts_document``) as of ``version``:
+what a month's report reads instead of the ticket's events (issue 24)."""
+
 counters = sa.Table(
     "hd_counters",
     metadata,

@@ -76,7 +76,7 @@ from helpdesk_core.model.tickets import (
     ticket_subject,
     ticket_to_dict,
 )
-from helpdesk_core.ports import CustomerQuery, TextQuery, TicketQuery
+from helpdesk_core.ports import CustomerQuery, StoredFacts, TextQuery, TicketQuery, facts_text
 from helpdesk_core.search.index import Match
 from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
@@ -402,6 +402,15 @@ class Statements:
             schedule.on_conflict_do_update(
                 index_elements=[s.schedule.c.ticket_id],
                 set_={"next_check_at": schedule.excluded.next_check_at},
+            )
+        )
+        facts = module.insert(s.report_facts).values(
+            ticket_id=sa.bindparam("id"), version=sa.bindparam("version"), doc=sa.bindparam("doc")
+        )
+        self.save_facts = p(
+            facts.on_conflict_do_update(
+                index_elements=[s.report_facts.c.ticket_id],
+                set_={"version": facts.excluded.version, "doc": facts.excluded.doc},
             )
         )
         f = s.firings.c
@@ -1065,9 +1074,13 @@ class SqlUnitOfWork:
         if clause is not None:
             statement = statement.where(clause)
         open_doc = self._store.open_doc
-        streaming = self._conn.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
         try:
-            result = streaming.execute(statement)
+            # streaming options on the statement, not the connection: Connection.
+            # execution_options changes the connection itself, and the unit's later
+            # statements (an INSERT at commit) would then be declared as cursors
+            result = self._conn.execute(
+                statement.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
+            )
         except sa.exc.OperationalError as exc:
             raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
         try:
@@ -1078,6 +1091,83 @@ class SqlUnitOfWork:
             raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
         finally:  # also when the reader stops early: the server-side cursor is closed
             result.close()
+
+    def save_report_facts(self, ticket_id: str, version: int, doc: Sequence[Any]) -> None:
+        self._qw(
+            self._store.sql.save_facts,
+            {"id": ticket_id, "version": version, "doc": facts_text(doc)},
+        )
+
+    def report_facts(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[StoredFacts]:
+        clause, exact = translate(where, self._store.translation)
+        if not exact:  # a condition SQL cannot decide alone: page the tickets, then each row
+            yield from self._report_facts_scan(where, created_before, created_from)
+            return
+        t, f = s.tickets, s.report_facts
+        statement = (
+            sa.select(t.c.id, f.c.doc)
+            .select_from(
+                t.outerjoin(f, sa.and_(f.c.ticket_id == t.c.id, f.c.version == t.c.version))
+            )
+            .where(t.c.created_at < to_micros(created_before))
+            .order_by(t.c.created_at, t.c.id)
+        )
+        if created_from is not None:
+            statement = statement.where(t.c.created_at >= to_micros(created_from))
+        if clause is not None:
+            statement = statement.where(clause)
+        loads = json.loads
+        try:
+            # streaming options on the statement, not the connection: Connection.
+            # execution_options changes the connection itself, and the unit's later
+            # statements (an INSERT at commit) would then be declared as cursors
+            result = self._conn.execute(
+                statement.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
+            )
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
+        try:
+            for batch in result.partitions():
+                for ticket_id, doc in batch:
+                    yield StoredFacts(ticket_id, None if doc is None else loads(doc))
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
+        finally:  # also when the reader stops early: the server-side cursor is closed
+            result.close()
+
+    def _report_facts_scan(
+        self, where: Condition, created_before: datetime, created_from: datetime | None
+    ) -> Iterator[StoredFacts]:
+        bounds = [where, field_is("created_at", "lt", created_before)]
+        if created_from is not None:
+            bounds.append(field_is("created_at", "gte", created_from))
+        condition = all_of(bounds)
+        f = s.report_facts.c
+        after: tuple[Any, str] | None = None
+        while True:
+            page = self.query_tickets(
+                TicketQuery(where=condition, order_by="created_at", after=after, limit=_SCAN_BATCH)
+            )
+            versions = {ticket.id: ticket.version for ticket in page}
+            kept = {
+                row.ticket_id: row.doc
+                for row in self._x(
+                    sa.select(f.ticket_id, f.version, f.doc).where(f.ticket_id.in_(versions))
+                )
+                if row.version == versions[row.ticket_id]
+            }
+            for ticket in page:
+                doc = kept.get(ticket.id)
+                yield StoredFacts(ticket.id, None if doc is None else json.loads(doc))
+            if len(page) < _SCAN_BATCH:
+                return
+            after = (page[-1].created_at, page[-1].id)
 
     def _events_by_creation_scan(
         self, where: Condition, created_before: datetime, created_from: datetime | None
