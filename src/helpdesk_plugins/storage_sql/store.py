@@ -775,6 +775,10 @@ class SqlUnitOfWork:
         self.writing = host is not None
         """In a host's transaction the write transaction is already the host's."""
         self._search_dirty: dict[str, Ticket] = {}
+        self._histories: dict[str, list[Event]] = {}
+        """Whole histories this unit read, kept in step with the events it writes: after a
+        command saves a ticket, its escalation schedule and its report facts both need the
+        history, and the second read costs nothing."""
         """Tickets saved by this unit, indexed for search just before COMMIT."""
         self._outbox_rows: list[dict[str, Any]] = []
         """Outbox rows queued by :meth:`add_outbox`, written by :meth:`flush_outbox`."""
@@ -929,8 +933,14 @@ class SqlUnitOfWork:
         return None if doc is None else self._ticket(doc)
 
     def ticket_events(self, ticket_id: str, after_seq: int = 0) -> list[Event]:
+        known = self._histories.get(ticket_id)
+        if known is not None:
+            return [e for e in known if e.seq > after_seq]
         rows = self._q(self._store.sql.events, {"id": ticket_id, "after": after_seq})
-        return [event_from_dict(self._store.open_doc(data)) for (data,) in rows]
+        events = [event_from_dict(self._store.open_doc(data)) for (data,) in rows]
+        if after_seq == 0:
+            self._histories[ticket_id] = list(events)
+        return events
 
     def _row(self, ticket: Ticket) -> dict[str, Any]:
         row: dict[str, Any] = {name: getattr(ticket, name) for name in s.PLAIN_COLUMNS}
@@ -985,6 +995,10 @@ class SqlUnitOfWork:
                 self._many(sql.insert_event, rows)
         except self._store.dbapi.IntegrityError as exc:
             raise ConcurrencyConflict(ticket.id, expected, expected + 1) from exc
+        if expected == 0:
+            self._histories[ticket.id] = list(new_events)
+        elif ticket.id in self._histories:
+            self._histories[ticket.id].extend(new_events)
 
     # -- queries ----------------------------------------------------------------------------
     def _select(self, query: TicketQuery, where: Any) -> sa.Select[Any]:
