@@ -66,7 +66,7 @@ import attrs
 
 from helpdesk_core.conditions import TRUE, Condition, field_is
 from helpdesk_core.errors import ValidationError
-from helpdesk_core.model.customers import Customer, CustomerEvent
+from helpdesk_core.model.customers import Customer, CustomerEvent, ProfileTimeline
 from helpdesk_core.model.events import (
     Assigned,
     Event,
@@ -135,6 +135,10 @@ SATISFIED_STARS: Final = 4
 """CSAT counts an answer of 4 or 5 stars as satisfied (the top-two-box rule)."""
 
 TierLookup = Callable[[str], str | None]
+ProfileLookup = Callable[[str], ProfileTimeline | None]
+"""A requester's ``customer.*`` fields through time (None: no record), for SLA policies whose
+conditions read them (R-CUS-3): each ticket's policy is chosen as of its events, exactly as the
+live SLA clocks choose it (:func:`helpdesk_core.service.workers.requester_timeline`)."""
 """The tier of a requester (a customer id), or None when there is no profile."""
 
 BACKLOG_BUCKETS: Final[tuple[tuple[str, timedelta | None], ...]] = (
@@ -336,6 +340,7 @@ def ticket_facts(
     end: datetime,
     sla: SlaConfig | None = None,
     clocks_from: datetime | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Iterator[TicketFacts]:
     """Fold a by-ticket event stream (see the module doc) into one :class:`TicketFacts` per
     ticket created before ``end``; with ``sla`` each carries its SLA clocks as of ``end``
@@ -362,7 +367,7 @@ def ticket_facts(
                 f"seq {event.seq} ({event.kind}) does not start its ticket's history",
             )
         if facts is not None:
-            yield _finish(facts, kept, end, sla if keep else None)
+            yield _finish(facts, kept, end, sla if keep else None, profiles)
         facts, kept, skipping = None, [], None
         if event.at >= end:
             skipping = event.ticket_id
@@ -372,17 +377,23 @@ def ticket_facts(
         if keep:
             kept.append(event)
     if facts is not None:
-        yield _finish(facts, kept, end, sla if keep else None)
+        yield _finish(facts, kept, end, sla if keep else None, profiles)
 
 
 def _finish(
-    facts: TicketFacts, kept: list[Event], end: datetime, sla: SlaConfig | None
+    facts: TicketFacts,
+    kept: list[Event],
+    end: datetime,
+    sla: SlaConfig | None,
+    profiles: ProfileLookup | None = None,
 ) -> TicketFacts:
     if facts.open_since is not None and not facts.resolved:
         facts.handling += end - facts.open_since
         facts.open_since = None
     if sla is not None:
-        facts.clocks = tuple(ClockOutcome.of(c) for c in evaluate(sla, kept, end))
+        profile = _profile_of(sla, profiles, facts.requester)
+        outcomes = evaluate(sla, kept, end, profile=profile)
+        facts.clocks = tuple(ClockOutcome.of(c) for c in outcomes)
     return facts
 
 
@@ -476,8 +487,20 @@ def _instant(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
+def _profile_of(
+    sla: SlaConfig, profiles: ProfileLookup | None, requester: str | None
+) -> ProfileTimeline | None:
+    """The requester's profile through time, when the SLA policies read ``customer.*``."""
+    if profiles is None or requester is None or not sla.reads_customer:
+        return None
+    return profiles(requester)
+
+
 def facts_document(
-    events: Sequence[Event], sla: SlaConfig | None, fingerprint: str | None = None
+    events: Sequence[Event],
+    sla: SlaConfig | None,
+    fingerprint: str | None = None,
+    profile: ProfileTimeline | None = None,
 ) -> list[Any]:
     """One ticket's report facts as of its LAST event, as a JSON-ready list for a store to keep
     beside the ticket (the port's ``save_report_facts``): the :class:`TicketFacts` fold of its
@@ -498,7 +521,7 @@ def facts_document(
         _fold(facts, event)
         if event.at > last:
             last = event.at
-    clocks = [] if sla is None else evaluate(sla, events, last)
+    clocks = [] if sla is None else evaluate(sla, events, last, profile=profile)
     return [
         FACTS_FORMAT,
         sla_fingerprint(sla) if fingerprint is None else fingerprint,
@@ -643,6 +666,7 @@ def from_store(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> dict[str, Report]:
     """Several reports over the stored tickets matching ``where`` (the reader's scope), with
     the same figures as :func:`many` over their events, read from the store's per-ticket
@@ -677,7 +701,7 @@ def from_store(
     for k in range(0, len(later), _REFOLD_BATCH):
         chosen = field_is("id", "in", later[k : k + _REFOLD_BATCH])
         events = uow.events_by_creation(chosen, created_before=hi)
-        run.feed(ticket_facts(events, end=hi, sla=clocks, clocks_from=lo))
+        run.feed(ticket_facts(events, end=hi, sla=clocks, clocks_from=lo, profiles=profiles))
     return run.reports()
 
 
@@ -1245,12 +1269,17 @@ def many(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> dict[str, Report]:
     """Several reports from ONE pass over the event stream (the events are read and folded
     once, each ticket's facts fed to every report). :func:`from_store` gives the same figures
     from a store's per-ticket report facts, the way to a full report at scale."""
     run = _Run.of(names, start, end, tz, group_by, sla, tiers)
-    run.feed(ticket_facts(events, end=run.ctx.end, sla=run.clocks, clocks_from=run.ctx.start))
+    run.feed(
+        ticket_facts(
+            events, end=run.ctx.end, sla=run.clocks, clocks_from=run.ctx.start, profiles=profiles
+        )
+    )
     return run.reports()
 
 
@@ -1316,10 +1345,12 @@ def _one(
     group_by: Sequence[str] | str,
     sla: SlaConfig | None,
     tiers: TierLookup | None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     return many(
-        [name], events, start=start, end=end, tz=tz, group_by=group_by, sla=sla, tiers=tiers
-    )[name]
+        [name], events, start=start, end=end, tz=tz, group_by=group_by, sla=sla, tiers=tiers,
+        profiles=profiles,
+    )[name]  # fmt: skip
 
 
 # ---------------------------------------------------------------------- the KPIs
@@ -1332,11 +1363,12 @@ def volumes(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """Tickets created in the period (``tickets``), with how many of them are resolved at
     ``end`` (``resolved``). Group by type, channel, priority, team, department, agent and the
     local hour/day/week/month of creation: each ticket counts once, in its creation bucket."""
-    return _one("volumes", events, start, end, tz, group_by, sla, tiers)
+    return _one("volumes", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def first_response_time(
@@ -1348,12 +1380,13 @@ def first_response_time(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """First response time: from creation to the first agent PUBLIC reply (an internal note is
     never a response), calendar time; pauses do not stop it and a reopen does not restart it.
     ``tickets`` counts the cohort, ``responded_count`` those answered before ``end``; mean,
     median and p90 are over the answered ones."""
-    return _one("first_response_time", events, start, end, tz, group_by, sla, tiers)
+    return _one("first_response_time", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def resolution_time(
@@ -1365,11 +1398,12 @@ def resolution_time(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """Resolution time: from creation to the final resolution (rule 6), calendar time, pauses
     included (the SLA resolution clock, which stops in pause statuses, is
     :func:`sla_compliance`'s business). Over tickets resolved at ``end``."""
-    return _one("resolution_time", events, start, end, tz, group_by, sla, tiers)
+    return _one("resolution_time", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def handling_time(
@@ -1381,12 +1415,13 @@ def handling_time(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """Handling time: the time a resolved ticket spent in ``open``-category statuses (assigned,
     in progress: in the desk's hands), summed over every stretch including those after a
     reopen. Time waiting in ``new``, in pause (``pending``) statuses and after resolution is not
     handling. Over tickets resolved at ``end``."""
-    return _one("handling_time", events, start, end, tz, group_by, sla, tiers)
+    return _one("handling_time", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def average_wait(
@@ -1398,11 +1433,12 @@ def average_wait(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """Average wait: from creation until an agent picked the ticket up (the first assignment to
     an agent or the first agent public reply, whichever came first). ``picked_up_*`` figures are
     over tickets picked up before ``end``; ``waiting`` counts those still waiting at ``end``."""
-    return _one("average_wait", events, start, end, tz, group_by, sla, tiers)
+    return _one("average_wait", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def first_contact_resolution(
@@ -1414,10 +1450,11 @@ def first_contact_resolution(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """First-contact resolution rate: of the tickets resolved at ``end``, the share resolved
     with at most one agent public reply and never reopened."""
-    return _one("first_contact_resolution", events, start, end, tz, group_by, sla, tiers)
+    return _one("first_contact_resolution", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def reopen_rate(
@@ -1429,11 +1466,12 @@ def reopen_rate(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """Reopen rate: of the tickets resolved at least once before ``end``, the share reopened at
     least once (left a solved/closed status for a working one, or took a ``reopen``
     transition), whether or not resolved again since."""
-    return _one("reopen_rate", events, start, end, tz, group_by, sla, tiers)
+    return _one("reopen_rate", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def csat(
@@ -1445,6 +1483,7 @@ def csat(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """Customer satisfaction (R-CSAT-1, R-RPT-1): over the cohort's tickets (``tickets``),
     every survey answer given before ``end`` (an event of kind ``survey_answered`` with
@@ -1453,7 +1492,7 @@ def csat(
     ``ratings`` answers, their distribution ``stars_1`` .. ``stars_5``, ``mean_stars`` (the
     arithmetic mean) and ``rate`` = ``satisfied`` / ``ratings``, where satisfied means 4 or 5
     stars. Grouped by ticket dimensions as of ``end`` (an agent's CSAT: ``group_by="agent"``)."""
-    return _one("csat", events, start, end, tz, group_by, sla, tiers)
+    return _one("csat", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def sla_compliance(
@@ -1465,13 +1504,14 @@ def sla_compliance(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """SLA compliance per policy and metric: every clock cycle of the cohort's tickets, as
     :func:`helpdesk_core.sla.evaluate` gives it at ``end`` under ``sla`` (business time,
     pauses and reopens by the SLA rules: a reopen is a new resolution cycle). ``met`` cycles
     were met by their due instant, ``breached`` ones were not (also still running past due);
     ``open`` ones are undecided and left out of ``compliance = met / (met + breached)``."""
-    return _one("sla_compliance", events, start, end, tz, group_by, sla, tiers)
+    return _one("sla_compliance", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def on_time(
@@ -1483,12 +1523,13 @@ def on_time(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """On-time rate: of the tickets resolved at ``end`` that had a promised instant, the share
     resolved at or before it. The promise is the ticket's ``expected_resolution_at`` when set,
     else (with ``sla``) the due instant of its last resolution clock cycle; tickets with
     neither are counted in ``resolved`` only."""
-    return _one("on_time", events, start, end, tz, group_by, sla, tiers)
+    return _one("on_time", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def agent_performance(
@@ -1500,13 +1541,14 @@ def agent_performance(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """Per agent: ``handled`` tickets (resolved at ``end`` while assigned to them, or by them
     when unassigned), ``first_responses`` (tickets whose first agent public reply was theirs)
     with the median and p90 of those first response times, and (with ``sla``) the SLA clock
     cycles of their handled tickets that were ``sla_met`` / ``sla_breached``. Other
     ``group_by`` dimensions split each agent's row further."""
-    return _one("agent_performance", events, start, end, tz, group_by, sla, tiers)
+    return _one("agent_performance", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 def backlog_by_age(
@@ -1518,11 +1560,12 @@ def backlog_by_age(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """The backlog at ``end``: every ticket created before ``end`` (whenever: ``start`` does
     not limit it) and not resolved at ``end``, by age at ``end`` in :data:`BACKLOG_BUCKETS`
     (``[lower, upper)``). Period dimensions group by the local creation period."""
-    return _one("backlog_by_age", events, start, end, tz, group_by, sla, tiers)
+    return _one("backlog_by_age", events, start, end, tz, group_by, sla, tiers, profiles)
 
 
 class ReportFunction(Protocol):
@@ -1536,6 +1579,7 @@ class ReportFunction(Protocol):
         group_by: Sequence[str] | str = (),
         sla: SlaConfig | None = None,
         tiers: TierLookup | None = None,
+        profiles: ProfileLookup | None = None,
     ) -> Report: ...
 
 
@@ -1569,12 +1613,16 @@ def report(
     group_by: Sequence[str] | str = (),
     sla: SlaConfig | None = None,
     tiers: TierLookup | None = None,
+    profiles: ProfileLookup | None = None,
 ) -> Report:
     """The report ``name`` of :data:`REPORTS` (what ``desk.report`` calls)."""
     function = REPORTS.get(name) if isinstance(name, str) else None
     if function is None:
         raise ValidationError("name", f"unknown report {name!r}; known: {sorted(REPORTS)}")
-    return function(events, start=start, end=end, tz=tz, group_by=group_by, sla=sla, tiers=tiers)
+    return function(
+        events, start=start, end=end, tz=tz, group_by=group_by, sla=sla, tiers=tiers,
+        profiles=profiles,
+    )  # fmt: skip
 
 
 KB_USAGE: Final = "kb_usage"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpdesk_core import Actor, Helpdesk
+from helpdesk_core import Actor, Helpdesk, reports
 from helpdesk_core.customers import customer_facts
 from helpdesk_core.model.customers import (
     Customer,
@@ -21,6 +21,7 @@ from helpdesk_core.model.customers import (
     TierChanged,
     customer_subject,
 )
+from helpdesk_core.service import reporting
 from helpdesk_core.testing import FixedClock
 
 ADMIN = Actor(id="root", roles={"admin"})
@@ -110,6 +111,31 @@ def test_sla_policy_follows_the_profile_as_of_each_ticket_event(desk: Helpdesk) 
     assert _policies(desk, ticket.id) == {"vip"}
     first = next(c for c in desk.sla_status(ADMIN, ticket.id) if c.metric == "first_response")
     assert first.due_at == ticket.created_at + timedelta(minutes=10)
+
+
+def test_reports_count_sla_compliance_under_the_customers_policy(desk: Helpdesk) -> None:
+    """R-RPT-1 with R-CUS-3: SLA compliance counts a VIP's ticket under the VIP policy, from the
+    stored report facts and from the event stream alike (the pure function given profiles)."""
+    vip = desk.create_customer(ADMIN, name="Vera", tier="vip")
+    std = desk.create_customer(ADMIN, name="Sam")
+    desk.open_ticket(Actor(id=vip.id, roles={"customer"}), subject="a", channel="email")
+    desk.open_ticket(Actor(id=std.id, roles={"customer"}), subject="b", channel="email")
+    start, end = datetime.fromisoformat(T0), datetime.fromisoformat(T0) + timedelta(minutes=30)
+    stored = desk.report(ADMIN, "sla_compliance", start=start, end=end).rows
+    first = {r["policy"]: (r["met"], r["breached"], r["open"]) for r in stored
+             if r["metric"] == "first_response"}  # fmt: skip
+    assert first == {"vip": (0, 1, 0), "standard": (0, 0, 1)}
+    with desk.storage.transaction() as uow:
+        events = list(reports.stored_events(uow, created_before=end))
+        pure = reports.sla_compliance(
+            events, start=start, end=end, tz="Asia/Shanghai", sla=desk.sla,
+            profiles=reporting.profile_lookup(uow),
+        )  # fmt: skip
+        blind = reports.sla_compliance(
+            events, start=start, end=end, tz="Asia/Shanghai", sla=desk.sla
+        )
+    assert pure.rows == stored
+    assert {r["policy"] for r in blind.rows} == {"standard"}  # without profiles: no tiers
 
 
 def test_escalation_policy_applies_by_customer_tier(desk: Helpdesk) -> None:

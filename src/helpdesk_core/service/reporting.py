@@ -14,6 +14,7 @@ from helpdesk_core import reports
 from helpdesk_core.conditions import FALSE, TRUE, Condition, all_of, field_is
 from helpdesk_core.config import ConfigRegistry, HelpdeskConfig, load_config
 from helpdesk_core.errors import ValidationError
+from helpdesk_core.model.customers import ProfileTimeline
 from helpdesk_core.model.events import Event
 from helpdesk_core.model.knowledge import ArticleUse
 from helpdesk_core.model.people import Actor
@@ -58,6 +59,7 @@ def report(
         # one row of report facts per ticket in the reader's scope (a ticket whose facts
         # cannot answer as of ``end`` is folded from its events: reports.from_store)
         tiers = reports.requester_tiers(call.uow, end=high) if "tier" in groups else None
+        profiles = profile_lookup(call.uow) if sla is not None and sla.reads_customer else None
         return reports.from_store(
             [name],
             call.uow,
@@ -68,9 +70,23 @@ def report(
             group_by=group_by,
             sla=sla,
             tiers=tiers,
+            profiles=profiles,
         )[name]
 
     return runner.run(actor, "report.view", name, now, body)
+
+
+def profile_lookup(uow: UnitOfWork) -> reports.ProfileLookup:
+    """Requesters' profiles through time, each read once per call (a report over many tickets
+    of one customer reads their record once)."""
+    seen: dict[str, ProfileTimeline | None] = {}
+
+    def lookup(requester: str) -> ProfileTimeline | None:
+        if requester not in seen:
+            seen[requester] = ProfileTimeline.of(uow.customer_events(requester))
+        return seen[requester]
+
+    return lookup
 
 
 @attrs.frozen
@@ -92,8 +108,17 @@ class FactsKeeper:
             return
         created = new_events[0].seq == 1
         history = new_events if created else uow.ticket_events(ticket.id)
-        doc = reports.facts_document(history, self.sla, self.fingerprint)
+        doc = reports.facts_document(
+            history, self.sla, self.fingerprint, self.profile(uow, ticket.requester)
+        )
         uow.save_report_facts(ticket.id, ticket.version, doc)
+
+    def profile(self, uow: UnitOfWork, requester: str | None) -> ProfileTimeline | None:
+        """The requester's profile through time when the SLA policies read ``customer.*``
+        (their clocks are chosen as of the ticket's events, as the live clocks are)."""
+        if self.sla is None or not self.sla.reads_customer or requester is None:
+            return None
+        return ProfileTimeline.of(uow.customer_events(requester))
 
 
 def rebuild_facts(storage: Storage, sla: SlaConfig | None, *, batch: int = 500) -> int:
@@ -119,7 +144,12 @@ def rebuild_facts(storage: Storage, sla: SlaConfig | None, *, batch: int = 500) 
                 for ticket in page:
                     history = histories.get(ticket.id)
                     if history:
-                        doc = reports.facts_document(history, keeper.sla, keeper.fingerprint)
+                        doc = reports.facts_document(
+                            history,
+                            keeper.sla,
+                            keeper.fingerprint,
+                            keeper.profile(uow, ticket.requester),
+                        )
                         uow.save_report_facts(ticket.id, ticket.version, doc)
         done += len(page)
         if len(page) < batch:
