@@ -74,7 +74,7 @@ from helpdesk_core.model.events import (
     TicketCreated,
     event_to_dict,
 )
-from helpdesk_core.model.tickets import Ticket, ticket_subject
+from helpdesk_core.model.tickets import Ticket, subject_reader, ticket_subject
 
 METRICS: Final = ("first_response", "next_response", "resolution", "periodic_update")
 State = Literal["running", "paused", "warning", "met", "breached"]
@@ -455,6 +455,9 @@ class _Walk:
         self.category = ""
         self.first_reply = False
         self.policy: SlaPolicy | None = None
+        self.applied: list[SlaPolicy] = []
+        """Every policy that applied at some point of the walk, in order (what-if replay
+        reuses a ticket's clocks when none of them differs between two configurations)."""
         self.targets: Mapping[str, _Aim] = _NO_TARGETS
         """metric -> (target, line, warning thresholds, basis) under the policy and priority."""
         self.pause_statuses = config.pause_statuses
@@ -465,6 +468,12 @@ class _Walk:
         # messages are not folded into it (the next other event brings it up to date)
         read = {f for p in config.policies for f in p.when.fields()}
         self.fold_messages = bool(config.custom) or bool(read & {"version", "updated_at"})
+        # a re-target picks the same policy and targets when neither the priority nor any
+        # field the policy conditions read changed: compare those values instead of matching
+        # again (not with customer.* conditions: the profile changes with time)
+        self.reads = None if self.profile is not None else subject_reader(read)
+        self.read: tuple[str, tuple[Any, ...]] | None = None
+        """The priority and the read values at the last policy match."""
 
     def start(self, metric: str, u: timedelta, running: bool = True) -> None:
         cycle = self.cycles[metric] = self.cycles.get(metric, 0) + 1
@@ -509,6 +518,11 @@ class _Walk:
         """Pick the policy and targets again; whether anything changed."""
         if self.fold:
             assert self.ticket is not None
+            if self.reads is not None:
+                read = (self.priority, self.reads(self.ticket))
+                if read == self.read:
+                    return False
+                self.read = read
             policy = self.config.match(self.ticket, self.customer())
         else:
             policy = self.config.policies[0] if self.config.policies else None
@@ -517,6 +531,8 @@ class _Walk:
             if policy is None
             else self.plans[id(policy)].get(self.priority, _NO_TARGETS)
         )
+        if policy is not self.policy and policy is not None:
+            self.applied.append(policy)
         changed = policy is not self.policy or targets is not self.targets
         self.policy, self.targets = policy, targets
         return changed
@@ -626,6 +642,21 @@ def evaluate(
     policy and priority are left out. ``profile`` is the requester's profile through time:
     ``customer.*`` conditions read it as of each ticket event (a ticket whose requester has no
     record, or no ``profile``, has every ``customer.*`` field None)."""
+    return evaluate_with_policies(config, events, now, profile=profile)[0]
+
+
+def evaluate_with_policies(
+    config: SlaConfig,
+    events: Iterable[Event],
+    now: datetime,
+    *,
+    profile: ProfileTimeline | None = None,
+) -> tuple[list[SlaClock], tuple[SlaPolicy, ...]]:
+    """:func:`evaluate`, and the policies that applied to the ticket during the walk, in order
+    (one that applied only between two events counts too: its targets may have marked a
+    breach). Two configurations whose policies' conditions
+    are the same give the same clocks for a ticket when none of these policies differs between
+    them (what-if replay's shortcut)."""
     walk = _Walk(config, profile)
     utc = config._utc
     now_u = utc(now)
@@ -636,7 +667,7 @@ def evaluate(
             break
         walk.step(event, u)
     if not walk.started:
-        return []
+        return [], ()
     walk.check_all(now_u)
     clocks = []
     nows: dict[_Line, datetime] = {}
@@ -657,7 +688,7 @@ def evaluate(
         if local_now is None:
             local_now = nows[line] = line.local(now_u)
         clocks.append(_clock(run, policy, aim, local_now, now_u, met_due))
-    return clocks
+    return clocks, tuple(walk.applied)
 
 
 def _labels(policy: SlaPolicy, target: timedelta) -> _Labels:
