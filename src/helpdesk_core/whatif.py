@@ -38,7 +38,7 @@ from helpdesk_core.model.events import Event, TicketCreated
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.reports import period_bounds
 from helpdesk_core.routing import RoutingPolicy
-from helpdesk_core.sla import SlaClock, SlaConfig, evaluate
+from helpdesk_core.sla import SlaClock, SlaConfig, SlaPolicy, evaluate, evaluate_with_policies
 
 
 @attrs.frozen
@@ -229,6 +229,12 @@ class _Side:
     def clocks(self, history: Sequence[Event], as_of: datetime) -> list[SlaClock]:
         return [] if self.sla is None else evaluate(self.sla, history, as_of)
 
+    def clocks_and_policies(
+        self, history: Sequence[Event], as_of: datetime
+    ) -> tuple[list[SlaClock], tuple[SlaPolicy, ...]]:
+        """The clocks and the policies that applied on the way (see :class:`_Shared`)."""
+        return ([], ()) if self.sla is None else evaluate_with_policies(self.sla, history, as_of)
+
     def fired(self, history: Sequence[Event], as_of: datetime) -> list[DueFiring]:
         """The levels a worker would have fired by ``as_of``, checking as the desk does: at
         each recorded event and at each instant the state then said a level becomes due."""
@@ -273,6 +279,71 @@ class _Side:
         return rule.team if rule.team is not None else created.team
 
 
+@attrs.frozen
+class _Shared:
+    """What the two configurations have in common, decided once per replay, so that work
+    whose result cannot differ is done once: a ticket whose SLA walk under "before" applied
+    only policies that behave the same under "after" has the same clocks under both (its
+    clocks are evaluated once), and then, when the escalation sections are equal, the same
+    firings (a firing check reads the clocks of a prefix of the same walk)."""
+
+    policies: tuple[SlaPolicy, ...] | None
+    """The "before" policies that behave the same under "after"; None when the configurations
+    differ in how a policy is picked or how every clock runs (then nothing is reused)."""
+    escalation: bool
+
+    @classmethod
+    def of(cls, old: _Side, new: _Side, before: HelpdeskConfig, after: HelpdeskConfig) -> _Shared:
+        return cls(
+            _same_policies(old.sla, new.sla, before, after), old.escalation == new.escalation
+        )
+
+    def same_clocks(self, applied: Sequence[SlaPolicy]) -> bool:
+        """Whether a ticket whose walk under "before" applied ``applied`` has the same clocks
+        under "after"."""
+        shared = self.policies
+        return shared is not None and all(any(p is q for q in shared) for p in applied)
+
+
+def _same_policies(
+    a: SlaConfig | None, b: SlaConfig | None, before: HelpdeskConfig, after: HelpdeskConfig
+) -> tuple[SlaPolicy, ...] | None:
+    """The policies of ``a`` that behave as in ``b``, when both pick a policy the same way
+    (the same conditions and names in the same order) and run every clock the same way (pause
+    statuses, custom metrics, zone); else None."""
+    if a is None or b is None:
+        return () if a is b else None
+    if a is b:
+        return a.policies
+    if (a.pause_statuses, a.custom, a.timezone) != (b.pause_statuses, b.custom, b.timezone):
+        return None
+    if len(a.policies) != len(b.policies) or any(
+        (p.name, p.when) != (q.name, q.when) for p, q in zip(a.policies, b.policies, strict=True)
+    ):
+        return None
+    specs = (before.raw.get("calendars"), after.raw.get("calendars"))
+
+    def same_calendar(name: str | None) -> bool:
+        if name is None:
+            return True
+        mine, theirs = a.calendars.get(name), b.calendars.get(name)
+        if mine is theirs:
+            return True
+        # a calendar is built from its [calendars.<name>] table alone: equal tables, equal
+        # calendars (calendars have no equality of their own)
+        spec = [s.get(name) if isinstance(s, dict) else None for s in specs]
+        return spec[0] is not None and spec[0] == spec[1]
+
+    return tuple(
+        p
+        for p, q in zip(a.policies, b.policies, strict=True)
+        if p == q
+        and all(
+            same_calendar(p.basis(priority, m)) for priority, row in p.targets.items() for m in row
+        )
+    )
+
+
 def _histories(events: Iterable[Event]) -> Iterator[list[Event]]:
     """Group a by-ticket stream (each ticket's events together, oldest first)."""
     current: list[Event] = []
@@ -307,6 +378,7 @@ def whatif(
     :func:`helpdesk_core.reports.stored_events` reads it. ``progress`` is told how many tickets
     were replayed so far, every 100 tickets and at the end."""
     old, new = _Side.of(before, "before"), _Side.of(after, "after")
+    shared = _Shared.of(old, new, before, after)
     low, high = period_bounds(start, end, before.desk.timezone)
     if as_of is None:
         at = high
@@ -334,18 +406,35 @@ def whatif(
         kept = [e for e in history if e.at <= at]
         created = Ticket.created(first)  # type: ignore[arg-type]
         priority = created.priority
-        dues: list[dict[tuple[str, int], datetime | None]] = []
-        for side, engine in enumerate((old, new)):
-            clocks = engine.clocks(kept, at)
-            due: dict[tuple[str, int], datetime | None] = {}
-            for clock in clocks:
-                cycles[(clock.metric, priority, side)] += 1
-                breached[(clock.metric, priority, side)] += clock.breached_at is not None
-                due[(clock.metric, clock.cycle)] = _due(clock)
-            dues.append(due)
-            for firing in engine.fired(kept, at):
-                fired[(firing.policy, firing.level.number, side)] += 1
-            teams[(engine.team(created), side)] += 1
+        clocks, applied = old.clocks_and_policies(kept, at)
+        same = shared.same_clocks(applied)
+        for clock in clocks:
+            metric = clock.metric
+            cycles[(metric, priority, 0)] += 1
+            breached[(metric, priority, 0)] += clock.breached_at is not None
+            if same:
+                cycles[(metric, priority, 1)] += 1
+                breached[(metric, priority, 1)] += clock.breached_at is not None
+        firings = old.fired(kept, at)
+        for firing in firings:
+            fired[(firing.policy, firing.level.number, 0)] += 1
+        if not (same and shared.escalation):
+            firings = new.fired(kept, at)
+        for firing in firings:
+            fired[(firing.policy, firing.level.number, 1)] += 1
+        teams[(old.team(created), 0)] += 1
+        teams[(new.team(created), 1)] += 1
+        if same:
+            continue  # the same clocks: no due instant moved
+        dues: list[dict[tuple[str, int], datetime | None]] = [
+            {(clock.metric, clock.cycle): _due(clock) for clock in clocks}
+        ]
+        due: dict[tuple[str, int], datetime | None] = {}
+        for clock in new.clocks(kept, at):
+            cycles[(clock.metric, priority, 1)] += 1
+            breached[(clock.metric, priority, 1)] += clock.breached_at is not None
+            due[(clock.metric, clock.cycle)] = _due(clock)
+        dues.append(due)
         for key in sorted(set(dues[0]) | set(dues[1])):
             was, now = dues[0].get(key), dues[1].get(key)
             if was == now:
