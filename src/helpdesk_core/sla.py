@@ -164,6 +164,11 @@ class SlaConfig:
         init=False, repr=False, eq=False
     )
     _utc: Callable[[datetime], timedelta] = attrs.field(init=False, repr=False, eq=False)
+    _folding: tuple[bool, bool, Callable[[Ticket], tuple[Any, ...]] | None] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+    """What a walk folds: the ticket (when a condition may read any field), messages too, and
+    the reader of the fields the policy conditions read (computed once per config)."""
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -187,6 +192,14 @@ class SlaConfig:
         object.__setattr__(self, "_plans", plans)
         ours = [ln.cal for ln in lines.values() if isinstance(ln.cal, CalendarBase)]
         object.__setattr__(self, "_utc", ours[0].utc if ours else utc_offset)
+        # folding the whole ticket is only needed when a condition may read any field
+        fold = bool(self.custom) or any(p.when is not TRUE for p in self.policies)
+        # a message changes no field a policy condition may read but the ticket's version and
+        # updated_at: unless a condition reads those (or custom metrics read the whole ticket),
+        # messages are not folded into it (the next other event brings it up to date)
+        read = {f for p in self.policies for f in p.when.fields()}
+        messages = bool(self.custom) or bool(read & {"version", "updated_at"})
+        object.__setattr__(self, "_folding", (fold, messages, subject_reader(read)))
 
     def _calendar(self, name: str | None, policy: SlaPolicy) -> Calendar | None:
         if name is None:
@@ -461,17 +474,11 @@ class _Walk:
         self.targets: Mapping[str, _Aim] = _NO_TARGETS
         """metric -> (target, line, warning thresholds, basis) under the policy and priority."""
         self.pause_statuses = config.pause_statuses
-        # folding the whole ticket is only needed when a condition may read any field
-        self.fold = bool(config.custom) or any(p.when is not TRUE for p in config.policies)
-        # a message changes no field a policy condition may read but the ticket's version and
-        # updated_at: unless a condition reads those (or custom metrics read the whole ticket),
-        # messages are not folded into it (the next other event brings it up to date)
-        read = {f for p in config.policies for f in p.when.fields()}
-        self.fold_messages = bool(config.custom) or bool(read & {"version", "updated_at"})
+        self.fold, self.fold_messages, reads = config._folding
         # a re-target picks the same policy and targets when neither the priority nor any
         # field the policy conditions read changed: compare those values instead of matching
         # again (not with customer.* conditions: the profile changes with time)
-        self.reads = None if self.profile is not None else subject_reader(read)
+        self.reads = None if self.profile is not None else reads
         self.read: tuple[str, tuple[Any, ...]] | None = None
         """The priority and the read values at the last policy match."""
 

@@ -379,6 +379,7 @@ def whatif(
     were replayed so far, every 100 tickets and at the end."""
     old, new = _Side.of(before, "before"), _Side.of(after, "after")
     shared = _Shared.of(old, new, before, after)
+    routed = old.routing is not None or new.routing is not None
     low, high = period_bounds(start, end, before.desk.timezone)
     if as_of is None:
         at = high
@@ -404,8 +405,8 @@ def whatif(
         if progress is not None and count % 100 == 0:
             progress(count)
         kept = [e for e in history if e.at <= at]
-        created = Ticket.created(first)  # type: ignore[arg-type]
-        priority = created.priority
+        assert isinstance(first, TicketCreated)  # _histories checks it
+        priority = first.priority
         clocks, applied = old.clocks_and_policies(kept, at)
         same = shared.same_clocks(applied)
         for clock in clocks:
@@ -422,8 +423,13 @@ def whatif(
             firings = new.fired(kept, at)
         for firing in firings:
             fired[(firing.policy, firing.level.number, 1)] += 1
-        teams[(old.team(created), 0)] += 1
-        teams[(new.team(created), 1)] += 1
+        if routed:
+            created = Ticket.created(first)
+            teams[(old.team(created), 0)] += 1
+            teams[(new.team(created), 1)] += 1
+        else:  # the team it was created with, on both sides
+            teams[(first.team, 0)] += 1
+            teams[(first.team, 1)] += 1
         if same:
             continue  # the same clocks: no due instant moved
         dues: list[dict[tuple[str, int], datetime | None]] = [
@@ -439,7 +445,7 @@ def whatif(
             was, now = dues[0].get(key), dues[1].get(key)
             if was == now:
                 continue
-            item = MovedDue(first.ticket_id, created.number, key[0], key[1], was, now)
+            item = MovedDue(first.ticket_id, first.number, key[0], key[1], was, now)
             size = abs(item.shift) if item.shift is not None else timedelta.max
             seq += 1
             entry = (size, -seq, item)  # equal shifts: the earlier ticket wins
