@@ -51,7 +51,7 @@ behaves the same way). Merging a ticket away counts as resolving it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -661,9 +661,69 @@ def evaluate_with_policies(
 ) -> tuple[list[SlaClock], tuple[SlaPolicy, ...]]:
     """:func:`evaluate`, and the policies that applied to the ticket during the walk, in order
     (one that applied only between two events counts too: its targets may have marked a
-    breach). Two configurations whose policies' conditions
-    are the same give the same clocks for a ticket when none of these policies differs between
-    them (what-if replay's shortcut)."""
+    breach). Two configurations whose policies' conditions are the same give the same clocks
+    for a ticket when none of these policies differs between them (what-if replay's
+    shortcut)."""
+    walk, now_u = _walked(config, events, now, profile)
+    if not walk.started:
+        return [], ()
+    clocks = []
+    nows: dict[_Line, datetime] = {}
+    for run, policy, aim, met_due in _reported(walk):
+        line = aim[1]
+        local_now = nows.get(line)
+        if local_now is None:
+            local_now = nows[line] = line.local(now_u)
+        clocks.append(_clock(run, policy, aim, local_now, now_u, met_due))
+    return clocks, tuple(walk.applied)
+
+
+@attrs.frozen
+class SlaOutcome:
+    """What a what-if replay compares of one clock (:func:`evaluate_outcomes`)."""
+
+    metric: str
+    cycle: int
+    breached: bool
+    """The clock's ``breached_at`` is set."""
+    due_at: datetime | None
+    """The clock's ``due_at``; when it has none (paused before its target), the instant its
+    running time would reach the target, ``instant_at(target)``."""
+
+
+def evaluate_outcomes(
+    config: SlaConfig, events: Iterable[Event], now: datetime
+) -> tuple[list[SlaOutcome], tuple[SlaPolicy, ...]]:
+    """:func:`evaluate_with_policies` reduced to what a what-if compares, one outcome per clock
+    (in the same order), without building the clocks (their warnings, segments and instants in
+    the line's zone), which is most of their cost."""
+    walk, now_u = _walked(config, events, now, None)
+    if not walk.started:
+        return [], ()
+    outcomes = []
+    for run, _, aim, met_due in _reported(walk):
+        target, line = aim[0], aim[1]
+        _, elapsed, due = _measure(run, line, target, now_u, met_due)
+        breached = run.breached_u is not None or (
+            run.met_u is not None and elapsed > target and due is not None
+        )
+        if due is None:
+            due = _instant(line, run.su, run.eu, target, run.met_u is None)
+        outcomes.append(
+            SlaOutcome(
+                run.metric,
+                run.cycle,
+                breached,
+                None if due is None else line.fromutc(line.wall + due),
+            )
+        )
+    return outcomes, tuple(walk.applied)
+
+
+def _walked(
+    config: SlaConfig, events: Iterable[Event], now: datetime, profile: ProfileTimeline | None
+) -> tuple[_Walk, timedelta]:
+    """The walk over the events up to ``now`` (checked as of ``now``), and ``now``'s offset."""
     walk = _Walk(config, profile)
     utc = config._utc
     now_u = utc(now)
@@ -673,11 +733,14 @@ def evaluate_with_policies(
         if u > now_u:
             break
         walk.step(event, u)
-    if not walk.started:
-        return [], ()
-    walk.check_all(now_u)
-    clocks = []
-    nows: dict[_Line, datetime] = {}
+    if walk.started:
+        walk.check_all(now_u)
+    return walk, now_u
+
+
+def _reported(walk: _Walk) -> Iterator[tuple[_Run, SlaPolicy, _Aim, timedelta | None]]:
+    """The runs that give a clock, with the policy and aim they are measured against and, for
+    one met while running, the due instant it had then."""
     for run in walk.runs:
         met_due = None
         if run.met_target is not None:
@@ -690,12 +753,38 @@ def evaluate_with_policies(
             if maybe is None:
                 continue
             aim = maybe
-        line = aim[1]
-        local_now = nows.get(line)
-        if local_now is None:
-            local_now = nows[line] = line.local(now_u)
-        clocks.append(_clock(run, policy, aim, local_now, now_u, met_due))
-    return clocks, tuple(walk.applied)
+        yield run, policy, aim, met_due
+
+
+def _measure(
+    run: _Run, line: _Line, target: timedelta, now_u: timedelta, met_due: timedelta | None
+) -> tuple[timedelta, timedelta, timedelta | None]:
+    """A run's closed and elapsed running time as of ``now_u`` and its due instant (offsets)."""
+    su, eu = run.su, run.eu
+    met = run.met_u is not None
+    running = run.running
+    closed = run.closed(line)
+    elapsed = closed + line.span(su[-1], now_u) if running and now_u > su[-1] else closed
+    due: timedelta | None
+    if running:
+        due = run.due(line, target)
+    elif met_due is not None:
+        due = met_due  # met while running: the due instant it had then
+    elif met:
+        # met while paused: the instant its running time reached the target, else where
+        # it would have reached it had it kept running
+        if elapsed >= target:
+            due = _instant(line, su, eu, target, False)
+        elif su:
+            a, b = su[-1], eu[-1]
+            assert b is not None
+            last = line.span(a, b) if b > a else _ZERO
+            due = line.advance(a, target - (elapsed - last))
+        else:
+            due = None
+    else:
+        due = _instant(line, su, eu, target, False) if elapsed >= target else None
+    return closed, elapsed, due
 
 
 def _labels(policy: SlaPolicy, target: timedelta) -> _Labels:
@@ -719,27 +808,7 @@ def _clock(
     met_u = run.met_u
     met = met_u is not None
     running = run.running
-    closed = run.closed(line)
-    elapsed = closed + line.span(su[-1], now_u) if running and now_u > su[-1] else closed
-    due: timedelta | None
-    if running:
-        due = run.due(line, target)
-    elif met_due is not None:
-        due = met_due  # met while running: the due instant it had then
-    elif met:
-        # met while paused: the instant its running time reached the target, else where
-        # it would have reached it had it kept running
-        if elapsed >= target:
-            due = _instant(line, su, eu, target, False)
-        elif su:
-            a, b = su[-1], eu[-1]
-            assert b is not None
-            last = line.span(a, b) if b > a else _ZERO
-            due = line.advance(a, target - (elapsed - last))
-        else:
-            due = None
-    else:
-        due = _instant(line, su, eu, target, False) if elapsed >= target else None
+    closed, elapsed, due = _measure(run, line, target, now_u, met_due)
     breached = run.breached_u
     if met and elapsed > target and breached is None:
         breached = due

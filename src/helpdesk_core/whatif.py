@@ -38,7 +38,14 @@ from helpdesk_core.model.events import Event, TicketCreated
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.reports import period_bounds
 from helpdesk_core.routing import RoutingPolicy
-from helpdesk_core.sla import SlaClock, SlaConfig, SlaPolicy, evaluate, evaluate_with_policies
+from helpdesk_core.sla import (
+    SlaClock,
+    SlaConfig,
+    SlaOutcome,
+    SlaPolicy,
+    evaluate,
+    evaluate_outcomes,
+)
 
 
 @attrs.frozen
@@ -229,11 +236,12 @@ class _Side:
     def clocks(self, history: Sequence[Event], as_of: datetime) -> list[SlaClock]:
         return [] if self.sla is None else evaluate(self.sla, history, as_of)
 
-    def clocks_and_policies(
+    def outcomes(
         self, history: Sequence[Event], as_of: datetime
-    ) -> tuple[list[SlaClock], tuple[SlaPolicy, ...]]:
-        """The clocks and the policies that applied on the way (see :class:`_Shared`)."""
-        return ([], ()) if self.sla is None else evaluate_with_policies(self.sla, history, as_of)
+    ) -> tuple[list[SlaOutcome], tuple[SlaPolicy, ...]]:
+        """What the replay compares of each clock, and the policies that applied on the way
+        (see :class:`_Shared`)."""
+        return ([], ()) if self.sla is None else evaluate_outcomes(self.sla, history, as_of)
 
     def fired(self, history: Sequence[Event], as_of: datetime) -> list[DueFiring]:
         """The levels a worker would have fired by ``as_of``, checking as the desk does: at
@@ -407,15 +415,15 @@ def whatif(
         kept = [e for e in history if e.at <= at]
         assert isinstance(first, TicketCreated)  # _histories checks it
         priority = first.priority
-        clocks, applied = old.clocks_and_policies(kept, at)
+        clocks, applied = old.outcomes(kept, at)
         same = shared.same_clocks(applied)
         for clock in clocks:
             metric = clock.metric
             cycles[(metric, priority, 0)] += 1
-            breached[(metric, priority, 0)] += clock.breached_at is not None
+            breached[(metric, priority, 0)] += clock.breached
             if same:
                 cycles[(metric, priority, 1)] += 1
-                breached[(metric, priority, 1)] += clock.breached_at is not None
+                breached[(metric, priority, 1)] += clock.breached
         firings = old.fired(kept, at)
         for firing in firings:
             fired[(firing.policy, firing.level.number, 0)] += 1
@@ -433,13 +441,13 @@ def whatif(
         if same:
             continue  # the same clocks: no due instant moved
         dues: list[dict[tuple[str, int], datetime | None]] = [
-            {(clock.metric, clock.cycle): _due(clock) for clock in clocks}
+            {(clock.metric, clock.cycle): clock.due_at for clock in clocks}
         ]
         due: dict[tuple[str, int], datetime | None] = {}
-        for clock in new.clocks(kept, at):
+        for clock in new.outcomes(kept, at)[0]:
             cycles[(clock.metric, priority, 1)] += 1
-            breached[(clock.metric, priority, 1)] += clock.breached_at is not None
-            due[(clock.metric, clock.cycle)] = _due(clock)
+            breached[(clock.metric, priority, 1)] += clock.breached
+            due[(clock.metric, clock.cycle)] = clock.due_at
         dues.append(due)
         for key in sorted(set(dues[0]) | set(dues[1])):
             was, now = dues[0].get(key), dues[1].get(key)
@@ -476,11 +484,3 @@ def whatif(
     )
     ordered = tuple(item for _, _, item in sorted(moved, key=lambda e: (e[0], e[1]), reverse=True))
     return WhatIfReport(low, high, at, count, breach_rows, escalation_rows, workload, ordered)
-
-
-def _due(clock: SlaClock) -> datetime | None:
-    """The cycle's due instant: while it runs, when it is due; once met or paused, the instant
-    its running time reached (or would reach) the target."""
-    if clock.due_at is not None:
-        return clock.due_at
-    return clock.instant_at(clock.target)

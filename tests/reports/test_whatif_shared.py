@@ -27,6 +27,7 @@ from helpdesk_core.model.events import (
 )
 from helpdesk_core.model.fields import TICKET_FIELD_SPECS
 from helpdesk_core.model.tickets import Ticket, subject_reader, ticket_subject
+from helpdesk_core.sla import SlaConfig, evaluate, evaluate_outcomes
 from helpdesk_core.whatif import whatif
 
 ZONE = timezone(timedelta(hours=8))
@@ -218,3 +219,27 @@ def test_the_subject_reader_sees_what_conditions_see() -> None:
         ]
         assert (reader(a) == reader(b)) is same
     assert subject_reader(["type", "customer.tier"]) is None
+
+
+@pytest.mark.parametrize("variant", ["complaints get 10 minutes", "longer service hours"])
+def test_outcomes_are_what_the_clocks_say(variant: str) -> None:
+    """``evaluate_outcomes`` (what the replay compares, without building clocks) gives, clock
+    by clock, the breach and due instant of ``evaluate``'s clocks, at several instants."""
+    sla = load_config(_config(**VARIANTS[variant])).sections["sla"]
+    assert isinstance(sla, SlaConfig)
+    histories: dict[str, list[Event]] = {}
+    for event in _population(200, seed=23):
+        histories.setdefault(event.ticket_id, []).append(event)
+    states = set()
+    for history in histories.values():
+        for now in (history[0].at + timedelta(minutes=4), history[-1].at + timedelta(hours=5)):
+            clocks = evaluate(sla, history, now)
+            outcomes, _ = evaluate_outcomes(sla, history, now)
+            expected = [
+                (c.metric, c.cycle, c.breached_at is not None,
+                 c.due_at if c.due_at is not None else c.instant_at(c.target))
+                for c in clocks
+            ]  # fmt: skip
+            assert [(o.metric, o.cycle, o.breached, o.due_at) for o in outcomes] == expected
+            states |= {c.state for c in clocks}
+    assert states == {"running", "paused", "met", "breached"}
