@@ -1,7 +1,7 @@
 """What-if replay at scale (issue 24): a month of tickets compared under two SLA configurations,
 in one process and in N worker processes over ticket shards, the event stream read once.
 
-    python benchmarks/bench_whatif.py [--tickets 1000000] [--workers 2]
+    python benchmarks/bench_whatif.py [--tickets 1000000] [--workers 2] [--stream FILE]
 
 A realistic month (a new ticket every few seconds, assigned, answered after a skewed delay,
 some paused for the customer, most resolved) is generated first and kept as the stored stream:
@@ -28,6 +28,7 @@ import random
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from helpdesk_core import load_config
@@ -156,15 +157,23 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=2_000, help="histories per chunk")
+    parser.add_argument(
+        "--stream", type=Path, help="keep the generated stream in this file and reuse it"
+    )
     args = parser.parse_args()
     _init()
 
     began = time.perf_counter()
-    chunks = stored_stream(args.tickets, args.chunk)
+    if args.stream is not None and args.stream.exists():
+        chunks = pickle.loads(args.stream.read_bytes())
+    else:
+        chunks = stored_stream(args.tickets, args.chunk)
+        if args.stream is not None:
+            args.stream.write_bytes(pickle.dumps(chunks, protocol=pickle.HIGHEST_PROTOCOL))
     size = sum(len(c) for c in chunks)
     print(
         f"stream: {args.tickets:,} tickets in {len(chunks)} chunks, {size / 1e6:,.0f} MB pickled "
-        f"(generated in {time.perf_counter() - began:.0f} s, not timed); "
+        f"(generated or loaded in {time.perf_counter() - began:.0f} s, not timed); "
         f"load average {os.getloadavg()[0]:.1f}"
     )
 
