@@ -667,6 +667,38 @@ def evaluate_with_policies(
     walk, now_u = _walked(config, events, now, profile)
     if not walk.started:
         return [], ()
+    return _clocks(walk, now_u), tuple(walk.applied)
+
+
+class ClockReplay:
+    """One ticket's SLA clocks kept up to date as its events arrive: after :meth:`add` of the
+    events up to ``now`` (oldest first), :meth:`clocks` gives what :func:`evaluate` gives for
+    them as of ``now``, without walking the history again for each instant (what-if replay
+    checks escalation at every event and every instant a level becomes due). ``now`` never
+    goes back, and every event added is at or after the last ``now`` asked for: checking as of
+    ``now`` marks the breaches the next event's own check would mark."""
+
+    def __init__(self, config: SlaConfig) -> None:
+        self._walk = _Walk(config)
+        self._utc = config._utc
+
+    def add(self, event: Event) -> None:
+        at = event.at
+        self._walk.step(
+            event, at - _EPOCH if at.tzinfo is UTC and type(at) is datetime else self._utc(at)
+        )
+
+    def clocks(self, now: datetime) -> list[SlaClock]:
+        walk = self._walk
+        if not walk.started:
+            return []
+        now_u = self._utc(now)
+        walk.check_all(now_u)
+        return _clocks(walk, now_u)
+
+
+def _clocks(walk: _Walk, now_u: timedelta) -> list[SlaClock]:
+    """The clocks of a walk checked as of ``now_u``."""
     clocks = []
     nows: dict[_Line, datetime] = {}
     for run, policy, aim, met_due in _reported(walk):
@@ -675,7 +707,7 @@ def evaluate_with_policies(
         if local_now is None:
             local_now = nows[line] = line.local(now_u)
         clocks.append(_clock(run, policy, aim, local_now, now_u, met_due))
-    return clocks, tuple(walk.applied)
+    return clocks
 
 
 @attrs.frozen

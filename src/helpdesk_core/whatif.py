@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.reports import period_bounds
 from helpdesk_core.routing import RoutingPolicy
 from helpdesk_core.sla import (
+    ClockReplay,
     SlaClock,
     SlaConfig,
     SlaOutcome,
@@ -255,18 +256,19 @@ class _Side:
         at = instants[0]
         upcoming = iter(instants[1:])
         next_event = next(upcoming, None)
-        # the ticket and its history so far, folded once as the checks move forward in time
-        prefix: list[Event] = []
+        # the ticket and its clocks, folded once as the checks move forward in time
+        replay = None if self.sla is None else ClockReplay(self.sla)
         pending = iter(history)
         event = next(pending, None)
         ticket: Ticket | None = None
         while True:
             while event is not None and event.at <= at:
-                prefix.append(event)
                 ticket = Ticket.created(event) if ticket is None else ticket.apply(event)  # type: ignore[arg-type]
+                if replay is not None:
+                    replay.add(event)
                 event = next(pending, None)
             assert ticket is not None
-            clocks = self.clocks(prefix, at)
+            clocks = [] if replay is None else replay.clocks(at)
             for due in escalation.due_firings(ticket, clocks, at, keys):
                 keys.add(due.key)
                 done.append(due)
@@ -339,7 +341,7 @@ def _same_policies(
             return True
         # a calendar is built from its [calendars.<name>] table alone: equal tables, equal
         # calendars (calendars have no equality of their own)
-        spec = [s.get(name) if isinstance(s, dict) else None for s in specs]
+        spec = [s.get(name) if isinstance(s, Mapping) else None for s in specs]
         return spec[0] is not None and spec[0] == spec[1]
 
     return tuple(

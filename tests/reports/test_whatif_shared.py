@@ -27,7 +27,7 @@ from helpdesk_core.model.events import (
 )
 from helpdesk_core.model.fields import TICKET_FIELD_SPECS
 from helpdesk_core.model.tickets import Ticket, subject_reader, ticket_subject
-from helpdesk_core.sla import SlaConfig, evaluate, evaluate_outcomes
+from helpdesk_core.sla import ClockReplay, SlaConfig, evaluate, evaluate_outcomes
 from helpdesk_core.whatif import whatif
 
 ZONE = timezone(timedelta(hours=8))
@@ -243,3 +243,26 @@ def test_outcomes_are_what_the_clocks_say(variant: str) -> None:
             assert [(o.metric, o.cycle, o.breached, o.due_at) for o in outcomes] == expected
             states |= {c.state for c in clocks}
     assert states == {"running", "paused", "met", "breached"}
+
+
+def test_a_clock_replay_gives_what_evaluating_each_prefix_gives() -> None:
+    """Escalation checks read the clocks at every event and at instants between events;
+    ``ClockReplay`` keeps one walk going instead of evaluating each prefix again."""
+    sla = load_config(_config()).sections["sla"]
+    assert isinstance(sla, SlaConfig)
+    histories: dict[str, list[Event]] = {}
+    for event in _population(150, seed=31):
+        histories.setdefault(event.ticket_id, []).append(event)
+    breached = 0
+    for history in histories.values():
+        replay = ClockReplay(sla)
+        instants = sorted({e.at for e in history} | {e.at + timedelta(minutes=6) for e in history})
+        done = 0
+        for at in instants:
+            while done < len(history) and history[done].at <= at:
+                replay.add(history[done])
+                done += 1
+            clocks = replay.clocks(at)
+            assert clocks == evaluate(sla, history[:done], at)
+            breached += sum(c.state == "breached" for c in clocks)
+    assert breached > 100
