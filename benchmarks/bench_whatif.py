@@ -129,12 +129,13 @@ def _ready(_: int) -> None:
     assert _BEFORE is not None
 
 
-def _replay(chunk: bytes) -> tuple[WhatIfReport, float]:
-    """One shard: decode the chunk, replay it; the report and the CPU seconds it took."""
+def _replay(chunk: bytes) -> tuple[WhatIfReport, float, int]:
+    """One shard: decode the chunk, replay it; the report, the CPU seconds it took and the
+    worker's process id."""
     began = time.process_time()
     histories: list[list[Event]] = pickle.loads(chunk)
     report = whatif(itertools.chain.from_iterable(histories), _BEFORE, _AFTER, start=START, end=END)
-    return report, time.process_time() - began
+    return report, time.process_time() - began, os.getpid()
 
 
 def stored_stream(count: int, size: int) -> list[bytes]:
@@ -189,11 +190,12 @@ def main() -> None:
         pool.map(_ready, range(args.workers * 4))  # the workers are up before the timing
         began, cpu = time.perf_counter(), time.process_time()
         combined: WhatIfReport | None = None
-        workers_cpu = 0.0
-        for part, part_cpu in pool.imap(_replay, chunks):  # in order: moves tie as in one run
+        by_worker: dict[int, float] = {}
+        for part, part_cpu, pid in pool.imap(_replay, chunks):  # in order: ties as in one run
             combined = part if combined is None else combined.combine(part)
-            workers_cpu += part_cpu
-        many, many_cpu = time.perf_counter() - began, time.process_time() - cpu + workers_cpu
+            by_worker[pid] = by_worker.get(pid, 0.0) + part_cpu
+        many, parent_cpu = time.perf_counter() - began, time.process_time() - cpu
+    many_cpu = parent_cpu + sum(by_worker.values())
     assert combined is not None
     assert single.tickets == args.tickets
     assert combined == single, "sharded figures differ from the single run"
@@ -213,6 +215,11 @@ def main() -> None:
         f"  {args.workers} processes:                 {many:8.1f} s wall {many_cpu:8.1f} s CPU  "
         f"({args.tickets / many:,.0f} tickets/s)  speed-up {one / many:.2f}x; "
         f"the same figures"
+    )
+    print(
+        f"  {args.workers} processes' CPU: parent {parent_cpu:.1f} s, workers "
+        + ", ".join(f"{c:.1f} s" for c in sorted(by_worker.values(), reverse=True))
+        + " (on two free cores the wall time would be about the busiest worker's)"
     )
     print(f"  load average after: {os.getloadavg()[0]:.1f} (2 cores shared)")
 
