@@ -2,6 +2,7 @@
 in one process and in N worker processes over ticket shards, the event stream read once.
 
     python benchmarks/bench_whatif.py [--tickets 1000000] [--workers 2] [--stream FILE]
+                                      [--escalation]
 
 A realistic month (a new ticket every few seconds, assigned, answered after a skewed delay,
 some paused for the customer, most resolved) is generated first and kept as the stored stream:
@@ -120,9 +121,25 @@ _BEFORE: Any = None
 _AFTER: Any = None
 
 
-def _init() -> None:
+ESCALATION = {
+    "policies": [
+        {
+            "name": "late",
+            "levels": [
+                {"trigger": {"sla": "first_response", "breached": True}, "notify": ["supervisor"]},
+                {"trigger": {"sla": "resolution", "breached": True}, "notify": ["supervisor"]},
+            ],
+        }
+    ]
+}
+"""With ``--escalation``, the same ``[escalation]`` section on both sides."""
+
+
+def _init(escalation: bool = False) -> None:
     global _BEFORE, _AFTER
-    _BEFORE, _AFTER = load_config(config("5m")), load_config(config("10m"))
+    extra = {"escalation": ESCALATION} if escalation else {}
+    _BEFORE = load_config({**config("5m"), **extra})
+    _AFTER = load_config({**config("10m"), **extra})
 
 
 def _ready(_: int) -> None:
@@ -161,8 +178,11 @@ def main() -> None:
     parser.add_argument(
         "--stream", type=Path, help="keep the generated stream in this file and reuse it"
     )
+    parser.add_argument(
+        "--escalation", action="store_true", help="the same escalation policy on both sides"
+    )
     args = parser.parse_args()
-    _init()
+    _init(args.escalation)
 
     began = time.perf_counter()
     if args.stream is not None and args.stream.exists():
@@ -186,7 +206,9 @@ def main() -> None:
     single = whatif(decoded(chunks), _BEFORE, _AFTER, start=START, end=END)
     one, one_cpu = time.perf_counter() - began, time.process_time() - cpu
 
-    with multiprocessing.get_context("fork").Pool(args.workers, initializer=_init) as pool:
+    with multiprocessing.get_context("fork").Pool(
+        args.workers, initializer=_init, initargs=(args.escalation,)
+    ) as pool:
         pool.map(_ready, range(args.workers * 4))  # the workers are up before the timing
         began, cpu = time.perf_counter(), time.process_time()
         combined: WhatIfReport | None = None
@@ -206,6 +228,11 @@ def main() -> None:
         f"response 5 -> 10 min"
     )
     print(f"  breached cycles: before {before:,}, after {after:,} ({after - before:+,})")
+    for row in single.escalations:
+        print(
+            f"  escalation {row.policy} level {row.level} fired: "
+            f"before {row.before:,}, after {row.after:,}"
+        )
     print(f"  decode alone (part of both): {decode:8.1f} s wall {decode_cpu:8.1f} s CPU")
     print(
         f"  1 process (peer, same run):  {one:8.1f} s wall {one_cpu:8.1f} s CPU  "

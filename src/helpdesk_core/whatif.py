@@ -124,7 +124,10 @@ class WhatIfReport:
         if (self.start, self.end, self.as_of) != (other.start, other.end, other.as_of):
             raise ValidationError("other", "covers another period; only shards of one run combine")
 
-        def add(rows: Iterable[Any], others: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
+        def add(
+            rows: Iterable[Any], others: Iterable[Any], key: Callable[[Any], Any], counts: str
+        ) -> list[Any]:
+            """Rows of both, those with the same key as one with their ``counts`` added."""
             found: dict[Any, Any] = {}
             for row in [*rows, *others]:
                 k = key(row)
@@ -132,11 +135,7 @@ class WhatIfReport:
                     found[k] = row
                     continue
                 was = found[k]
-                sums = {
-                    f.name: getattr(was, f.name) + getattr(row, f.name)
-                    for f in attrs.fields(type(row))
-                    if f.type in ("int", int)
-                }
+                sums = {name: getattr(was, name) + getattr(row, name) for name in counts.split()}
                 found[k] = attrs.evolve(was, **sums)
             return [found[k] for k in sorted(found, key=_sortable)]
 
@@ -149,9 +148,23 @@ class WhatIfReport:
             self.end,
             self.as_of,
             self.tickets + other.tickets,
-            tuple(add(self.breaches, other.breaches, lambda r: (r.metric, r.priority))),
-            tuple(add(self.escalations, other.escalations, lambda r: (r.policy, r.level))),
-            tuple(add(self.workload, other.workload, lambda r: r.team)),
+            tuple(
+                add(
+                    self.breaches,
+                    other.breaches,
+                    lambda r: (r.metric, r.priority),
+                    "cycles_before cycles_after breached_before breached_after",
+                )
+            ),
+            tuple(
+                add(
+                    self.escalations,
+                    other.escalations,
+                    lambda r: (r.policy, r.level),
+                    "before after",
+                )
+            ),
+            tuple(add(self.workload, other.workload, lambda r: r.team, "before after")),
             tuple(moved),
         )
 

@@ -266,3 +266,25 @@ def test_a_clock_replay_gives_what_evaluating_each_prefix_gives() -> None:
             assert clocks == evaluate(sla, history[:done], at)
             breached += sum(c.state == "breached" for c in clocks)
     assert breached > 100
+
+
+def test_shards_with_escalations_and_routing_combine_into_the_single_run() -> None:
+    """Every row kind adds up when shard reports combine: escalation levels keep their number
+    (they were once added like counts), teams and breaches add."""
+    events = _population(240, seed=7)
+    before = load_config(_config())
+    after = load_config(
+        _config(
+            **VARIANTS["complaints get 10 minutes"],
+            routing={"rules": [{"id": "north", "where": {"custom.region": "north"}, "team": "n"}]},
+        )
+    )
+    single = whatif(events, before, after, start=START, end=END)
+    # consecutive shards combined in order, as the benchmark deals them: moves that tie keep
+    # the single run's order (the earlier ticket first)
+    ids = {t: n * 3 // 240 for n, t in enumerate(dict.fromkeys(e.ticket_id for e in events))}
+    shards = [[e for e in events if ids[e.ticket_id] == k] for k in range(3)]
+    first, second, third = (whatif(s, before, after, start=START, end=END) for s in shards)
+    assert single.escalations and {r.level for r in single.escalations} == {1}
+    assert len(single.workload) == 2
+    assert first.combine(second).combine(third) == single
