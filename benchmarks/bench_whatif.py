@@ -205,23 +205,7 @@ def main() -> None:
     began, cpu = time.perf_counter(), time.process_time()
     single = whatif(decoded(chunks), _BEFORE, _AFTER, start=START, end=END)
     one, one_cpu = time.perf_counter() - began, time.process_time() - cpu
-
-    with multiprocessing.get_context("fork").Pool(
-        args.workers, initializer=_init, initargs=(args.escalation,)
-    ) as pool:
-        pool.map(_ready, range(args.workers * 4))  # the workers are up before the timing
-        began, cpu = time.perf_counter(), time.process_time()
-        combined: WhatIfReport | None = None
-        by_worker: dict[int, float] = {}
-        for part, part_cpu, pid in pool.imap(_replay, chunks):  # in order: ties as in one run
-            combined = part if combined is None else combined.combine(part)
-            by_worker[pid] = by_worker.get(pid, 0.0) + part_cpu
-        many, parent_cpu = time.perf_counter() - began, time.process_time() - cpu
-    many_cpu = parent_cpu + sum(by_worker.values())
-    assert combined is not None
     assert single.tickets == args.tickets
-    assert combined == single, "sharded figures differ from the single run"
-
     before, after = single.breached()
     print(
         f"what-if over {args.tickets:,} tickets ({events:,} events, a month): complaints' first "
@@ -236,8 +220,23 @@ def main() -> None:
     print(f"  decode alone (part of both): {decode:8.1f} s wall {decode_cpu:8.1f} s CPU")
     print(
         f"  1 process (peer, same run):  {one:8.1f} s wall {one_cpu:8.1f} s CPU  "
-        f"({args.tickets / one:,.0f} tickets/s)"
+        f"({args.tickets / one:,.0f} tickets/s)",
+        flush=True,
     )
+
+    with multiprocessing.get_context("fork").Pool(
+        args.workers, initializer=_init, initargs=(args.escalation,)
+    ) as pool:
+        pool.map(_ready, range(args.workers * 4))  # the workers are up before the timing
+        began, cpu = time.perf_counter(), time.process_time()
+        combined: WhatIfReport | None = None
+        by_worker: dict[int, float] = {}
+        for part, part_cpu, pid in pool.imap(_replay, chunks):  # in order: ties as in one run
+            combined = part if combined is None else combined.combine(part)
+            by_worker[pid] = by_worker.get(pid, 0.0) + part_cpu
+        many, parent_cpu = time.perf_counter() - began, time.process_time() - cpu
+    many_cpu = parent_cpu + sum(by_worker.values())
+    assert combined == single, "sharded figures differ from the single run"
     print(
         f"  {args.workers} processes:                 {many:8.1f} s wall {many_cpu:8.1f} s CPU  "
         f"({args.tickets / many:,.0f} tickets/s)  speed-up {one / many:.2f}x; "
