@@ -661,9 +661,9 @@ def evaluate_with_policies(
 ) -> tuple[list[SlaClock], tuple[SlaPolicy, ...]]:
     """:func:`evaluate`, and the policies that applied to the ticket during the walk, in order
     (one that applied only between two events counts too: its targets may have marked a
-    breach). Two configurations whose policies' conditions are the same give the same clocks
-    for a ticket when none of these policies differs between them (what-if replay's
-    shortcut)."""
+    breach). Two configurations with the same policy conditions in the same order, the same
+    pause statuses, custom metrics and zone give a ticket the same clocks when none of these
+    policies differs between them, calendars included (what-if replay's shortcut)."""
     walk, now_u = _walked(config, events, now, profile)
     if not walk.started:
         return [], ()
