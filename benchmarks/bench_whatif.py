@@ -1,14 +1,21 @@
 """What-if replay at scale (issue 24): a month of tickets compared under two SLA configurations,
 in one process and in N worker processes over ticket shards, the event stream read once.
 
-    python benchmarks/bench_whatif.py [--tickets 1000000] [--workers 2]
+    python benchmarks/bench_whatif.py [--tickets 1000000] [--workers 2] [--stream FILE]
+                                      [--escalation]
 
-The stream is generated once in the parent (a realistic month: a new ticket every few seconds,
-assigned, answered after a skewed delay, some paused for the customer, most resolved) and dealt
-out in chunks of whole histories to the workers, which replay their shard under both configs;
-the parent combines the shard reports (``WhatIfReport.combine``). The peer figure is the
-single-process replay of the same stream in the same run, and the script checks the combined
-figures equal the single-process ones.
+A realistic month (a new ticket every few seconds, assigned, answered after a skewed delay,
+some paused for the customer, most resolved) is generated first and kept as the stored stream:
+pickled chunks of whole histories, as a store or an export file would hold them. Generating it
+is not timed. Timed, for each run, from the first chunk read to the report in hand:
+
+- 1 process (the peer, same run): read every chunk, decode it, replay it under both configs;
+- N processes: the parent reads every chunk once and deals the raw chunks out to the workers
+  (forked before the timing starts), which decode and replay their shard under both configs;
+  the parent combines the shard reports in order (``WhatIfReport.combine``).
+
+The script checks that the combined report equals the single-process one, and prints the
+decode alone (the part of both figures that is reading, not replaying).
 """
 
 from __future__ import annotations
@@ -16,10 +23,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import multiprocessing
+import os
+import pickle
 import random
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from helpdesk_core import load_config
@@ -111,61 +121,133 @@ _BEFORE: Any = None
 _AFTER: Any = None
 
 
-def _init() -> None:
+ESCALATION = {
+    "policies": [
+        {
+            "name": "late",
+            "levels": [
+                {"trigger": {"sla": "first_response", "breached": True}, "notify": ["supervisor"]},
+                {"trigger": {"sla": "resolution", "breached": True}, "notify": ["supervisor"]},
+            ],
+        }
+    ]
+}
+"""With ``--escalation``, the same ``[escalation]`` section on both sides."""
+
+
+def _init(escalation: bool = False) -> None:
     global _BEFORE, _AFTER
-    _BEFORE, _AFTER = load_config(config("5m")), load_config(config("10m"))
+    extra = {"escalation": ESCALATION} if escalation else {}
+    _BEFORE = load_config({**config("5m"), **extra})
+    _AFTER = load_config({**config("10m"), **extra})
 
 
-def _replay(chunk: list[list[Event]]) -> WhatIfReport:
-    events = itertools.chain.from_iterable(chunk)
-    return whatif(events, _BEFORE, _AFTER, start=START, end=END)
+def _ready(_: int) -> None:
+    assert _BEFORE is not None
 
 
-def chunks(count: int, size: int) -> Iterator[list[list[Event]]]:
+def _replay(chunk: bytes) -> tuple[WhatIfReport, float, int]:
+    """One shard: decode the chunk, replay it; the report, the CPU seconds it took and the
+    worker's process id."""
+    began = time.process_time()
+    histories: list[list[Event]] = pickle.loads(chunk)
+    report = whatif(itertools.chain.from_iterable(histories), _BEFORE, _AFTER, start=START, end=END)
+    return report, time.process_time() - began, os.getpid()
+
+
+def stored_stream(count: int, size: int) -> list[bytes]:
+    """The month as stored: pickled chunks of ``size`` whole histories, oldest first."""
     stream = histories(count)
-    while True:
-        chunk = list(itertools.islice(stream, size))
-        if not chunk:
-            return
-        yield chunk
+    chunks = []
+    while chunk := list(itertools.islice(stream, size)):
+        chunks.append(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
+    return chunks
+
+
+def decoded(chunks: list[bytes]) -> Iterator[Event]:
+    for chunk in chunks:
+        for history in pickle.loads(chunk):
+            yield from history
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=2_000, help="histories per message")
+    parser.add_argument("--chunk", type=int, default=2_000, help="histories per chunk")
+    parser.add_argument(
+        "--stream", type=Path, help="keep the generated stream in this file and reuse it"
+    )
+    parser.add_argument(
+        "--escalation", action="store_true", help="the same escalation policy on both sides"
+    )
     args = parser.parse_args()
-    _init()
+    _init(args.escalation)
 
     began = time.perf_counter()
-    single = whatif(
-        itertools.chain.from_iterable(histories(args.tickets)), _BEFORE, _AFTER,
-        start=START, end=END,
-    )  # fmt: skip
-    one = time.perf_counter() - began
+    if args.stream is not None and args.stream.exists():
+        chunks = pickle.loads(args.stream.read_bytes())
+    else:
+        chunks = stored_stream(args.tickets, args.chunk)
+        if args.stream is not None:
+            args.stream.write_bytes(pickle.dumps(chunks, protocol=pickle.HIGHEST_PROTOCOL))
+    size = sum(len(c) for c in chunks)
+    print(
+        f"stream: {args.tickets:,} tickets in {len(chunks)} chunks, {size / 1e6:,.0f} MB pickled "
+        f"(generated or loaded in {time.perf_counter() - began:.0f} s, not timed); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
-    began = time.perf_counter()
-    combined: WhatIfReport | None = None
-    with multiprocessing.get_context("fork").Pool(args.workers, initializer=_init) as pool:
-        for part in pool.imap_unordered(_replay, chunks(args.tickets, args.chunk)):
-            combined = part if combined is None else combined.combine(part)
-    many = time.perf_counter() - began
-    assert combined is not None
-    assert combined.tickets == single.tickets == args.tickets
-    assert combined.breaches == single.breaches, "sharded figures differ from the single run"
-    assert combined.workload == single.workload
+    began, cpu = time.perf_counter(), time.process_time()
+    events = sum(1 for _ in decoded(chunks))
+    decode, decode_cpu = time.perf_counter() - began, time.process_time() - cpu
 
+    began, cpu = time.perf_counter(), time.process_time()
+    single = whatif(decoded(chunks), _BEFORE, _AFTER, start=START, end=END)
+    one, one_cpu = time.perf_counter() - began, time.process_time() - cpu
+    assert single.tickets == args.tickets
     before, after = single.breached()
     print(
-        f"what-if over {args.tickets:,} tickets (a month): complaints' first response 5 -> 10 min"
+        f"what-if over {args.tickets:,} tickets ({events:,} events, a month): complaints' first "
+        f"response 5 -> 10 min"
     )
     print(f"  breached cycles: before {before:,}, after {after:,} ({after - before:+,})")
-    print(f"  1 process (peer, same run): {one:8.1f} s  ({args.tickets / one:,.0f} tickets/s)")
+    for row in single.escalations:
+        print(
+            f"  escalation {row.policy} level {row.level} fired: "
+            f"before {row.before:,}, after {row.after:,}"
+        )
+    print(f"  decode alone (part of both): {decode:8.1f} s wall {decode_cpu:8.1f} s CPU")
     print(
-        f"  {args.workers} processes:                {many:8.1f} s  "
-        f"({args.tickets / many:,.0f} tickets/s)  speed-up {one / many:.2f}x"
+        f"  1 process (peer, same run):  {one:8.1f} s wall {one_cpu:8.1f} s CPU  "
+        f"({args.tickets / one:,.0f} tickets/s)",
+        flush=True,
     )
+
+    with multiprocessing.get_context("fork").Pool(
+        args.workers, initializer=_init, initargs=(args.escalation,)
+    ) as pool:
+        pool.map(_ready, range(args.workers * 4))  # the workers are up before the timing
+        began, cpu = time.perf_counter(), time.process_time()
+        combined: WhatIfReport | None = None
+        by_worker: dict[int, float] = {}
+        for part, part_cpu, pid in pool.imap(_replay, chunks):  # in order: ties as in one run
+            combined = part if combined is None else combined.combine(part)
+            by_worker[pid] = by_worker.get(pid, 0.0) + part_cpu
+        many, parent_cpu = time.perf_counter() - began, time.process_time() - cpu
+    many_cpu = parent_cpu + sum(by_worker.values())
+    assert combined == single, "sharded figures differ from the single run"
+    print(
+        f"  {args.workers} processes:                 {many:8.1f} s wall {many_cpu:8.1f} s CPU  "
+        f"({args.tickets / many:,.0f} tickets/s)  speed-up {one / many:.2f}x; "
+        f"the same figures"
+    )
+    print(
+        f"  {args.workers} processes' CPU: parent {parent_cpu:.1f} s, workers "
+        + ", ".join(f"{c:.1f} s" for c in sorted(by_worker.values(), reverse=True))
+        + " (on two free cores the wall time would be about the busiest worker's)"
+    )
+    print(f"  load average after: {os.getloadavg()[0]:.1f} (2 cores shared)")
 
 
 if __name__ == "__main__":

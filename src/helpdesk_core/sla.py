@@ -51,7 +51,7 @@ behaves the same way). Merging a ticket away counts as resolving it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -74,7 +74,7 @@ from helpdesk_core.model.events import (
     TicketCreated,
     event_to_dict,
 )
-from helpdesk_core.model.tickets import Ticket, ticket_subject
+from helpdesk_core.model.tickets import Ticket, subject_reader, ticket_subject
 
 METRICS: Final = ("first_response", "next_response", "resolution", "periodic_update")
 State = Literal["running", "paused", "warning", "met", "breached"]
@@ -164,6 +164,11 @@ class SlaConfig:
         init=False, repr=False, eq=False
     )
     _utc: Callable[[datetime], timedelta] = attrs.field(init=False, repr=False, eq=False)
+    _folding: tuple[bool, bool, Callable[[Ticket], tuple[Any, ...]] | None] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+    """What a walk folds: the ticket (when a condition may read any field), messages too, and
+    the reader of the fields the policy conditions read (computed once per config)."""
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -187,6 +192,14 @@ class SlaConfig:
         object.__setattr__(self, "_plans", plans)
         ours = [ln.cal for ln in lines.values() if isinstance(ln.cal, CalendarBase)]
         object.__setattr__(self, "_utc", ours[0].utc if ours else utc_offset)
+        # folding the whole ticket is only needed when a condition may read any field
+        fold = bool(self.custom) or any(p.when is not TRUE for p in self.policies)
+        # a message changes no field a policy condition may read but the ticket's version and
+        # updated_at: unless a condition reads those (or custom metrics read the whole ticket),
+        # messages are not folded into it (the next other event brings it up to date)
+        read = {f for p in self.policies for f in p.when.fields()}
+        messages = bool(self.custom) or bool(read & {"version", "updated_at"})
+        object.__setattr__(self, "_folding", (fold, messages, subject_reader(read)))
 
     def _calendar(self, name: str | None, policy: SlaPolicy) -> Calendar | None:
         if name is None:
@@ -455,16 +468,19 @@ class _Walk:
         self.category = ""
         self.first_reply = False
         self.policy: SlaPolicy | None = None
+        self.applied: list[SlaPolicy] = []
+        """Every policy that applied at some point of the walk, in order (what-if replay
+        reuses a ticket's clocks when none of them differs between two configurations)."""
         self.targets: Mapping[str, _Aim] = _NO_TARGETS
         """metric -> (target, line, warning thresholds, basis) under the policy and priority."""
         self.pause_statuses = config.pause_statuses
-        # folding the whole ticket is only needed when a condition may read any field
-        self.fold = bool(config.custom) or any(p.when is not TRUE for p in config.policies)
-        # a message changes no field a policy condition may read but the ticket's version and
-        # updated_at: unless a condition reads those (or custom metrics read the whole ticket),
-        # messages are not folded into it (the next other event brings it up to date)
-        read = {f for p in config.policies for f in p.when.fields()}
-        self.fold_messages = bool(config.custom) or bool(read & {"version", "updated_at"})
+        self.fold, self.fold_messages, reads = config._folding
+        # a re-target picks the same policy and targets when neither the priority nor any
+        # field the policy conditions read changed: compare those values instead of matching
+        # again (not with customer.* conditions: the profile changes with time)
+        self.reads = None if self.profile is not None else reads
+        self.read: tuple[str, tuple[Any, ...]] | None = None
+        """The priority and the read values at the last policy match."""
 
     def start(self, metric: str, u: timedelta, running: bool = True) -> None:
         cycle = self.cycles[metric] = self.cycles.get(metric, 0) + 1
@@ -509,6 +525,11 @@ class _Walk:
         """Pick the policy and targets again; whether anything changed."""
         if self.fold:
             assert self.ticket is not None
+            if self.reads is not None:
+                read = (self.priority, self.reads(self.ticket))
+                if read == self.read:
+                    return False
+                self.read = read
             policy = self.config.match(self.ticket, self.customer())
         else:
             policy = self.config.policies[0] if self.config.policies else None
@@ -517,6 +538,8 @@ class _Walk:
             if policy is None
             else self.plans[id(policy)].get(self.priority, _NO_TARGETS)
         )
+        if policy is not self.policy and policy is not None:
+            self.applied.append(policy)
         changed = policy is not self.policy or targets is not self.targets
         self.policy, self.targets = policy, targets
         return changed
@@ -626,6 +649,113 @@ def evaluate(
     policy and priority are left out. ``profile`` is the requester's profile through time:
     ``customer.*`` conditions read it as of each ticket event (a ticket whose requester has no
     record, or no ``profile``, has every ``customer.*`` field None)."""
+    return evaluate_with_policies(config, events, now, profile=profile)[0]
+
+
+def evaluate_with_policies(
+    config: SlaConfig,
+    events: Iterable[Event],
+    now: datetime,
+    *,
+    profile: ProfileTimeline | None = None,
+) -> tuple[list[SlaClock], tuple[SlaPolicy, ...]]:
+    """:func:`evaluate`, and the policies that applied to the ticket during the walk, in order
+    (one that applied only between two events counts too: its targets may have marked a
+    breach). Two configurations with the same policy conditions in the same order, the same
+    pause statuses, custom metrics and zone give a ticket the same clocks when none of these
+    policies differs between them, calendars included (what-if replay's shortcut)."""
+    walk, now_u = _walked(config, events, now, profile)
+    if not walk.started:
+        return [], ()
+    return _clocks(walk, now_u), tuple(walk.applied)
+
+
+class ClockReplay:
+    """One ticket's SLA clocks kept up to date as its events arrive: after :meth:`add` of the
+    events up to ``now`` (oldest first), :meth:`clocks` gives what :func:`evaluate` gives for
+    them as of ``now``, without walking the history again for each instant (what-if replay
+    checks escalation at every event and every instant a level becomes due). ``now`` never
+    goes back, and every event added is at or after the last ``now`` asked for: checking as of
+    ``now`` marks the breaches the next event's own check would mark."""
+
+    def __init__(self, config: SlaConfig) -> None:
+        self._walk = _Walk(config)
+        self._utc = config._utc
+
+    def add(self, event: Event) -> None:
+        at = event.at
+        self._walk.step(
+            event, at - _EPOCH if at.tzinfo is UTC and type(at) is datetime else self._utc(at)
+        )
+
+    def clocks(self, now: datetime) -> list[SlaClock]:
+        walk = self._walk
+        if not walk.started:
+            return []
+        now_u = self._utc(now)
+        walk.check_all(now_u)
+        return _clocks(walk, now_u)
+
+
+def _clocks(walk: _Walk, now_u: timedelta) -> list[SlaClock]:
+    """The clocks of a walk checked as of ``now_u``."""
+    clocks = []
+    nows: dict[_Line, datetime] = {}
+    for run, policy, aim, met_due in _reported(walk):
+        line = aim[1]
+        local_now = nows.get(line)
+        if local_now is None:
+            local_now = nows[line] = line.local(now_u)
+        clocks.append(_clock(run, policy, aim, local_now, now_u, met_due))
+    return clocks
+
+
+@attrs.frozen
+class SlaOutcome:
+    """What a what-if replay compares of one clock (:func:`evaluate_outcomes`)."""
+
+    metric: str
+    cycle: int
+    breached: bool
+    """The clock's ``breached_at`` is set."""
+    due_at: datetime | None
+    """The clock's ``due_at``; when it has none (paused before its target), the instant its
+    running time would reach the target, ``instant_at(target)``."""
+
+
+def evaluate_outcomes(
+    config: SlaConfig, events: Iterable[Event], now: datetime
+) -> tuple[list[SlaOutcome], tuple[SlaPolicy, ...]]:
+    """:func:`evaluate_with_policies` reduced to what a what-if compares, one outcome per clock
+    (in the same order), without building the clocks (their warnings, segments and instants in
+    the line's zone), which is most of their cost."""
+    walk, now_u = _walked(config, events, now, None)
+    if not walk.started:
+        return [], ()
+    outcomes = []
+    for run, _, aim, met_due in _reported(walk):
+        target, line = aim[0], aim[1]
+        _, elapsed, due = _measure(run, line, target, now_u, met_due)
+        breached = run.breached_u is not None or (
+            run.met_u is not None and elapsed > target and due is not None
+        )
+        if due is None:
+            due = _instant(line, run.su, run.eu, target, run.met_u is None)
+        outcomes.append(
+            SlaOutcome(
+                run.metric,
+                run.cycle,
+                breached,
+                None if due is None else line.fromutc(line.wall + due),
+            )
+        )
+    return outcomes, tuple(walk.applied)
+
+
+def _walked(
+    config: SlaConfig, events: Iterable[Event], now: datetime, profile: ProfileTimeline | None
+) -> tuple[_Walk, timedelta]:
+    """The walk over the events up to ``now`` (checked as of ``now``), and ``now``'s offset."""
     walk = _Walk(config, profile)
     utc = config._utc
     now_u = utc(now)
@@ -635,11 +765,14 @@ def evaluate(
         if u > now_u:
             break
         walk.step(event, u)
-    if not walk.started:
-        return []
-    walk.check_all(now_u)
-    clocks = []
-    nows: dict[_Line, datetime] = {}
+    if walk.started:
+        walk.check_all(now_u)
+    return walk, now_u
+
+
+def _reported(walk: _Walk) -> Iterator[tuple[_Run, SlaPolicy, _Aim, timedelta | None]]:
+    """The runs that give a clock, with the policy and aim they are measured against and, for
+    one met while running, the due instant it had then."""
     for run in walk.runs:
         met_due = None
         if run.met_target is not None:
@@ -652,12 +785,38 @@ def evaluate(
             if maybe is None:
                 continue
             aim = maybe
-        line = aim[1]
-        local_now = nows.get(line)
-        if local_now is None:
-            local_now = nows[line] = line.local(now_u)
-        clocks.append(_clock(run, policy, aim, local_now, now_u, met_due))
-    return clocks
+        yield run, policy, aim, met_due
+
+
+def _measure(
+    run: _Run, line: _Line, target: timedelta, now_u: timedelta, met_due: timedelta | None
+) -> tuple[timedelta, timedelta, timedelta | None]:
+    """A run's closed and elapsed running time as of ``now_u`` and its due instant (offsets)."""
+    su, eu = run.su, run.eu
+    met = run.met_u is not None
+    running = run.running
+    closed = run.closed(line)
+    elapsed = closed + line.span(su[-1], now_u) if running and now_u > su[-1] else closed
+    due: timedelta | None
+    if running:
+        due = run.due(line, target)
+    elif met_due is not None:
+        due = met_due  # met while running: the due instant it had then
+    elif met:
+        # met while paused: the instant its running time reached the target, else where
+        # it would have reached it had it kept running
+        if elapsed >= target:
+            due = _instant(line, su, eu, target, False)
+        elif su:
+            a, b = su[-1], eu[-1]
+            assert b is not None
+            last = line.span(a, b) if b > a else _ZERO
+            due = line.advance(a, target - (elapsed - last))
+        else:
+            due = None
+    else:
+        due = _instant(line, su, eu, target, False) if elapsed >= target else None
+    return closed, elapsed, due
 
 
 def _labels(policy: SlaPolicy, target: timedelta) -> _Labels:
@@ -681,27 +840,7 @@ def _clock(
     met_u = run.met_u
     met = met_u is not None
     running = run.running
-    closed = run.closed(line)
-    elapsed = closed + line.span(su[-1], now_u) if running and now_u > su[-1] else closed
-    due: timedelta | None
-    if running:
-        due = run.due(line, target)
-    elif met_due is not None:
-        due = met_due  # met while running: the due instant it had then
-    elif met:
-        # met while paused: the instant its running time reached the target, else where
-        # it would have reached it had it kept running
-        if elapsed >= target:
-            due = _instant(line, su, eu, target, False)
-        elif su:
-            a, b = su[-1], eu[-1]
-            assert b is not None
-            last = line.span(a, b) if b > a else _ZERO
-            due = line.advance(a, target - (elapsed - last))
-        else:
-            due = None
-    else:
-        due = _instant(line, su, eu, target, False) if elapsed >= target else None
+    closed, elapsed, due = _measure(run, line, target, now_u, met_due)
     breached = run.breached_u
     if met and elapsed > target and breached is None:
         breached = due

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -38,7 +38,15 @@ from helpdesk_core.model.events import Event, TicketCreated
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.reports import period_bounds
 from helpdesk_core.routing import RoutingPolicy
-from helpdesk_core.sla import SlaClock, SlaConfig, evaluate
+from helpdesk_core.sla import (
+    ClockReplay,
+    SlaClock,
+    SlaConfig,
+    SlaOutcome,
+    SlaPolicy,
+    evaluate,
+    evaluate_outcomes,
+)
 
 
 @attrs.frozen
@@ -116,7 +124,10 @@ class WhatIfReport:
         if (self.start, self.end, self.as_of) != (other.start, other.end, other.as_of):
             raise ValidationError("other", "covers another period; only shards of one run combine")
 
-        def add(rows: Iterable[Any], others: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
+        def add(
+            rows: Iterable[Any], others: Iterable[Any], key: Callable[[Any], Any], counts: str
+        ) -> list[Any]:
+            """Rows of both, those with the same key as one with their ``counts`` added."""
             found: dict[Any, Any] = {}
             for row in [*rows, *others]:
                 k = key(row)
@@ -124,11 +135,7 @@ class WhatIfReport:
                     found[k] = row
                     continue
                 was = found[k]
-                sums = {
-                    f.name: getattr(was, f.name) + getattr(row, f.name)
-                    for f in attrs.fields(type(row))
-                    if f.type in ("int", int)
-                }
+                sums = {name: getattr(was, name) + getattr(row, name) for name in counts.split()}
                 found[k] = attrs.evolve(was, **sums)
             return [found[k] for k in sorted(found, key=_sortable)]
 
@@ -141,9 +148,23 @@ class WhatIfReport:
             self.end,
             self.as_of,
             self.tickets + other.tickets,
-            tuple(add(self.breaches, other.breaches, lambda r: (r.metric, r.priority))),
-            tuple(add(self.escalations, other.escalations, lambda r: (r.policy, r.level))),
-            tuple(add(self.workload, other.workload, lambda r: r.team)),
+            tuple(
+                add(
+                    self.breaches,
+                    other.breaches,
+                    lambda r: (r.metric, r.priority),
+                    "cycles_before cycles_after breached_before breached_after",
+                )
+            ),
+            tuple(
+                add(
+                    self.escalations,
+                    other.escalations,
+                    lambda r: (r.policy, r.level),
+                    "before after",
+                )
+            ),
+            tuple(add(self.workload, other.workload, lambda r: r.team, "before after")),
             tuple(moved),
         )
 
@@ -229,6 +250,13 @@ class _Side:
     def clocks(self, history: Sequence[Event], as_of: datetime) -> list[SlaClock]:
         return [] if self.sla is None else evaluate(self.sla, history, as_of)
 
+    def outcomes(
+        self, history: Sequence[Event], as_of: datetime
+    ) -> tuple[list[SlaOutcome], tuple[SlaPolicy, ...]]:
+        """What the replay compares of each clock, and the policies that applied on the way
+        (see :class:`_Shared`)."""
+        return ([], ()) if self.sla is None else evaluate_outcomes(self.sla, history, as_of)
+
     def fired(self, history: Sequence[Event], as_of: datetime) -> list[DueFiring]:
         """The levels a worker would have fired by ``as_of``, checking as the desk does: at
         each recorded event and at each instant the state then said a level becomes due."""
@@ -241,18 +269,19 @@ class _Side:
         at = instants[0]
         upcoming = iter(instants[1:])
         next_event = next(upcoming, None)
-        # the ticket and its history so far, folded once as the checks move forward in time
-        prefix: list[Event] = []
+        # the ticket and its clocks, folded once as the checks move forward in time
+        replay = None if self.sla is None else ClockReplay(self.sla)
         pending = iter(history)
         event = next(pending, None)
         ticket: Ticket | None = None
         while True:
             while event is not None and event.at <= at:
-                prefix.append(event)
                 ticket = Ticket.created(event) if ticket is None else ticket.apply(event)  # type: ignore[arg-type]
+                if replay is not None:
+                    replay.add(event)
                 event = next(pending, None)
             assert ticket is not None
-            clocks = self.clocks(prefix, at)
+            clocks = [] if replay is None else replay.clocks(at)
             for due in escalation.due_firings(ticket, clocks, at, keys):
                 keys.add(due.key)
                 done.append(due)
@@ -271,6 +300,71 @@ class _Side:
             return created.team
         rule = self.routing.match(created)
         return rule.team if rule.team is not None else created.team
+
+
+@attrs.frozen
+class _Shared:
+    """What the two configurations have in common, decided once per replay, so that work
+    whose result cannot differ is done once: a ticket whose SLA walk under "before" applied
+    only policies that behave the same under "after" has the same clocks under both (its
+    clocks are evaluated once), and then, when the escalation sections are equal, the same
+    firings (a firing check reads the clocks of a prefix of the same walk)."""
+
+    policies: tuple[SlaPolicy, ...] | None
+    """The "before" policies that behave the same under "after"; None when the configurations
+    differ in how a policy is picked or how every clock runs (then nothing is reused)."""
+    escalation: bool
+
+    @classmethod
+    def of(cls, old: _Side, new: _Side, before: HelpdeskConfig, after: HelpdeskConfig) -> _Shared:
+        return cls(
+            _same_policies(old.sla, new.sla, before, after), old.escalation == new.escalation
+        )
+
+    def same_clocks(self, applied: Sequence[SlaPolicy]) -> bool:
+        """Whether a ticket whose walk under "before" applied ``applied`` has the same clocks
+        under "after"."""
+        shared = self.policies
+        return shared is not None and all(any(p is q for q in shared) for p in applied)
+
+
+def _same_policies(
+    a: SlaConfig | None, b: SlaConfig | None, before: HelpdeskConfig, after: HelpdeskConfig
+) -> tuple[SlaPolicy, ...] | None:
+    """The policies of ``a`` that behave as in ``b``, when both pick a policy the same way
+    (the same conditions and names in the same order) and run every clock the same way (pause
+    statuses, custom metrics, zone); else None."""
+    if a is None or b is None:
+        return () if a is b else None
+    if a is b:
+        return a.policies
+    if (a.pause_statuses, a.custom, a.timezone) != (b.pause_statuses, b.custom, b.timezone):
+        return None
+    if len(a.policies) != len(b.policies) or any(
+        (p.name, p.when) != (q.name, q.when) for p, q in zip(a.policies, b.policies, strict=True)
+    ):
+        return None
+    specs = (before.raw.get("calendars"), after.raw.get("calendars"))
+
+    def same_calendar(name: str | None) -> bool:
+        if name is None:
+            return True
+        mine, theirs = a.calendars.get(name), b.calendars.get(name)
+        if mine is theirs:
+            return True
+        # a calendar is built from its [calendars.<name>] table alone: equal tables, equal
+        # calendars (calendars have no equality of their own)
+        spec = [s.get(name) if isinstance(s, Mapping) else None for s in specs]
+        return spec[0] is not None and spec[0] == spec[1]
+
+    return tuple(
+        p
+        for p, q in zip(a.policies, b.policies, strict=True)
+        if p == q
+        and all(
+            same_calendar(p.basis(priority, m)) for priority, row in p.targets.items() for m in row
+        )
+    )
 
 
 def _histories(events: Iterable[Event]) -> Iterator[list[Event]]:
@@ -307,6 +401,8 @@ def whatif(
     :func:`helpdesk_core.reports.stored_events` reads it. ``progress`` is told how many tickets
     were replayed so far, every 100 tickets and at the end."""
     old, new = _Side.of(before, "before"), _Side.of(after, "after")
+    shared = _Shared.of(old, new, before, after)
+    routed = old.routing is not None or new.routing is not None
     low, high = period_bounds(start, end, before.desk.timezone)
     if as_of is None:
         at = high
@@ -332,25 +428,47 @@ def whatif(
         if progress is not None and count % 100 == 0:
             progress(count)
         kept = [e for e in history if e.at <= at]
-        created = Ticket.created(first)  # type: ignore[arg-type]
-        priority = created.priority
-        dues: list[dict[tuple[str, int], datetime | None]] = []
-        for side, engine in enumerate((old, new)):
-            clocks = engine.clocks(kept, at)
-            due: dict[tuple[str, int], datetime | None] = {}
-            for clock in clocks:
-                cycles[(clock.metric, priority, side)] += 1
-                breached[(clock.metric, priority, side)] += clock.breached_at is not None
-                due[(clock.metric, clock.cycle)] = _due(clock)
-            dues.append(due)
-            for firing in engine.fired(kept, at):
-                fired[(firing.policy, firing.level.number, side)] += 1
-            teams[(engine.team(created), side)] += 1
+        assert isinstance(first, TicketCreated)  # _histories checks it
+        priority = first.priority
+        clocks, applied = old.outcomes(kept, at)
+        same = shared.same_clocks(applied)
+        for clock in clocks:
+            metric = clock.metric
+            cycles[(metric, priority, 0)] += 1
+            breached[(metric, priority, 0)] += clock.breached
+            if same:
+                cycles[(metric, priority, 1)] += 1
+                breached[(metric, priority, 1)] += clock.breached
+        firings = old.fired(kept, at)
+        for firing in firings:
+            fired[(firing.policy, firing.level.number, 0)] += 1
+        if not (same and shared.escalation):
+            firings = new.fired(kept, at)
+        for firing in firings:
+            fired[(firing.policy, firing.level.number, 1)] += 1
+        if routed:
+            created = Ticket.created(first)
+            teams[(old.team(created), 0)] += 1
+            teams[(new.team(created), 1)] += 1
+        else:  # the team it was created with, on both sides
+            teams[(first.team, 0)] += 1
+            teams[(first.team, 1)] += 1
+        if same:
+            continue  # the same clocks: no due instant moved
+        dues: list[dict[tuple[str, int], datetime | None]] = [
+            {(clock.metric, clock.cycle): clock.due_at for clock in clocks}
+        ]
+        due: dict[tuple[str, int], datetime | None] = {}
+        for clock in new.outcomes(kept, at)[0]:
+            cycles[(clock.metric, priority, 1)] += 1
+            breached[(clock.metric, priority, 1)] += clock.breached
+            due[(clock.metric, clock.cycle)] = clock.due_at
+        dues.append(due)
         for key in sorted(set(dues[0]) | set(dues[1])):
             was, now = dues[0].get(key), dues[1].get(key)
             if was == now:
                 continue
-            item = MovedDue(first.ticket_id, created.number, key[0], key[1], was, now)
+            item = MovedDue(first.ticket_id, first.number, key[0], key[1], was, now)
             size = abs(item.shift) if item.shift is not None else timedelta.max
             seq += 1
             entry = (size, -seq, item)  # equal shifts: the earlier ticket wins
@@ -381,11 +499,3 @@ def whatif(
     )
     ordered = tuple(item for _, _, item in sorted(moved, key=lambda e: (e[0], e[1]), reverse=True))
     return WhatIfReport(low, high, at, count, breach_rows, escalation_rows, workload, ordered)
-
-
-def _due(clock: SlaClock) -> datetime | None:
-    """The cycle's due instant: while it runs, when it is due; once met or paused, the instant
-    its running time reached (or would reach) the target."""
-    if clock.due_at is not None:
-        return clock.due_at
-    return clock.instant_at(clock.target)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, Final
@@ -151,6 +151,33 @@ def ticket_subject(ticket: Ticket, customer: Mapping[str, Any] | None = None) ->
         for name, value in customer.items():
             subject[f"customer.{name}"] = value
     return subject
+
+
+def subject_reader(fields: Collection[str]) -> Callable[[Ticket], tuple[Any, ...]] | None:
+    """A function giving the values a condition reading ``fields`` finds in a ticket's
+    :func:`ticket_subject`, without building the subject: equal values, the same verdict (how
+    the SLA walk tells that an event changed nothing its policy conditions read). None when a
+    field is a ``customer.*`` one (the requester's profile holds those, not the ticket)."""
+    plain: list[str] = []
+    custom: list[str] = []
+    for name in sorted(fields):
+        if name.startswith("customer."):
+            return None
+        if name in _FROM_CUSTOM:
+            custom.append(name)
+        elif name.startswith("custom."):
+            custom.append(name[len("custom.") :])
+        elif name in _PLAIN:
+            plain.append(name)
+        # any other name is absent from every subject: always None, nothing to read
+    values = attrgetter(*plain) if plain else None
+
+    def read(ticket: Ticket) -> tuple[Any, ...]:
+        found = ticket.custom
+        own = () if values is None else values(ticket)
+        return (own, *(found.get(key) for key in custom))
+
+    return read
 
 
 _TICKET_TIMES = ("created_at", "updated_at", "expected_resolution_at", "assignee_since")
