@@ -129,12 +129,17 @@ def seed_demo(
             )  # fmt: skip
             queue += 1
             _advance(desk, ticket.id, actor, agents[(i + j) % len(agents)], (i + j) % 6, opened)
-    for k in range(6):  # a few more waiting in the team queue, some of them breached by now
+    for k in range(6):  # a few more waiting in the team queue, half of them breached by now
         subject, kind, priority = SUBJECTS[k % len(SUBJECTS)]
         requester = Actor(id=f"walk-in-{k + 1:03d}", roles={"customer"})
+        # a day back, a whole day of business hours has passed (breached at any hour the demo
+        # starts, also at night when the support calendar is closed); the others are recent
+        waited = timedelta(minutes=20 + 40 * k) + (
+            timedelta(days=1) if k % 2 == 0 else timedelta(0)
+        )
         desk.open_ticket(
             requester, subject=subject, channel="phone", type=kind, priority=priority,
-            now=now - timedelta(minutes=20 + 40 * k),
+            now=now - waited,
         )  # fmt: skip
         queue += 1
     progress("knowledge base")
