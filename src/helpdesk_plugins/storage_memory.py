@@ -243,15 +243,13 @@ class MemoryUnitOfWork:
             1 for t in self._all_tickets() if where.matches(subject_with_customer(t, customers))
         )
 
-    def events_by_creation(
-        self,
-        where: Condition,
-        *,
-        created_before: datetime,
-        created_from: datetime | None = None,
-    ) -> Iterator[Event]:
+    def _by_creation(
+        self, where: Condition, created_before: datetime, created_from: datetime | None
+    ) -> list[Ticket]:
+        """The tickets matching ``where`` created in ``[created_from, created_before)``, in
+        creation order (the order of the event and report-facts streams)."""
         customers = self._all_customers()
-        chosen = sorted(
+        return sorted(
             (
                 t
                 for t in self._all_tickets()
@@ -261,6 +259,15 @@ class MemoryUnitOfWork:
             ),
             key=lambda t: (t.created_at, t.id),
         )
+
+    def events_by_creation(
+        self,
+        where: Condition,
+        *,
+        created_before: datetime,
+        created_from: datetime | None = None,
+    ) -> Iterator[Event]:
+        chosen = self._by_creation(where, created_before, created_from)
         for ticket in chosen:
             yield from self.ticket_events(ticket.id)
 
@@ -275,17 +282,7 @@ class MemoryUnitOfWork:
         created_before: datetime,
         created_from: datetime | None = None,
     ) -> Iterator[StoredFacts]:
-        customers = self._all_customers()
-        chosen = sorted(
-            (
-                t
-                for t in self._all_tickets()
-                if t.created_at < created_before
-                and (created_from is None or t.created_at >= created_from)
-                and where.matches(subject_with_customer(t, customers))
-            ),
-            key=lambda t: (t.created_at, t.id),
-        )
+        chosen = self._by_creation(where, created_before, created_from)
         for ticket in chosen:
             kept = self._facts.get(ticket.id)
             if kept is None:
