@@ -12,7 +12,7 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 # server: docs/embedding.md runs a Starlette app (with httpx from webhook)
-EXTRAS_FOR_TESTS = ".[sql,postgres,calendars,re2,charts,email,webhook,server]"
+EXTRAS_FOR_TESTS = ".[sql,postgres,calendars,re2,charts,email,webhook,server,cli]"
 SERVER_TEST_TOOLS = ("playwright", "schemathesis")
 
 

@@ -27,7 +27,8 @@ import sys
 import textwrap
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -256,12 +257,34 @@ def _actor(args: argparse.Namespace, desk: Helpdesk) -> Actor:
     return Actor(id=args.as_id, roles={args.role})
 
 
-def _progress(label: str) -> Callable[[int], None]:
-    def tell(count: int) -> None:
-        if sys.stderr.isatty():
-            print(f"\r{label}: {count} tickets", end="", file=sys.stderr, flush=True)
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int], None]]:
+    """A live count of the tickets done, on a terminal only (scripts and pipes see nothing):
+    a rich progress display with the elapsed time when rich is installed (the ``cli``
+    extra), else a plain count rewritten in place."""
+    if not sys.stderr.isatty():
+        yield lambda count: None
+        return
+    try:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    except ImportError:
 
-    return tell
+        def tell(count: int) -> None:
+            print(f"\r{label}: {count:,} tickets", end="", file=sys.stderr, flush=True)
+
+        yield tell
+        print(file=sys.stderr)
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,.0f} tickets"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as display:
+        task = display.add_task(label, total=None)
+        yield lambda count: display.update(task, completed=count)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -303,12 +326,10 @@ def _cell(value: object) -> str:
 
 def _whatif(args: argparse.Namespace) -> int:
     start, end = _period(args.period)
-    with _desk(args) as desk:
+    with _desk(args) as desk, _progress("replayed") as progress:
         result = desk.whatif(
-            _actor(args, desk), args.against, start=start, end=end, progress=_progress("replayed")
+            _actor(args, desk), args.against, start=start, end=end, progress=progress
         )
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
     print(result.text())
     return 0
 

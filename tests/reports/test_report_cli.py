@@ -126,3 +126,38 @@ def test_db_reindex_backfills_the_report_facts(
                        for r in rows)  # fmt: skip
         assert desk.report(admin, "sla_compliance", start=day, end=day) == folded
     assert [(r["met"], r["breached"]) for r in folded.rows] == [(1, 2)]
+
+
+def test_whatif_shows_progress_on_a_terminal_only(desk_files: tuple[str, Path, Path]) -> None:
+    """Progress on long work goes to a terminal's stderr (a rich display), never into a pipe:
+    scripts read the same stdout either way."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    url, before, after = desk_files
+    args = [sys.executable, "-m", "helpdesk_plugins.cli", "whatif", "--url", url,
+            "--config", str(before), "--against", str(after), "--period", "2026-11"]  # fmt: skip
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    piped = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+    assert piped.stderr == "" and piped.stdout.startswith("3 tickets created")
+    leader, follower = pty.openpty()
+    try:
+        shown = subprocess.run(
+            args, stdout=subprocess.PIPE, stderr=follower, text=True, env=env, check=True
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert shown.stdout == piped.stdout
+    assert b"replayed" in seen and b"tickets" in seen
