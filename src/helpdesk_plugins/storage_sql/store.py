@@ -539,6 +539,10 @@ class SqlStorage:
         """Called with every prepared statement before it runs (diagnostics, tests)."""
         self._ac_lock = threading.Lock()
         self._ac_conns: dict[bool, Connection] = {}
+        self.search_df = text_search.topk.DfCache()
+        """Ticket search's document frequencies, counted once per desk (PostgreSQL)."""
+        self.search_rows_read = 0
+        """Index rows ticket search read so far on PostgreSQL (a counter for tests)."""
         try:
             if self.settings.migrate:
                 from helpdesk_plugins.storage_sql.migrate import upgrade_engine
