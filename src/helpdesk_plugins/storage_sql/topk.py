@@ -36,6 +36,7 @@ in the desk's :class:`DfCache`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections import Counter
@@ -77,12 +78,15 @@ READ_WHOLE: Final = 200
 """A list of at most this many tickets is read whole in the first round."""
 FIRST: Final = 0.86
 """The first round reads what can score at least this share of the largest list weight."""
-STEP: Final = 0.6
+STEP: Final = 0.8
 """The threshold's fall per round (at most; less when the k-th score says where to stop)."""
 DF_SHARE: Final = 100
 """A cached document frequency is used while fewer than df / DF_SHARE index writes happened
 since it was counted (so it is exact, or within 1 %)."""
 DF_ENTRIES: Final = 200_000
+PROBE: Final = 200
+"""A level (tickets holding exactly j query terms) this small is read whole, without tiers."""
+MAX_GROUPS: Final = 20
 
 
 def _weight(name: str) -> float:
@@ -264,83 +268,173 @@ def _lists(source: SqlTermSource, terms: Sequence[str], n: int) -> list[_List]:
         for expansion in expansions(source, term) if expands(df, n) else ():
             edf = source.document_frequency([expansion.term]).get(expansion.term, 0)
             weight = expansion.factor * idf(n, edf)
-            found.append(_List(at, expansion.term, "".join(expansion.term.split()), False, weight, edf))
+            found.append(
+                _List(at, expansion.term, "".join(expansion.term.split()), False, weight, edf)
+            )
     for item in found:
         if item.df == 0:
             item.next = -1
     return found
 
 
+def tier_range(key: str, low: int, high: int) -> list[str]:
+    """tsquery items for tiers ``low..high`` of ``key``: a prefix match per whole decade
+    (``key<US>3``: tiers 30-39), single lexemes for the rest."""
+    items: list[str] = []
+    t = high
+    while t >= low:
+        decade = t - t % 10
+        if decade >= low and (t == TOP or t % 10 == 9):
+            items.append(f"{_literal(f'{key}{SEP}{decade // 10}')}:*")
+            t = decade - 1
+        else:
+            items.append(_literal(lexeme(key, t)))
+            t -= 1
+    return items
+
+
+def at_least(keys: Sequence[str], j: int) -> str:
+    """The tsquery of tickets holding at least ``j`` of ``keys`` (any tier)."""
+    if j <= 1:
+        return "(" + " | ".join(prefix_query(key) for key in keys) + ")"
+    groups = list(itertools.combinations(keys, j))
+    if len(groups) > MAX_GROUPS:
+        return at_least(keys, 1)  # a superset: slower, as exact
+    return (
+        "(" + " | ".join("(" + " & ".join(prefix_query(k) for k in g) + ")" for g in groups) + ")"
+    )
+
+
+class _Search:
+    """One query's state: the lists, the tickets read and scored, and the statement."""
+
+    def __init__(
+        self, uow: SqlUnitOfWork, store: SqlStorage, query: TextQuery, source: SqlTermSource
+    ) -> None:
+        self.uow, self.store, self.query = uow, store, query
+        n = source.document_count()
+        self.fields = list(query.fields)
+        self.d = max(
+            1.0, *(((source.total_length(f) / n) or 1.0) / REFERENCE[f] for f in self.fields)
+        )
+        self.lists = _lists(source, query.terms, n)
+        self.candidates = _Candidates(source, self.fields, {item.key for item in self.lists})
+        clause, exact_scope = translate(query.where, store.dialect)
+        self.scope_query = None if exact_scope else query
+        docs, t = s.search_docs.c, s.tickets.c
+        columns = [
+            docs.ticket_id,
+            *(docs[f] for f in self.fields),
+            *(docs[f"len_{f}"] for f in self.fields),
+        ]
+        statement = sa.select(*columns).select_from(s.search_docs)
+        if clause is not None:
+            statement = statement.join(s.tickets, t.id == docs.ticket_id).where(clause)
+        self.statement = statement.where(
+            sa.text(f"hd_search_docs.{s.SEARCH_TERMS} @@ CAST(:q AS tsquery)")
+        )
+        self.loaded: dict[str, Ticket | None] = {}
+        self.kept: list[Match] = []
+
+    def read(self, tsquery: str, limit: int | None = None) -> int:
+        statement = self.statement if limit is None else self.statement.limit(limit)
+        rows = self.uow.execute_read(statement, {"q": tsquery}).all()
+        self.store.search_rows_read += len(rows)
+        self.candidates.add(rows)
+        return len(rows)
+
+    def rank(self) -> None:
+        k = self.query.limit
+        ranked = rank(
+            self.candidates,
+            self.query.terms,
+            self.fields,
+            k if self.scope_query is None else None,
+            weights=TICKET_WEIGHTS,
+        )
+        self.kept = _in_scope(self.uow, ranked, k, self.loaded, self.scope_query)
+
+    def level(self, j: int, present: Sequence[str]) -> bool:
+        """Read the tickets holding exactly ``j`` of the ``present`` query terms (every ticket
+        holding more was read): True once the top ``limit`` are known."""
+        k = self.query.limit
+        if j >= 1:
+            restrict = at_least(present, j)
+            if j < len(present):
+                restrict = f"{restrict} & !{at_least(present, j + 1)}"
+            lists = self.lists
+            known = [i.df for i in lists if i.exact and i.df] if len(present) == 1 else []
+            if (not known or known[0] < PROBE) and self.read(restrict, PROBE) < PROBE:
+                self.rank()  # the whole level was read: no tiers needed
+                return len(self.kept) >= k
+        else:
+            lists = [item for item in self.lists if not item.exact]
+            restrict = f"!{at_least(present, 1)}" if present else ""
+        for item in lists:
+            item.next = TOP if item.df else -1
+        top_weight = max((item.weight for item in lists), default=0.0)
+        threshold = top_weight * FIRST
+        suffix = f" & {restrict}" if restrict else ""
+        while True:
+            wanted: list[str] = []
+            for item in lists:
+                if item.next < 0:
+                    continue
+                if item.df <= READ_WHOLE:
+                    wanted.append(prefix_query(item.key))
+                    item.next = -1
+                    continue
+                high = item.next
+                while item.next >= 0 and item.bound(self.d) >= threshold:
+                    item.next -= 1
+                if item.next < high:
+                    wanted.extend(tier_range(item.key, item.next + 1, high))
+            if wanted:
+                self.read(f"({' | '.join(wanted)}){suffix}")
+            self.rank()
+            if all(item.next < 0 for item in lists):
+                return len(self.kept) >= k
+            by_term: dict[int, float] = {}
+            for item in lists:
+                by_term[item.term_at] = max(by_term.get(item.term_at, 0.0), item.bound(self.d))
+            unread = sum(by_term.values()) * (1.0 + MARGIN)
+            if len(self.kept) >= k:
+                kth = self.kept[k - 1]
+                if kth.exact > j or kth.score > unread:
+                    return True
+                # after reading down to score/terms, whatever is unread sums below the score
+                target = kth.score / max(1, len(by_term))
+                if target < threshold:
+                    threshold = max(target, threshold * STEP * STEP)
+                    continue
+            threshold *= STEP
+
+
 def search(
     uow: SqlUnitOfWork, store: SqlStorage, query: TextQuery, source: SqlTermSource
 ) -> list[tuple[Ticket, Match]]:
     """Committed tickets matching ``query``, best first, inside ``query.where`` (see the module
-    docstring): the store's full ranking, reading only the tiers the top ``limit`` need."""
-    n = source.document_count()
-    if n == 0:
+    docstring): the store's full ranking, reading only what the top ``limit`` need."""
+    if source.document_count() == 0:
         return []
-    fields = list(query.fields)
-    d = max(
-        1.0, *(((source.total_length(f) / n) or 1.0) / REFERENCE[f] for f in fields)
-    )
-    lists = _lists(source, query.terms, n)
-    candidates = _Candidates(source, fields, {item.key for item in lists})
-    clause, exact_scope = translate(query.where, store.dialect)
-    docs, t = s.search_docs.c, s.tickets.c
-    columns = [docs.ticket_id, *(docs[f] for f in fields), *(docs[f"len_{f}"] for f in fields)]
-    statement = sa.select(*columns).select_from(s.search_docs)
-    if clause is not None:
-        statement = statement.join(s.tickets, t.id == docs.ticket_id).where(clause)
-    statement = statement.where(
-        sa.text(f"hd_search_docs.{s.SEARCH_TERMS} @@ CAST(:q AS tsquery)")
-    )
-    loaded: dict[str, Ticket | None] = {}
-    k = query.limit
-    top_weight = max((item.weight for item in lists), default=0.0)
-    threshold = top_weight * FIRST
-    while True:
-        wanted: list[str] = []
-        for item in lists:
-            if item.next < 0:
-                continue
-            if item.df <= READ_WHOLE:
-                wanted.append(prefix_query(item.key))
-                item.next = -1
-                continue
-            while item.next >= 0 and item.bound(d) >= threshold:
-                wanted.append(_literal(lexeme(item.key, item.next)))
-                item.next -= 1
-        if wanted:
-            rows = uow.execute_read(statement, {"q": " | ".join(wanted)}).all()
-            store.search_rows_read += len(rows)
-            candidates.add(rows)
-        ranked = rank(candidates, query.terms, fields, None, weights=TICKET_WEIGHTS)
-        kept = _in_scope(uow, ranked, k, loaded, None if exact_scope else query)
-        done = all(item.next < 0 for item in lists)
-        if done:
-            break
-        unread_exact = len({item.term_at for item in lists if item.exact and item.next >= 0})
-        ceiling_by_term: dict[int, float] = {}
-        for item in lists:
-            ceiling_by_term[item.term_at] = max(ceiling_by_term.get(item.term_at, 0.0), item.bound(d))
-        unread = sum(ceiling_by_term.values()) * (1.0 + MARGIN)
-        if len(kept) >= k:
-            kth = kept[k - 1]
-            if kth.exact > unread_exact or (kth.exact == unread_exact and kth.score > unread):
+    run = _Search(uow, store, query, source)
+    present = list(dict.fromkeys(item.key for item in run.lists if item.exact and item.df))
+    # A tsquery ORing dozens of tier lexemes looks unselective to the planner, which then
+    # scans the whole table; the GIN index is always the right plan here (this transaction
+    # only, and put back afterwards).
+    setting = "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', :v, true)"
+    before = uow.execute_read(sa.text(setting), {"v": "off"}).one()[0]
+    try:
+        for j in range(len(present), -1, -1):
+            if run.level(j, present):
                 break
-            if kth.exact >= unread_exact:
-                target = kth.score / max(1, len(ceiling_by_term))
-                threshold = min(threshold * STEP, max(target, threshold * STEP * STEP))
-                continue
-        threshold *= STEP
-        if threshold < 1e-12:
-            threshold = 0.0
-    kept = _in_scope(uow, ranked, k, loaded, None if exact_scope else query)
-    missing = [m.doc_id for m in kept if m.doc_id not in loaded]
-    loaded.update(_load(uow, missing))
+    finally:
+        uow.execute_read(sa.text(setting), {"v": before})
+    kept = run.kept[: query.limit]
+    run.loaded.update(_load(uow, [m.doc_id for m in kept if m.doc_id not in run.loaded]))
     found: list[tuple[Ticket, Match]] = []
-    for match in kept[:k]:
-        ticket = loaded.get(match.doc_id)
+    for match in kept:
+        ticket = run.loaded.get(match.doc_id)
         if ticket is not None:
             found.append((ticket, match))
     return found
