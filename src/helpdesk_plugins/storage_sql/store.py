@@ -80,6 +80,7 @@ from helpdesk_core.search.index import Match
 from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
 from helpdesk_plugins.storage_sql import search as text_search
+from helpdesk_plugins.storage_sql import topk
 from helpdesk_plugins.storage_sql.cipher import SEALED, FieldCipher, PlainCodec, cipher_for
 from helpdesk_plugins.storage_sql.hosted import (
     HostCommit,
@@ -539,7 +540,7 @@ class SqlStorage:
         """Called with every prepared statement before it runs (diagnostics, tests)."""
         self._ac_lock = threading.Lock()
         self._ac_conns: dict[bool, Connection] = {}
-        self.search_df = text_search.topk.DfCache()
+        self.search_df = topk.DfCache()
         """Ticket search's document frequencies, counted once per desk (PostgreSQL)."""
         self.search_rows_read = 0
         """Index rows ticket search read so far on PostgreSQL (a counter for tests)."""

@@ -394,20 +394,45 @@ class _Search:
             self.rank()
             if all(item.next < 0 for item in lists):
                 return len(self.kept) >= k
-            by_term: dict[int, float] = {}
-            for item in lists:
-                by_term[item.term_at] = max(by_term.get(item.term_at, 0.0), item.bound(self.d))
-            unread = sum(by_term.values()) * (1.0 + MARGIN)
+            unread = self.unread(lists, j) * (1.0 + MARGIN)
+            if unread < 0.0:  # no unread ticket can hold j terms: the level is read
+                return len(self.kept) >= k
             if len(self.kept) >= k:
                 kth = self.kept[k - 1]
                 if kth.exact > j or kth.score > unread:
                     return True
-                # after reading down to score/terms, whatever is unread sums below the score
-                target = kth.score / max(1, len(by_term))
+                # what is unread stays below the k-th score once every list's bound is
+                # under score / (terms that can add to it); fall at most by STEP a round
+                parts = j + len({i.term_at for i in lists if not i.exact})
+                target = kth.score / max(1, parts)
                 if target < threshold:
-                    threshold = max(target, threshold * STEP * STEP)
+                    threshold = max(target, threshold * STEP)
                     continue
             threshold *= STEP
+
+    def unread(self, lists: Sequence[_List], j: int) -> float:
+        """The highest score an unread ticket holding exactly ``j`` query terms may reach: its
+        ``j`` exact terms at their lists' bounds, the others at their expansions' bounds
+        (-1 when no such ticket can be unread: fewer than ``j`` exact lists have tiers left)."""
+        exact: dict[int, float] = {}
+        expanded: dict[int, float] = {}
+        for item in lists:
+            if item.exact:
+                if item.next >= 0:
+                    exact[item.term_at] = max(exact.get(item.term_at, 0.0), item.bound(self.d))
+            else:
+                bound = item.bound(self.d)
+                expanded[item.term_at] = max(expanded.get(item.term_at, 0.0), bound)
+        if len(exact) < j:
+            return -1.0
+        gains = sorted(
+            (
+                max(bound, expanded.get(at, 0.0)) - expanded.get(at, 0.0)
+                for at, bound in exact.items()
+            ),
+            reverse=True,
+        )
+        return sum(expanded.values()) + sum(gains[:j])
 
 
 def search(
@@ -445,8 +470,9 @@ def _load(uow: SqlUnitOfWork, ids: Sequence[str]) -> dict[str, Ticket | None]:
     found: dict[str, Ticket | None] = dict.fromkeys(ids)
     for start in range(0, len(ids), 500):
         batch = list(ids[start : start + 500])
-        for row in uow.execute_read(sa.select(t.id, t.doc).where(t.id.in_(batch))):
-            found[row[0]] = uow.ticket_from_doc(row[1])
+        rows: Any = uow.execute_read(sa.select(t.id, t.doc).where(t.id.in_(batch)))
+        for ticket_id, doc in rows:
+            found[ticket_id] = uow.ticket_from_doc(doc)
     return found
 
 
