@@ -28,6 +28,7 @@ from helpdesk_plugins.storage_sql import open_storage, topk  # noqa: E402
 from helpdesk_plugins.storage_sql.search import field_terms, joined, search_all  # noqa: E402
 from helpdesk_plugins.storage_sql.store import SqlStorage  # noqa: E402
 
+
 def _migration() -> ModuleType:
     path = Path(topk.__file__).parent / "migrations" / "versions" / "0008_search_topk.py"
     spec = importlib.util.spec_from_file_location("migration_0008", path)
@@ -38,7 +39,18 @@ def _migration() -> ModuleType:
 
 
 migration = _migration()
-WORDS = "refund order parcel late broken screen battery charger invoice address".split()
+WORDS = [
+    "refund",
+    "order",
+    "parcel",
+    "late",
+    "broken",
+    "screen",
+    "battery",
+    "charger",
+    "invoice",
+    "address",
+]
 
 
 @given(
@@ -112,7 +124,9 @@ def test_top_k_is_the_full_ranking(pg: SqlStorage) -> None:
                     query = TextQuery(query.terms, query.fields, where=where, limit=limit)
                 with pg.transaction() as uow:
                     top = [(t.id, m.score, m.exact, m.terms) for t, m in uow.search_tickets(query)]
-                    full = [(t.id, m.score, m.exact, m.terms) for t, m in search_all(uow, pg, query)]
+                    full = [
+                        (t.id, m.score, m.exact, m.terms) for t, m in search_all(uow, pg, query)
+                    ]
                 assert top == full[:limit], (text, limit, where)
     with pg.transaction() as uow:
         holding = len(search_all(uow, pg, TextQuery(("order",), PUBLIC_FIELDS, limit=1000)))

@@ -75,7 +75,8 @@ MARGIN: Final = 1e-9
 """Relative slack on every bound: float rounding (and SQL summing fields in another order than
 Python) may put a ticket one tier low at a tier's very edge."""
 READ_WHOLE: Final = 200
-"""A list of at most this many tickets is read whole in the first round."""
+"""A query term's list of at most this many tickets is read whole in the first round, and so
+are the smallest expansions' lists while they hold this many tickets in all."""
 FIRST: Final = 0.86
 """The first round reads what can score at least this share of the largest list weight."""
 STEP: Final = 0.8
@@ -197,6 +198,8 @@ class _List:
     df: int
     next: int = TOP
     """The highest tier not read yet (-1: all read)."""
+    whole: bool = False
+    """Read whole in the first round (a small list)."""
 
     def bound(self, d: float, t: int | None = None) -> float:
         at = self.next if t is None else t
@@ -370,8 +373,12 @@ class _Search:
         else:
             lists = [item for item in self.lists if not item.exact]
             restrict = f"!{at_least(present, 1)}" if present else ""
-        for item in lists:
+        budget = READ_WHOLE
+        for item in sorted(lists, key=lambda i: (not i.exact, i.df)):
             item.next = TOP if item.df else -1
+            item.whole = item.df <= READ_WHOLE and (item.exact or item.df <= budget)
+            if item.whole and not item.exact:
+                budget -= item.df
         top_weight = max((item.weight for item in lists), default=0.0)
         threshold = top_weight * FIRST
         suffix = f" & {restrict}" if restrict else ""
@@ -380,7 +387,7 @@ class _Search:
             for item in lists:
                 if item.next < 0:
                     continue
-                if item.df <= READ_WHOLE:
+                if item.whole:
                     wanted.append(prefix_query(item.key))
                     item.next = -1
                     continue
