@@ -77,10 +77,10 @@ Python) may put a ticket one tier low at a tier's very edge."""
 READ_WHOLE: Final = 200
 """A query term's list of at most this many tickets is read whole in the first round, and so
 are the smallest expansions' lists while they hold this many tickets in all."""
-FIRST: Final = 0.86
-"""The first round reads what can score at least this share of the largest list weight."""
-STEP: Final = 0.8
-"""The threshold's fall per round (at most; less when the k-th score says where to stop)."""
+FIRST: Final = 40
+"""The first round reads down to the bound of this tier of the heaviest list (q >= 86)."""
+STEP: Final = 2
+"""Each further round goes down at most this many tiers of the heaviest list (q / 1.56)."""
 DF_SHARE: Final = 100
 """A cached document frequency is used while fewer than df / DF_SHARE index writes happened
 since it was counted (so it is exact, or within 1 %)."""
@@ -379,25 +379,37 @@ class _Search:
             item.whole = item.df <= READ_WHOLE and (item.exact or item.df <= budget)
             if item.whole and not item.exact:
                 budget -= item.df
-        top_weight = max((item.weight for item in lists), default=0.0)
-        threshold = top_weight * FIRST
+        heaviest = max(lists, key=lambda i: (i.weight, i.df), default=None)
+        cursor = FIRST
+
+        def at(tier: int) -> float:
+            return 0.0 if heaviest is None or tier < 0 else heaviest.bound(self.d, tier)
+
+        threshold = at(cursor)
         suffix = f" & {restrict}" if restrict else ""
+        # a lone query term's own tiers imply the level: no restriction to evaluate for them
+        free = j == 1 and len(present) == 1
         while True:
             wanted: list[str] = []
+            unrestricted: list[str] = []
             for item in lists:
                 if item.next < 0:
                     continue
+                into = unrestricted if free and item.exact else wanted
                 if item.whole:
-                    wanted.append(prefix_query(item.key))
+                    into.append(prefix_query(item.key))
                     item.next = -1
                     continue
                 high = item.next
                 while item.next >= 0 and item.bound(self.d) >= threshold:
                     item.next -= 1
                 if item.next < high:
-                    wanted.extend(tier_range(item.key, item.next + 1, high))
-            if wanted:
-                self.read(f"({' | '.join(wanted)}){suffix}")
+                    into.extend(tier_range(item.key, item.next + 1, high))
+            parts = [f"({' | '.join(wanted)}){suffix}"] if wanted else []
+            if unrestricted:
+                parts.append(f"({' | '.join(unrestricted)})")
+            if parts:
+                self.read(" | ".join(parts))
             self.rank()
             if all(item.next < 0 for item in lists):
                 return len(self.kept) >= k
@@ -410,12 +422,14 @@ class _Search:
                     return True
                 # what is unread stays below the k-th score once every list's bound is
                 # under score / (terms that can add to it); fall at most by STEP a round
-                parts = j + len({i.term_at for i in lists if not i.exact})
-                target = kth.score / max(1, parts)
-                if target < threshold:
-                    threshold = max(target, threshold * STEP)
-                    continue
-            threshold *= STEP
+                adding = j + len({i.term_at for i in lists if not i.exact})
+                target = kth.score / max(1, adding)
+            else:
+                target = 0.0
+            cursor -= STEP
+            while cursor >= 0 and at(cursor) >= threshold:
+                cursor -= STEP
+            threshold = max(target, at(cursor)) if target < threshold else at(cursor)
 
     def unread(self, lists: Sequence[_List], j: int) -> float:
         """The highest score an unread ticket holding exactly ``j`` query terms may reach: its
