@@ -328,4 +328,5 @@ def reindex(store: SqlStorage) -> int:
         for start in range(0, len(ids), _BATCH):
             tickets = [uow.get_ticket(i) for i in ids[start : start + _BATCH]]
             write_index(uow, [t for t in tickets if t is not None])
+    store.search_df = topk.DfCache()  # the statistics (and their write count) started again
     return len(ids)
