@@ -104,9 +104,14 @@ def _corpus(rng: random.Random, n: int) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.postgres
-def test_top_k_is_the_full_ranking(pg: SqlStorage) -> None:
+@pytest.mark.parametrize("common", [topk.COMMON, 0])
+def test_top_k_is_the_full_ranking(
+    pg: SqlStorage, common: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Small limits stop after a few tiers; the hits, order and scores are the full ranking's,
-    inside a scope pushed into the statement, and with the partial path (typos, prefixes)."""
+    inside a scope pushed into the statement, and with the partial path (typos, prefixes);
+    ``common=0`` matches every term by its tier lexemes instead of a prefix match."""
+    monkeypatch.setattr(topk, "COMMON", common)
     rng = random.Random(7)
     with pg.transaction() as uow:
         for n, (subject, description, team) in enumerate(_corpus(rng, 400), start=1):

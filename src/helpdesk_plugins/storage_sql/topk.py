@@ -88,6 +88,8 @@ DF_ENTRIES: Final = 200_000
 PROBE: Final = 200
 """A level (tickets holding exactly j query terms) this small is read whole, without tiers."""
 MAX_GROUPS: Final = 20
+COMMON: Final = 20_000
+"""A term in more tickets than this is matched by its tier lexemes, not a prefix match."""
 
 
 def _weight(name: str) -> float:
@@ -296,15 +298,27 @@ def tier_range(key: str, low: int, high: int) -> list[str]:
     return items
 
 
-def at_least(keys: Sequence[str], j: int) -> str:
-    """The tsquery of tickets holding at least ``j`` of ``keys`` (any tier)."""
+def any_tier(key: str, df: int) -> str:
+    """The tsquery of tickets holding ``key`` at all. A rare term: a prefix match (one cheap
+    bitmap of its few tickets). A common one: its tiers as plain lexemes, which GIN skips
+    through when they are ANDed with a rarer part, where a prefix match would first build a
+    bitmap of its whole posting list."""
+    if df <= COMMON:
+        return prefix_query(key)
+    return "(" + " | ".join(_literal(lexeme(key, t)) for t in range(TOP + 1)) + ")"
+
+
+def at_least(keys: Mapping[str, int], j: int) -> str:
+    """The tsquery of tickets holding at least ``j`` of ``keys`` (key -> df), any tier."""
     if j <= 1:
-        return "(" + " | ".join(prefix_query(key) for key in keys) + ")"
+        return "(" + " | ".join(any_tier(key, df) for key, df in keys.items()) + ")"
     groups = list(itertools.combinations(keys, j))
     if len(groups) > MAX_GROUPS:
         return at_least(keys, 1)  # a superset: slower, as exact
     return (
-        "(" + " | ".join("(" + " & ".join(prefix_query(k) for k in g) + ")" for g in groups) + ")"
+        "("
+        + " | ".join("(" + " & ".join(any_tier(k, keys[k]) for k in g) + ")" for g in groups)
+        + ")"
     )
 
 
@@ -357,7 +371,7 @@ class _Search:
         )
         self.kept = _in_scope(self.uow, ranked, k, self.loaded, self.scope_query)
 
-    def level(self, j: int, present: Sequence[str]) -> bool:
+    def level(self, j: int, present: Mapping[str, int]) -> bool:
         """Read the tickets holding exactly ``j`` of the ``present`` query terms (every ticket
         holding more was read): True once the top ``limit`` are known."""
         k = self.query.limit
@@ -464,7 +478,7 @@ def search(
     if source.document_count() == 0:
         return []
     run = _Search(uow, store, query, source)
-    present = list(dict.fromkeys(item.key for item in run.lists if item.exact and item.df))
+    present = {item.key: item.df for item in run.lists if item.exact and item.df}
     # A tsquery ORing dozens of tier lexemes looks unselective to the planner, which then
     # scans the whole table; the GIN index is always the right plan here (this transaction
     # only, and put back afterwards).
