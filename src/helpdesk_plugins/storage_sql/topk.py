@@ -77,10 +77,10 @@ Python) may put a ticket one tier low at a tier's very edge."""
 READ_WHOLE: Final = 200
 """A query term's list of at most this many tickets is read whole in the first round, and so
 are the smallest expansions' lists while they hold this many tickets in all."""
-FIRST: Final = 40
-"""The first round reads down to the bound of this tier of the heaviest list (q >= 86)."""
-STEP: Final = 2
-"""Each further round goes down at most this many tiers of the heaviest list (q / 1.56)."""
+FIRST: Final = 32
+"""The first round reads down to the bound of this tier of the heaviest list (q >= 14.5)."""
+STEP: Final = 3
+"""Each further round goes down at most this many tiers of the heaviest list (q / 1.95)."""
 DF_SHARE: Final = 100
 """A cached document frequency is used while fewer than df / DF_SHARE index writes happened
 since it was counted (so it is exact, or within 1 %)."""
