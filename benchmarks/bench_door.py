@@ -25,13 +25,21 @@ HERE = Path(__file__).resolve().parents[1]
 
 
 def workload(store: str, n: int, duplicates: bool, door_only: bool = False) -> dict[str, float]:
+    if door_only:
+        _without_search_index()
+    if store != "postgres":
+        url = "memory://" if store == "memory" else f"sqlite:///{tempfile.mkdtemp()}/door.db"
+        return run(url, n, duplicates)
+    from helpdesk_plugins.storage_sql.scratch import scratch_schema
+
+    with scratch_schema(os.environ["HELPDESK_TEST_POSTGRES_URL"], "hd_bench_door") as url:
+        return run(url, n, duplicates)
+
+
+def run(url: str, n: int, duplicates: bool) -> dict[str, float]:
     from helpdesk_core import Actor, Helpdesk
     from helpdesk_core.testing import FixedClock
 
-    if door_only:
-        _without_search_index()
-
-    url = "memory://" if store == "memory" else f"sqlite:///{tempfile.mkdtemp()}/door.db"
     config: dict[str, object] = {"desk": {"default_team": "after-sales"}}
     if not duplicates:
         config["duplicates"] = {"enabled": False}
@@ -97,7 +105,12 @@ def child(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--store", choices=["memory", "sqlite"], default="sqlite")
+    parser.add_argument(
+        "--store",
+        choices=["memory", "sqlite", "postgres"],
+        default="sqlite",
+        help="postgres: a scratch schema at $HELPDESK_TEST_POSTGRES_URL",
+    )
     parser.add_argument("--n", type=int, default=1000, help="tickets opened")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path, help="another checkout: the peer")

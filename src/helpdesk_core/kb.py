@@ -17,7 +17,7 @@ from helpdesk_core.model import knowledge as kb
 from helpdesk_core.model.hits import ArticleHit
 from helpdesk_core.model.knowledge import Article, ArticleUse, KbGap, Usage
 from helpdesk_core.ports import UnitOfWork
-from helpdesk_core.search.articles import ArticleSearch
+from helpdesk_core.search.articles import ArticleSearchCache
 
 
 def _latest(uow: UnitOfWork, article_id: str) -> Article:
@@ -141,22 +141,20 @@ def list_articles(
 
 
 def search_kb(
-    uow: UnitOfWork, query: str, *, published_only: bool, limit: int = 20
+    uow: UnitOfWork,
+    query: str,
+    *,
+    published_only: bool,
+    limit: int = 20,
+    cache: ArticleSearchCache | None = None,
 ) -> list[ArticleHit]:
     """``search_kb``: articles matching ``query``, best first (same engine and hit shape as
-    ticket search). Indexes the readable, non-retired versions of the whole KB per call: a
-    documented scan, fine for knowledge bases of a few thousand articles."""
-    readable: dict[str, Article] = {}
-    for latest in uow.articles():
-        if latest.state == "retired":
-            continue
-        article = readable_article(uow, latest.id, published_only=published_only)
-        if article is not None:
-            readable[article.id] = article
-    search = ArticleSearch()
-    for article in readable.values():
-        search.put([article])
-    return search.search(query, published_only=published_only, load=readable.get, limit=limit)
+    ticket search), over the readable, non-retired versions. ``cache`` (the desk's, held by
+    the runner) keeps the index between calls and re-indexes only the articles written since
+    the last one; without it the whole KB is indexed for this call."""
+    cache = cache if cache is not None else ArticleSearchCache()
+    cache.refresh(uow.articles(), lambda article_id, v: uow.get_article(article_id, v))
+    return cache.search(query, published_only=published_only, limit=limit)
 
 
 def report_kb_gap(

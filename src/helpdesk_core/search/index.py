@@ -37,6 +37,10 @@ FUZZY_FACTOR: Final = 0.5
 CJK_CHAR_FACTOR: Final = 0.3
 MAX_EXPANSIONS: Final = 32
 """At most this many indexed words (the most frequent first) stand in for one partial term."""
+K1: Final = 1.2
+"""BM25F's term frequency saturation."""
+B: Final = 0.75
+"""BM25F's length normalisation."""
 MIN_PREFIX: Final = 3
 MIN_FUZZY: Final = 4
 EXPAND_SHARE: Final = 0.01
@@ -79,7 +83,7 @@ class Match:
 
 
 @attrs.frozen
-class _Expansion:
+class Expansion:
     term: str
     factor: float
 
@@ -112,10 +116,12 @@ def idf(n: int, df: int) -> float:
     return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
-def _expansions(source: TermSource, term: str) -> list[_Expansion]:
+def expansions(source: TermSource, term: str) -> list[Expansion]:
+    """The indexed words (with their discount) standing in for ``term`` on the partial path
+    (semantics 3), the most frequent first."""
     if is_cjk_term(term):
         if len(term) == 2:
-            return [_Expansion(c, CJK_CHAR_FACTOR) for c in dict.fromkeys(term)]
+            return [Expansion(c, CJK_CHAR_FACTOR) for c in dict.fromkeys(term)]
         return []
     if not is_word(term):
         return []
@@ -132,7 +138,7 @@ def _expansions(source: TermSource, term: str) -> list[_Expansion]:
         return []
     df = source.document_frequency(found)
     ranked = sorted(found, key=lambda t: (-df.get(t, 0), t))[:MAX_EXPANSIONS]
-    return [_Expansion(t, found[t]) for t in ranked]
+    return [Expansion(t, found[t]) for t in ranked]
 
 
 def _term_scores(
@@ -169,8 +175,8 @@ def rank(
     limit: int | None,
     *,
     weights: Mapping[str, float],
-    k1: float = 1.2,
-    b: float = 0.75,
+    k1: float = K1,
+    b: float = B,
     keep: Callable[[str], bool] | None = None,
 ) -> list[Match]:
     """Rank ``source``'s documents for analysed query ``terms`` (semantics 2-4).
@@ -193,7 +199,7 @@ def rank(
         exact.update(exact_docs)
         found_by.append((term, exact_docs, ()))
         df = source.document_frequency([term]).get(term, 0)
-        for expansion in _expansions(source, term) if expands(df, n) else ():
+        for expansion in expansions(source, term) if expands(df, n) else ():
             found = _term_scores(source, expansion.term, fields, stats, k1, b, weights, n)
             found_by.append((expansion.term, found, exact_docs))
             factor = expansion.factor
@@ -228,8 +234,8 @@ class SearchIndex:
         fields: Sequence[str],
         *,
         weights: Mapping[str, float] | None = None,
-        k1: float = 1.2,
-        b: float = 0.75,
+        k1: float = K1,
+        b: float = B,
     ) -> None:
         if not fields or len(set(fields)) != len(fields):
             raise ValidationError("fields", "give distinct field names")

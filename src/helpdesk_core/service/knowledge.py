@@ -53,7 +53,13 @@ def search_kb(
 
     def body(call: Call) -> list[ArticleHit]:
         call.authorise("kb.read")
-        return kb.search_kb(call.uow, query, published_only=_published_only(call), limit=page)
+        return kb.search_kb(
+            call.uow,
+            query,
+            published_only=_published_only(call),
+            limit=page,
+            cache=runner.kb_search,
+        )
 
     return runner.run(actor, "kb.read", None, now, body)
 

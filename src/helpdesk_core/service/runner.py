@@ -53,6 +53,7 @@ from helpdesk_core.model.people import Actor
 from helpdesk_core.model.records import AuditRecord, OutboxMessage
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import HostTransaction, Storage, UnitOfWork
+from helpdesk_core.search.articles import ArticleSearchCache
 
 log = logging.getLogger("helpdesk")
 
@@ -284,6 +285,8 @@ class Runner:
         self.tz = ZoneInfo(config.desk.timezone)
         self.text_features = FeatureMemo()
         """Duplicate detection's features of the texts seen last (R-TKT-5; issue 23)."""
+        self.kb_search = ArticleSearchCache()
+        """The knowledge base's search index, kept between ``search_kb`` calls (issue 21)."""
 
     # -- the door ---------------------------------------------------------------------------
     def now(self, now: datetime | None) -> datetime:

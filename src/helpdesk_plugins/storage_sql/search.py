@@ -40,6 +40,7 @@ from helpdesk_core.search.index import Match, is_word, near_keys, rank
 from helpdesk_core.search.text import analyse
 from helpdesk_core.search.tickets import TICKET_WEIGHTS, ticket_fields
 from helpdesk_plugins.storage_sql import schema as s
+from helpdesk_plugins.storage_sql import topk
 from helpdesk_plugins.storage_sql.translate import translate
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 SHARDS: Final = 16
 DOCS: Final = "#docs"
 """The statistics row holding the number of indexed tickets."""
+WRITES: Final = "#writes"
+"""The statistics row counting index writes (tickets whose text was (re-)indexed): how stale a
+cached document frequency is (:class:`~helpdesk_plugins.storage_sql.topk.DfCache`)."""
 FIELDS: Final = s.SEARCH_FIELDS
 _BATCH: Final = 500
 _TOP: Final = "\U0010ffff"
@@ -81,9 +85,9 @@ def joined(terms: list[str]) -> str:
 
 
 def tsquery_literal(term: str) -> str:
-    """One term as a PostgreSQL tsquery literal: quoted, so no character is an operator."""
-    escaped = term.replace("\\", "\\\\").replace("'", "''")
-    return f"'{escaped}'"
+    """The PostgreSQL tsquery of a term: any of its impact tiers (see
+    :mod:`~helpdesk_plugins.storage_sql.topk`), quoted, so no character is an operator."""
+    return topk.prefix_query(term)
 
 
 def write_index(uow: SqlUnitOfWork, tickets: Iterable[Ticket]) -> None:
@@ -111,7 +115,7 @@ def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
         row[f"len_{name}"] = len(terms[name])
         stats[(shard, name)] += len(terms[name])
     if not sqlite:
-        row["terms"] = sorted({"".join(t.split()) for name in FIELDS for t in terms[name]})
+        row["terms"] = topk.lexemes(terms)
     if stored:
         old = stored[0]
         old_shard, doc_no = int(old[2]), int(old[0])
@@ -131,7 +135,8 @@ def _write_one(uow: SqlUnitOfWork, ticket: Ticket) -> None:
             "search_fts_add", [{"doc_no": doc_no, **{name: row[name] for name in FIELDS}}]
         )
     stats[(shard, DOCS)] += 1
-    words = sorted(t for t in {t for name in FIELDS for t in terms[name]} if is_word(t))
+    stats[(shard, WRITES)] += 1
+    words = sorted({t for name in FIELDS for t in terms[name] if is_word(t)})
     known: set[str] = set()
     for start in range(0, len(words), WORDS_AT_ONCE):
         batch = words[start : start + WORDS_AT_ONCE]
@@ -172,13 +177,16 @@ class SqlTermSource:
     """The :class:`~helpdesk_core.search.index.TermSource` of one query: reads the database's
     full-text index through a unit of work, caching what one ranking asks twice."""
 
-    def __init__(self, uow: SqlUnitOfWork) -> None:
+    def __init__(self, uow: SqlUnitOfWork, cache: topk.DfCache | None = None) -> None:
         self._uow = uow
         self._run: Callable[..., Any] = uow.execute_read
         self._sqlite = uow.dialect == "sqlite"
+        self._cache = cache
         self._totals: dict[str, int] | None = None
         self._df: dict[str, int] = {}
         self._postings: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
+        self._prefixed: dict[str, list[str]] = {}
+        self._near: dict[tuple[str, ...], list[str]] = {}
 
     def _stats(self) -> dict[str, int]:
         if self._totals is None:
@@ -225,6 +233,13 @@ class SqlTermSource:
     def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
         terms = list(terms)
         wanted = [t for t in dict.fromkeys(terms) if t not in self._df]
+        if wanted and self._cache is not None:
+            writes = self._stats().get(WRITES, 0)
+            for term in wanted:
+                cached = self._cache.get("".join(term.split()), writes)
+                if cached is not None:
+                    self._df[term] = cached
+            wanted = [t for t in wanted if t not in self._df]
         if self._sqlite:  # in-process: one fts5vocab look-up per term costs microseconds
             for term in wanted:
                 rows = self._uow.prepared_read("search_fts_df", {"term": "".join(term.split())})
@@ -236,26 +251,47 @@ class SqlTermSource:
                 counts = dict(self._uow.prepared_read("search_tsv_dfs", {"queries": queries}))
                 for i, term in enumerate(batch, start=1):
                     self._df[term] = int(counts.get(i, 0))
+            if self._cache is not None and wanted:
+                writes = self._stats().get(WRITES, 0)
+                self._cache.put({"".join(t.split()): self._df[t] for t in wanted}, writes)
         return {t: self._df[t] for t in terms if self._df.get(t)}
 
     def words_with_prefix(self, prefix: str) -> list[str]:
-        c = s.search_words.c
-        rows = self._run(sa.select(c.term).where(c.term >= prefix, c.term < prefix + _TOP))
-        return [term for term in rows.scalars() if term.startswith(prefix)]
+        found = self._prefixed.get(prefix)
+        if found is None:
+            c = s.search_words.c
+            rows = self._run(sa.select(c.term).where(c.term >= prefix, c.term < prefix + _TOP))
+            found = self._prefixed[prefix] = [t for t in rows.scalars() if t.startswith(prefix)]
+        return found
 
     def words_near(self, keys: Iterable[str]) -> list[str]:
-        wanted = sorted(set(keys))
+        wanted = tuple(sorted(set(keys)))
         if not wanted:
             return []
-        c = s.search_near.c
-        rows = self._run(sa.select(c.term).where(c.key.in_(wanted)).distinct())
-        return sorted(rows.scalars())
+        found = self._near.get(wanted)
+        if found is None:
+            c = s.search_near.c
+            rows = self._run(sa.select(c.term).where(c.key.in_(wanted)).distinct())
+            found = self._near[wanted] = sorted(rows.scalars())
+        return found
 
 
 def search(uow: SqlUnitOfWork, store: SqlStorage, query: TextQuery) -> list[tuple[Ticket, Match]]:
     """Committed tickets matching ``query``, best first, inside ``query.where`` (the scope is
-    translated to SQL; what SQL cannot decide is checked on the loaded candidates)."""
-    matches = rank(SqlTermSource(uow), query.terms, query.fields, None, weights=TICKET_WEIGHTS)
+    translated to SQL; what SQL cannot decide is checked on the loaded candidates). PostgreSQL
+    reads only the impact tiers the top ``query.limit`` need (:func:`topk.search`)."""
+    if uow.dialect != "sqlite":
+        return topk.search(uow, store, query, SqlTermSource(uow, store.search_df))
+    return search_all(uow, store, query)
+
+
+def search_all(
+    uow: SqlUnitOfWork, store: SqlStorage, query: TextQuery, source: SqlTermSource | None = None
+) -> list[tuple[Ticket, Match]]:
+    """:func:`search` ranking every ticket holding a query term (SQLite's way; on PostgreSQL
+    the reference the top-k search is tested against)."""
+    source = source if source is not None else SqlTermSource(uow)
+    matches = rank(source, query.terms, query.fields, None, weights=TICKET_WEIGHTS)
     clause, exact = translate(query.where, store.dialect)
     t = s.tickets.c
     found: list[tuple[Ticket, Match]] = []
@@ -293,4 +329,5 @@ def reindex(store: SqlStorage) -> int:
         for start in range(0, len(ids), _BATCH):
             tickets = [uow.get_ticket(i) for i in ids[start : start + _BATCH]]
             write_index(uow, [t for t in tickets if t is not None])
+    store.search_df = topk.DfCache()  # the statistics (and their write count) started again
     return len(ids)

@@ -81,6 +81,7 @@ from helpdesk_core.search.index import Match
 from helpdesk_plugins.regex_re2 import re2_engine
 from helpdesk_plugins.storage_sql import schema as s
 from helpdesk_plugins.storage_sql import search as text_search
+from helpdesk_plugins.storage_sql import topk
 from helpdesk_plugins.storage_sql.cipher import SEALED, FieldCipher, PlainCodec, cipher_for
 from helpdesk_plugins.storage_sql.hosted import (
     HostCommit,
@@ -618,6 +619,10 @@ class SqlStorage:
             own = self.engine.url.render_as_string(hide_password=False)
             side = attrs.evolve(self.settings, pool_size=2)
             self._ac_engine, _ = make_engine(own, side, self.regex)
+        self.search_df = topk.DfCache()
+        """Ticket search's document frequencies, counted once per desk (PostgreSQL)."""
+        self.search_rows_read = 0
+        """Index rows ticket search read so far on PostgreSQL (a counter for tests)."""
         try:
             if self.settings.migrate:
                 from helpdesk_plugins.storage_sql.migrate import upgrade_engine

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_report_facts"
-down_revision = "0007_intake"
+down_revision = "0008_search_topk"
 branch_labels = None
 depends_on = None
 
