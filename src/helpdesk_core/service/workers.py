@@ -223,10 +223,11 @@ def _escalate_batches(
 ) -> dict[str, list[str]]:
     """Escalate claimed tickets in transactions of up to :data:`BATCH`; the fired keys of every
     ticket whose batch committed. A batch that cannot commit as a whole (a ticket changed
-    under it, a lease was lost, anything else) is rolled back entirely and its tickets are
-    left out of the answer: the caller escalates them one transaction at a time, which
-    retries, counts lost leases and raises exactly as before. Exactly once holds either way:
-    a firing, its actions and notices commit together or not at all."""
+    under it, or a lease lost) is rolled back entirely and its tickets are left out of the
+    answer: the caller escalates them one transaction at a time, which retries and counts
+    lost leases as before. Any other error rolls the batch back and propagates (its tickets'
+    leases expire and another tick takes them). Exactly once holds either way: a firing, its
+    actions and notices commit together or not at all."""
     fired: dict[str, list[str]] = {}
     if len(ticket_ids) < 2:
         return fired
