@@ -473,11 +473,6 @@ class PermissionMatrix:
             False, "default-deny", f"no rule grants {action} to {roles} on this resource"
         )
 
-    def _rule_matches(self, rule: Rule, actor: Actor, subject: Mapping[str, Any] | None) -> bool:
-        if subject is None:
-            return rule.scope == "all" and rule.where == TRUE
-        return self._rule_condition(rule, actor).matches(subject)
-
     # -- explain ----------------------------------------------------------------------------
     def explain(
         self,
@@ -506,7 +501,7 @@ class PermissionMatrix:
             if not rule.applies_to(actor):
                 lines.append(f"- {rule.id}: not for these roles (for {sorted(rule.roles)})")
                 continue
-            ok = self._rule_matches(rule, actor, subject)
+            ok = self._holds(rule, actor, subject)
             lines.append(
                 f"- {rule.id} ({rule.effect}, scope {rule.scope}): "
                 + (

@@ -629,9 +629,10 @@ def _from_document(
     return facts
 
 
-class FactsSource(Protocol):
+class FactsSource(EventSource, Protocol):
     """What :func:`from_store` reads: a storage unit of work (:class:`~helpdesk_core.ports.
-    UnitOfWork` has the methods)."""
+    UnitOfWork` has the methods): the report facts, and the events of the tickets whose
+    facts cannot answer."""
 
     def report_facts(
         self,
@@ -640,14 +641,6 @@ class FactsSource(Protocol):
         created_before: datetime,
         created_from: datetime | None = None,
     ) -> Iterator[StoredFacts]: ...
-
-    def events_by_creation(
-        self,
-        where: Condition,
-        *,
-        created_before: datetime,
-        created_from: datetime | None = None,
-    ) -> Iterator[Event]: ...
 
 
 _REFOLD_BATCH: Final = 500

@@ -21,6 +21,7 @@ from helpdesk_core.model.people import Actor
 from helpdesk_core.model.tickets import Ticket
 from helpdesk_core.ports import Storage, TicketQuery, UnitOfWork
 from helpdesk_core.service.runner import Call, Runner
+from helpdesk_core.service.workers import customer_timeline
 from helpdesk_core.sla import SlaConfig
 from helpdesk_core.whatif import WhatIfReport
 from helpdesk_core.whatif import whatif as replay
@@ -83,7 +84,7 @@ def profile_lookup(uow: UnitOfWork) -> reports.ProfileLookup:
 
     def lookup(requester: str) -> ProfileTimeline | None:
         if requester not in seen:
-            seen[requester] = ProfileTimeline.of(uow.customer_events(requester))
+            seen[requester] = customer_timeline(uow, requester)
         return seen[requester]
 
     return lookup
@@ -118,7 +119,7 @@ class FactsKeeper:
         (their clocks are chosen as of the ticket's events, as the live clocks are)."""
         if self.sla is None or not self.sla.reads_customer or requester is None:
             return None
-        return ProfileTimeline.of(uow.customer_events(requester))
+        return customer_timeline(uow, requester)
 
 
 def rebuild_facts(storage: Storage, sla: SlaConfig | None, *, batch: int = 500) -> int:

@@ -121,7 +121,13 @@ def requester_timeline(uow: UnitOfWork, ticket: Ticket) -> ProfileTimeline | Non
     record), for decisions that read them as of the ticket's events."""
     if ticket.requester is None:
         return None
-    return ProfileTimeline.of(uow.customer_events(ticket.requester))
+    return customer_timeline(uow, ticket.requester)
+
+
+def customer_timeline(uow: UnitOfWork, customer_id: str) -> ProfileTimeline | None:
+    """A customer's ``customer.*`` fields through time, from their profile events (None: no
+    record)."""
+    return ProfileTimeline.of(uow.customer_events(customer_id))
 
 
 def _as_of(profile: ProfileTimeline | None, ticket: Ticket) -> Mapping[str, Any] | None:

@@ -21,14 +21,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 import pytest
 
-from helpdesk_core.conditions import TRUE, compile_condition, compile_filter
+from helpdesk_core.conditions import TRUE, Condition, compile_condition, compile_filter
 from helpdesk_core.errors import ConcurrencyConflict, ValidationError
 from helpdesk_core.model.events import (
     Assigned,
@@ -54,7 +54,7 @@ from helpdesk_core.model.people import Actor, Agent
 from helpdesk_core.model.records import AuditRecord, Firing, OutboxMessage
 from helpdesk_core.model.tickets import Ticket, ticket_subject
 from helpdesk_core.permissions import PermissionMatrix
-from helpdesk_core.ports import Storage, TextQuery, TicketQuery
+from helpdesk_core.ports import Storage, TextQuery, TicketQuery, UnitOfWork
 from helpdesk_core.search.text import query_terms
 from helpdesk_core.search.tickets import PUBLIC_FIELDS, TICKET_FIELDS, ticket_index
 from helpdesk_core.testing.customer_contract import CustomerContract
@@ -99,6 +99,26 @@ def assign_event(ticket: Ticket, assignee: str, at: datetime | None = None) -> A
         team="after-sales",
         previous_assignee=ticket.assignee,
         previous_team=ticket.team,
+    )
+
+
+def _by_creation(
+    uow: UnitOfWork,
+    ids: Iterable[str],
+    where: Condition,
+    low: datetime | None,
+    high: datetime,
+) -> list[tuple[datetime, str]]:
+    """(created_at, id) of the tickets among ``ids`` matching ``where`` created in
+    ``[low, high)``, in the order the reports' streams give them."""
+    tickets = [uow.get_ticket(ticket_id) for ticket_id in ids]
+    return sorted(
+        (t.created_at, t.id)
+        for t in tickets
+        if t is not None
+        and t.created_at < high
+        and (low is None or t.created_at >= low)
+        and where.matches(ticket_subject(t))
     )
 
 
@@ -367,15 +387,7 @@ class StorageContract(CustomerContract, SurveyContract, IntakeContract, ReviewCo
         low = T0 + timedelta(minutes=1) if bounded else None
         high = T0 + timedelta(minutes=5)
         with storage.transaction() as uow:
-            tickets = [uow.get_ticket(ticket_id) for ticket_id in histories]
-            chosen = sorted(
-                (t.created_at, t.id)
-                for t in tickets
-                if t is not None
-                and t.created_at < high
-                and (low is None or t.created_at >= low)
-                and where.matches(ticket_subject(t))
-            )
+            chosen = _by_creation(uow, histories, where, low, high)
             got = list(uow.events_by_creation(where, created_before=high, created_from=low))
         expected = [event_to_dict(e) for _, ticket_id in chosen for e in histories[ticket_id]]
         assert chosen and len(chosen) < len(histories)
@@ -423,15 +435,7 @@ class StorageContract(CustomerContract, SurveyContract, IntakeContract, ReviewCo
         low = T0 + timedelta(minutes=1) if bounded else None
         high = T0 + timedelta(minutes=5)
         with storage.transaction() as uow:
-            tickets = [uow.get_ticket(ticket_id) for ticket_id in ids]
-            chosen = sorted(
-                (t.created_at, t.id)
-                for t in tickets
-                if t is not None
-                and t.created_at < high
-                and (low is None or t.created_at >= low)
-                and where.matches(ticket_subject(t))
-            )
+            chosen = _by_creation(uow, ids, where, low, high)
             got = list(uow.report_facts(where, created_before=high, created_from=low))
         expected = []
         for _, ticket_id in chosen:

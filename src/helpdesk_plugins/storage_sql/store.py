@@ -780,10 +780,13 @@ class SqlUnitOfWork:
         self.writing = host is not None
         """In a host's transaction the write transaction is already the host's."""
         self._search_dirty: dict[str, Ticket] = {}
+        self._saved: set[str] = set()
+        """The tickets this unit saved."""
         self._histories: dict[str, list[Event]] = {}
-        """Whole histories this unit read, kept in step with the events it writes: after a
-        command saves a ticket, its escalation schedule and its report facts both need the
-        history, and the second read costs nothing."""
+        """Whole histories of the tickets this unit saved, kept in step with the events it
+        writes: after a command saves a ticket, its escalation schedule and its report facts
+        both need the history, and the second read costs nothing. Only saved tickets: a scan
+        reading every history (reports, reindex) keeps none of them."""
         """Tickets saved by this unit, indexed for search just before COMMIT."""
         self._outbox_rows: list[dict[str, Any]] = []
         """Outbox rows queued by :meth:`add_outbox`, written by :meth:`flush_outbox`."""
@@ -943,7 +946,7 @@ class SqlUnitOfWork:
             return [e for e in known if e.seq > after_seq]
         rows = self._q(self._store.sql.events, {"id": ticket_id, "after": after_seq})
         events = [event_from_dict(self._store.open_doc(data)) for (data,) in rows]
-        if after_seq == 0:
+        if after_seq == 0 and ticket_id in self._saved:
             self._histories[ticket_id] = list(events)
         return events
 
@@ -963,6 +966,7 @@ class SqlUnitOfWork:
         row = self._row(ticket)
         sql = self._store.sql
         self._search_dirty[ticket.id] = ticket
+        self._saved.add(ticket.id)
         if expected == 0:
             self._begin_write()
             inserted = self._value(sql.insert_ticket, row)
@@ -1070,6 +1074,39 @@ class SqlUnitOfWork:
             return int(self._x(statement).scalar_one())
         return len(self.query_tickets(TicketQuery(where=where, limit=None)))
 
+    def _stream_by_creation(
+        self,
+        statement: sa.Select[Any],
+        clause: Any,
+        created_before: datetime,
+        created_from: datetime | None,
+    ) -> Iterator[Any]:
+        """The rows of ``statement`` (over ``hd_tickets``, in creation order) for the tickets
+        matching ``clause`` created in ``[created_from, created_before)``, streamed in batches
+        through a server-side cursor; driver errors become :class:`StorageError`."""
+        t = s.tickets
+        statement = statement.where(t.c.created_at < to_micros(created_before))
+        if created_from is not None:
+            statement = statement.where(t.c.created_at >= to_micros(created_from))
+        if clause is not None:
+            statement = statement.where(clause)
+        try:
+            # streaming options on the statement, not the connection: Connection.
+            # execution_options changes the connection itself, and the unit's later
+            # statements (an INSERT at commit) would then be declared as cursors
+            result = self._conn.execute(
+                statement.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
+            )
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
+        try:
+            for batch in result.partitions():
+                yield from batch
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
+        finally:  # also when the reader stops early: the server-side cursor is closed
+            result.close()
+
     def events_by_creation(
         self,
         where: Condition,
@@ -1085,31 +1122,11 @@ class SqlUnitOfWork:
         statement = (
             sa.select(e.c.data)
             .select_from(t.join(e, e.c.ticket_id == t.c.id))
-            .where(t.c.created_at < to_micros(created_before))
             .order_by(t.c.created_at, t.c.id, e.c.seq)
         )
-        if created_from is not None:
-            statement = statement.where(t.c.created_at >= to_micros(created_from))
-        if clause is not None:
-            statement = statement.where(clause)
         open_doc = self._store.open_doc
-        try:
-            # streaming options on the statement, not the connection: Connection.
-            # execution_options changes the connection itself, and the unit's later
-            # statements (an INSERT at commit) would then be declared as cursors
-            result = self._conn.execute(
-                statement.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
-            )
-        except sa.exc.OperationalError as exc:
-            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
-        try:
-            for batch in result.partitions():
-                for (data,) in batch:
-                    yield event_from_dict(open_doc(data))
-        except sa.exc.OperationalError as exc:
-            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
-        finally:  # also when the reader stops early: the server-side cursor is closed
-            result.close()
+        for (data,) in self._stream_by_creation(statement, clause, created_before, created_from):
+            yield event_from_dict(open_doc(data))
 
     def save_report_facts(self, ticket_id: str, version: int, doc: Sequence[Any]) -> None:
         self._qw(
@@ -1134,45 +1151,18 @@ class SqlUnitOfWork:
             .select_from(
                 t.outerjoin(f, sa.and_(f.c.ticket_id == t.c.id, f.c.version == t.c.version))
             )
-            .where(t.c.created_at < to_micros(created_before))
             .order_by(t.c.created_at, t.c.id)
         )
-        if created_from is not None:
-            statement = statement.where(t.c.created_at >= to_micros(created_from))
-        if clause is not None:
-            statement = statement.where(clause)
         loads = json.loads
-        try:
-            # streaming options on the statement, not the connection: Connection.
-            # execution_options changes the connection itself, and the unit's later
-            # statements (an INSERT at commit) would then be declared as cursors
-            result = self._conn.execute(
-                statement.execution_options(stream_results=True, yield_per=_STREAM_BATCH)
-            )
-        except sa.exc.OperationalError as exc:
-            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
-        try:
-            for batch in result.partitions():
-                for ticket_id, doc in batch:
-                    yield StoredFacts(ticket_id, None if doc is None else loads(doc))
-        except sa.exc.OperationalError as exc:
-            raise StorageError(f"{shown(self._store.url)}: {exc.orig}") from exc
-        finally:  # also when the reader stops early: the server-side cursor is closed
-            result.close()
+        rows = self._stream_by_creation(statement, clause, created_before, created_from)
+        for ticket_id, doc in rows:
+            yield StoredFacts(ticket_id, None if doc is None else loads(doc))
 
     def _report_facts_scan(
         self, where: Condition, created_before: datetime, created_from: datetime | None
     ) -> Iterator[StoredFacts]:
-        bounds = [where, field_is("created_at", "lt", created_before)]
-        if created_from is not None:
-            bounds.append(field_is("created_at", "gte", created_from))
-        condition = all_of(bounds)
         f = s.report_facts.c
-        after: tuple[Any, str] | None = None
-        while True:
-            page = self.query_tickets(
-                TicketQuery(where=condition, order_by="created_at", after=after, limit=_SCAN_BATCH)
-            )
+        for page in self._pages_by_creation(where, created_before, created_from):
             versions = {ticket.id: ticket.version for ticket in page}
             kept = {
                 row.ticket_id: row.doc
@@ -1184,13 +1174,20 @@ class SqlUnitOfWork:
             for ticket in page:
                 doc = kept.get(ticket.id)
                 yield StoredFacts(ticket.id, None if doc is None else json.loads(doc))
-            if len(page) < _SCAN_BATCH:
-                return
-            after = (page[-1].created_at, page[-1].id)
 
     def _events_by_creation_scan(
         self, where: Condition, created_before: datetime, created_from: datetime | None
     ) -> Iterator[Event]:
+        for page in self._pages_by_creation(where, created_before, created_from):
+            for ticket in page:
+                yield from self.ticket_events(ticket.id)
+
+    def _pages_by_creation(
+        self, where: Condition, created_before: datetime, created_from: datetime | None
+    ) -> Iterator[list[Ticket]]:
+        """The tickets matching ``where`` created in ``[created_from, created_before)``, in
+        creation order, a page of :data:`_SCAN_BATCH` at a time (a condition SQL cannot decide
+        alone is checked on the loaded tickets by ``query_tickets``)."""
         bounds = [where, field_is("created_at", "lt", created_before)]
         if created_from is not None:
             bounds.append(field_is("created_at", "gte", created_from))
@@ -1200,8 +1197,7 @@ class SqlUnitOfWork:
             page = self.query_tickets(
                 TicketQuery(where=condition, order_by="created_at", after=after, limit=_SCAN_BATCH)
             )
-            for ticket in page:
-                yield from self.ticket_events(ticket.id)
+            yield page
             if len(page) < _SCAN_BATCH:
                 return
             after = (page[-1].created_at, page[-1].id)
